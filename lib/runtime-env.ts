@@ -1,0 +1,33 @@
+/**
+ * Environment variables the handlers read. The Pulumi components set them on the
+ * functions and the local lab sets them in-process, from this one list.
+ */
+export const ENV = {
+  /** DynamoDB table holding the metadata documents. */
+  tableName: "TABLE_NAME",
+  /** Bucket receiving the gzip'd full ffprobe JSON. */
+  metadataBucket: "METADATA_BUCKET",
+  /** Path of the ffprobe binary (the layer puts it at /opt/bin/ffprobe). */
+  ffprobePath: "FFPROBE_PATH",
+  /** Expected SHA-256 of that binary; checked once per cold start. */
+  ffprobeSha256: "FFPROBE_SHA256",
+  /** Wall-clock limit for one ffprobe run, in milliseconds. */
+  probeTimeoutMs: "PROBE_TIMEOUT_MS",
+  /** Powertools service name and metrics namespace. */
+  serviceName: "POWERTOOLS_SERVICE_NAME",
+  metricsNamespace: "POWERTOOLS_METRICS_NAMESPACE",
+  /** The ingest bucket (read API; presigned uploads). */
+  ingestBucket: "INGEST_BUCKET",
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** Reads a required variable, naming it in the error when it is missing. */
+export function requireEnv(name: EnvName, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (!value) throw new Error(`environment variable ${name} is required`);
+  return value;
+}
+
+export const METRICS_NAMESPACE = "MediaPipeline";
+export const DEFAULT_PROBE_TIMEOUT_MS = 20_000;
