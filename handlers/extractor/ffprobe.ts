@@ -1,0 +1,231 @@
+/**
+ * Running the pinned ffprobe: locating and verifying the binary, and one bounded run.
+ *
+ * Corrupt input can hang ffprobe and `-rw_timeout` does not always fire, so every run
+ * has a process-level deadline after which the whole process group is SIGKILLed. Output
+ * is streamed and capped instead of buffered without limit.
+ */
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import * as fs from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import { FFPROBE_PIN } from "../../lib/ffprobe-pin";
+
+/** The parts of ffprobe's JSON (-show_format -show_streams) the extractor reads. */
+export interface FfprobeStream {
+  index: number;
+  codec_type?: string;
+  codec_name?: string;
+  profile?: string;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  pix_fmt?: string;
+  sample_rate?: string;
+  channels?: number;
+  channel_layout?: string;
+  bit_rate?: string;
+  duration?: string;
+  disposition?: Record<string, number>;
+  tags?: Record<string, string>;
+  side_data_list?: { side_data_type?: string; rotation?: number }[];
+}
+
+export interface FfprobeFormat {
+  format_name?: string;
+  format_long_name?: string;
+  duration?: string;
+  bit_rate?: string;
+  start_time?: string;
+  probe_score?: number;
+  nb_streams?: number;
+  tags?: Record<string, string>;
+}
+
+export interface FfprobeOutput {
+  format?: FfprobeFormat;
+  streams?: FfprobeStream[];
+  chapters?: unknown[];
+  error?: { code: number; string: string };
+}
+
+export interface FfprobeRun {
+  /** Parsed JSON, or undefined when ffprobe printed none (crash, kill, cap). */
+  output?: FfprobeOutput;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when the deadline passed and the process group was killed. */
+  timedOut: boolean;
+  /** True when stdout exceeded maxOutputBytes and the process was killed. */
+  outputCapped: boolean;
+  /** The last STDERR_KEEP bytes of stderr. */
+  stderr: string;
+  /** Raw stdout (the full ffprobe JSON) when it was within the cap. */
+  stdout?: Buffer;
+  ms: number;
+}
+
+export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+const STDERR_KEEP = 8 * 1024;
+
+export interface RunFfprobeOptions {
+  ffprobePath: string;
+  /** A local path or a loopback http:// URL (the static build must not resolve names or speak TLS). */
+  input: string;
+  timeoutMs: number;
+  maxOutputBytes?: number;
+}
+
+/** The arguments for one probe: JSON, format and streams, errors only on stderr. */
+export function ffprobeArgs(input: string): string[] {
+  const network = input.startsWith("http://") ? ["-rw_timeout", "10000000"] : [];
+  return [
+    "-hide_banner",
+    "-v",
+    "error",
+    ...network,
+    "-print_format",
+    "json=compact=1",
+    "-show_error",
+    "-show_format",
+    "-show_streams",
+    "-show_chapters",
+    input,
+  ];
+}
+
+/** Runs ffprobe once under a deadline and an output cap. Never rejects for ffprobe's own failures. */
+export function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun> {
+  const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    // detached: own process group, so a kill reaches anything ffprobe (or a wrapper) started.
+    const child = spawn(options.ffprobePath, ffprobeArgs(options.input), {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    const chunks: Buffer[] = [];
+    let outBytes = 0;
+    let stderr = "";
+    let timedOut = false;
+    let outputCapped = false;
+    let settled = false;
+
+    const killGroup = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, options.timeoutMs);
+
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (outputCapped) return;
+      outBytes += chunk.length;
+      if (outBytes > maxOutput) {
+        outputCapped = true;
+        chunks.length = 0;
+        killGroup();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString("utf8")).slice(-STDERR_KEEP);
+    });
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      if (!settled) {
+        settled = true;
+        reject(new Error(`cannot run ffprobe at ${options.ffprobePath}: ${err.message}`, { cause: err }));
+      }
+    });
+    // 'exit', not 'close': after a kill, an orphaned grandchild could hold the pipes open.
+    child.on("exit", (exitCode, signal) => {
+      clearTimeout(timer);
+      const finish = () => {
+        if (settled) return;
+        settled = true;
+        const stdout = outputCapped ? undefined : Buffer.concat(chunks);
+        let output: FfprobeOutput | undefined;
+        if (stdout && stdout.length > 0 && !timedOut) {
+          try {
+            output = JSON.parse(stdout.toString("utf8")) as FfprobeOutput;
+          } catch {
+            output = undefined;
+          }
+        }
+        resolve({
+          output,
+          exitCode,
+          signal,
+          timedOut,
+          outputCapped,
+          stderr: stderr.trim(),
+          stdout,
+          ms: Math.round(performance.now() - started),
+        });
+      };
+      // Let buffered stdout drain unless the run was killed.
+      if (timedOut || outputCapped) finish();
+      else child.stdout.once("end", finish).once("error", finish);
+      if (child.stdout.readableEnded) finish();
+    });
+  });
+}
+
+/** SHA-256 of a file, lower-case hex. */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/** Checks that `file` is the pinned build; throws naming both digests when it is not. */
+export async function verifyFfprobe(file: string, expectedSha256: string): Promise<void> {
+  const actual = await sha256File(file);
+  if (actual !== expectedSha256) {
+    throw new Error(`ffprobe at ${file} has sha256 ${actual}, expected the pinned ${expectedSha256}`);
+  }
+}
+
+let localFfprobe: Promise<string> | undefined;
+
+/**
+ * The pinned x86_64 ffprobe from node_modules, verified, with its execute bit ensured
+ * (npm may skip the package's postinstall chmod; then a verified copy is made under the
+ * OS cache folder). For the local lab, the probe CLI, tests and the bench.
+ */
+export function resolveLocalFfprobe(): Promise<string> {
+  localFfprobe ??= (async () => {
+    const pin = FFPROBE_PIN.binaries.x86_64;
+    const packageJson = require.resolve(`${pin.npmPackage}/package.json`);
+    const installed: { version: string } = JSON.parse(await fs.readFile(packageJson, "utf8"));
+    if (installed.version !== pin.version) {
+      throw new Error(`${pin.npmPackage} ${installed.version} is installed, but ${pin.version} is pinned (run npm ci)`);
+    }
+    const file = path.join(path.dirname(packageJson), "ffprobe");
+    await verifyFfprobe(file, pin.sha256);
+    try {
+      await fs.access(file, fs.constants.X_OK);
+      return file;
+    } catch {
+      const dir = path.join(os.tmpdir(), "media-pipeline-ffprobe", pin.sha256.slice(0, 16));
+      const copy = path.join(dir, "ffprobe");
+      await fs.mkdir(dir, { recursive: true });
+      const tmp = `${copy}.${process.pid}`;
+      await fs.copyFile(file, tmp);
+      await fs.chmod(tmp, 0o755);
+      await fs.rename(tmp, copy);
+      return copy;
+    }
+  })();
+  return localFfprobe;
+}

@@ -1,0 +1,41 @@
+/**
+ * Lambda entry for the extractor (SQS -> this function, ReportBatchItemFailures on).
+ * Clients and the ffprobe check live at module scope: once per execution environment.
+ */
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE, requireEnv } from "../../lib/runtime-env";
+import { createExtractor, type Extractor } from "./extractor";
+import { verifyFfprobe } from "./ffprobe";
+
+const logger = new Logger({ serviceName: process.env[ENV.serviceName] ?? "extractor" });
+const metrics = new Metrics({ namespace: process.env[ENV.metricsNamespace] ?? METRICS_NAMESPACE });
+
+let ready: Promise<Extractor> | undefined;
+
+async function init(): Promise<Extractor> {
+  const ffprobePath = requireEnv(ENV.ffprobePath);
+  // Refuse to run anything but the pinned build: a wrong layer fails every invocation loudly.
+  await verifyFfprobe(ffprobePath, requireEnv(ENV.ffprobeSha256));
+  return createExtractor({
+    s3: new S3Client({}),
+    dynamodb: new DynamoDBClient({}),
+    tableName: requireEnv(ENV.tableName),
+    metadataBucket: requireEnv(ENV.metadataBucket),
+    ffprobePath,
+    probeTimeoutMs: Number(process.env[ENV.probeTimeoutMs] ?? DEFAULT_PROBE_TIMEOUT_MS),
+    logger,
+    metrics,
+  });
+}
+
+export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+  ready ??= init().catch((err) => {
+    ready = undefined; // try again on the next invocation rather than caching the failure
+    throw err;
+  });
+  return (await ready).handleBatch(event);
+}

@@ -1,0 +1,59 @@
+/**
+ * Probe an S3 object in place: ffprobe reads it through the loopback range proxy.
+ */
+import type { S3Client } from "@aws-sdk/client-s3";
+import { type FfprobeRun, runFfprobe } from "./ffprobe";
+import { type ByteSource, type RangeProxyStats, startRangeProxy } from "./range-proxy";
+import { s3Source } from "./s3-source";
+
+export interface ProbeInPlaceOptions {
+  s3: S3Client;
+  bucket: string;
+  key: string;
+  size: number;
+  etag?: string;
+  versionId?: string;
+  ffprobePath: string;
+  timeoutMs: number;
+  maxOutputBytes?: number;
+}
+
+export interface ProbeInPlaceResult extends FfprobeRun {
+  bytesRead: number;
+  /** S3 GetObject requests. */
+  requests: number;
+  probeMs: number;
+  contentType?: string;
+  proxy: RangeProxyStats;
+}
+
+/** Probes an S3 object through the loopback proxy. */
+export function probeInPlace(options: ProbeInPlaceOptions): Promise<ProbeInPlaceResult> {
+  return probeSource(s3Source(options), options);
+}
+
+/** Probes any byte source through the loopback proxy (local files use this in the probe CLI). */
+export async function probeSource(
+  source: ByteSource,
+  options: { ffprobePath: string; timeoutMs: number; maxOutputBytes?: number },
+): Promise<ProbeInPlaceResult> {
+  const proxy = await startRangeProxy({ source });
+  try {
+    const run = await runFfprobe({
+      ffprobePath: options.ffprobePath,
+      input: proxy.url,
+      timeoutMs: options.timeoutMs,
+      maxOutputBytes: options.maxOutputBytes,
+    });
+    return {
+      ...run,
+      bytesRead: proxy.stats.bytesRead,
+      requests: proxy.stats.s3Requests,
+      probeMs: run.ms,
+      contentType: proxy.stats.contentType,
+      proxy: proxy.stats,
+    };
+  } finally {
+    await proxy.close();
+  }
+}

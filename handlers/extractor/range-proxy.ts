@@ -1,0 +1,182 @@
+/**
+ * A loopback HTTP endpoint that serves one object to ffprobe without downloading it.
+ *
+ * The static ffprobe cannot resolve host names or speak TLS, so it reads
+ * http://127.0.0.1:<port>/object instead, and every byte range it asks for is fetched
+ * from S3 with the AWS SDK in bounded windows. A window starts small and doubles while
+ * the reader keeps reading sequentially, so a seek (a new request) wastes little and a
+ * long sequential read takes few S3 requests. Nothing is fetched before the reader
+ * asks, and nothing more than one window ahead of what it consumed.
+ *
+ * The S3 source (s3-source.ts) pins every read to the object's ETag and version, so a
+ * replaced object fails the probe with ObjectChangedError instead of mixing two objects.
+ */
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Readable } from "node:stream";
+
+/** Where the bytes come from: an S3 object (s3-source.ts) or a local file (the probe CLI). */
+export interface ByteSource {
+  /** Total size in bytes. */
+  size: number;
+  /** Bytes [start, end] (inclusive). Rejects with ObjectChangedError when the object is not the one expected. */
+  read(start: number, end: number, signal: AbortSignal): Promise<{ body: Readable; contentType?: string }>;
+}
+
+export interface RangeProxyOptions {
+  source: ByteSource;
+  /** First window of a request, bytes. */
+  initialWindow?: number;
+  /** Largest window, bytes. */
+  maxWindow?: number;
+}
+
+/** The object is gone or was replaced since the event: a newer event describes it. */
+export class ObjectChangedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ObjectChangedError";
+  }
+}
+
+export interface RangeProxyStats {
+  /** Bytes received from S3. */
+  bytesRead: number;
+  /** GetObject requests made. */
+  s3Requests: number;
+  /** HTTP requests ffprobe made. */
+  clientRequests: number;
+  /** Each client request: first byte asked and bytes actually served. */
+  ranges: { start: number; served: number }[];
+  contentType?: string;
+  /** The first S3 error seen, if any (transient or not: the caller classifies it). */
+  upstreamError?: unknown;
+}
+
+export const DEFAULT_INITIAL_WINDOW = 64 * 1024;
+export const DEFAULT_MAX_WINDOW = 2 * 1024 * 1024;
+
+export interface RangeProxy {
+  /** URL for ffprobe (loopback, no file extension: the format is found by probing). */
+  url: string;
+  stats: RangeProxyStats;
+  close(): Promise<void>;
+}
+
+/** Parses a single-range "bytes=a-b" / "bytes=a-" / "bytes=-n" header against `size`. */
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | "invalid" | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return "invalid";
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return "invalid";
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return "invalid";
+  return { start, end };
+}
+
+export async function startRangeProxy(options: RangeProxyOptions): Promise<RangeProxy> {
+  const initialWindow = options.initialWindow ?? DEFAULT_INITIAL_WINDOW;
+  const maxWindow = options.maxWindow ?? DEFAULT_MAX_WINDOW;
+  const stats: RangeProxyStats = { bytesRead: 0, s3Requests: 0, clientRequests: 0, ranges: [] };
+
+  async function fetchWindow(start: number, end: number, signal: AbortSignal): Promise<Readable> {
+    stats.s3Requests += 1;
+    try {
+      const { body, contentType } = await options.source.read(start, end, signal);
+      stats.contentType ??= contentType;
+      return body;
+    } catch (err) {
+      if (!signal.aborted) stats.upstreamError ??= err; // an abort means the reader went away, not a failure
+      throw err;
+    }
+  }
+
+  /** Streams [start, end] to `res` window by window, with backpressure; stops when the reader goes away. */
+  async function serve(
+    start: number,
+    end: number,
+    res: http.ServerResponse,
+    record: { served: number },
+  ): Promise<void> {
+    const abort = new AbortController();
+    res.once("close", () => abort.abort());
+    let pos = start;
+    let window = initialWindow;
+    while (pos <= end && !abort.signal.aborted) {
+      const last = Math.min(end, pos + window - 1);
+      const body = await fetchWindow(pos, last, abort.signal);
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        stats.bytesRead += chunk.length;
+        record.served += chunk.length;
+        if (abort.signal.aborted) break;
+        if (!res.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              res.off("drain", done);
+              res.off("close", done);
+              resolve();
+            };
+            res.on("drain", done);
+            res.on("close", done);
+          });
+        }
+      }
+      pos = last + 1;
+      window = Math.min(window * 2, maxWindow);
+    }
+    res.end();
+  }
+
+  const server = http.createServer((req, res) => {
+    stats.clientRequests += 1;
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405).end();
+      return;
+    }
+    const size = options.source.size;
+    const range = parseRange(req.headers.range, size);
+    if (range === "invalid") {
+      res.writeHead(416, { "Content-Range": `bytes */${size}` }).end();
+      return;
+    }
+    const { start, end } = range ?? { start: 0, end: size - 1 };
+    const headers: http.OutgoingHttpHeaders = {
+      "Accept-Ranges": "bytes",
+      "Content-Length": String(end - start + 1),
+      "Content-Type": "application/octet-stream",
+    };
+    if (range) headers["Content-Range"] = `bytes ${start}-${end}/${size}`;
+    res.writeHead(range ? 206 : 200, headers);
+    if (req.method === "HEAD") {
+      res.end();
+      return;
+    }
+    const record = { start, served: 0 };
+    stats.ranges.push(record);
+    serve(start, end, res, record).catch(() => {
+      // The error is kept in stats.upstreamError; cutting the connection makes ffprobe fail fast.
+      res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 1000;
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/object`,
+    stats,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
