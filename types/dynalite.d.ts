@@ -1,6 +1,7 @@
 // dynalite ships no types; this covers what the lab and tests use.
 declare module "dynalite" {
   import type { Server } from "node:http";
+
   interface DynaliteOptions {
     /** LevelDB folder; in memory when absent. */
     path?: string;
