@@ -93,7 +93,7 @@ export function createExtractor(options: ExtractorOptions): Extractor {
       try {
         return await processPartialResponse(event, handleRecord, processor, { throwOnFullBatchFailure: false });
       } finally {
-        metrics.publishStoredMetrics();
+        if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       }
     },
   };
