@@ -1,6 +1,7 @@
 /**
- * Environment variables the handlers read. The Pulumi components set them on the
- * functions and the local lab sets them in-process, from this one list.
+ * Environment variables the Lambda entry points read, named once: the Pulumi components
+ * set them on the functions. (The local lab passes the same settings to createExtractor /
+ * createApi directly, so several labs can run in one process.)
  */
 export const ENV = {
   /** DynamoDB table holding the metadata documents. */

@@ -1,0 +1,396 @@
+/**
+ * The local lab: the whole pipeline on this machine, no AWS account.
+ *
+ *   s3rver (ingest + metadata buckets)
+ *     -> AWS-shaped S3 event notifications (lab/s3-notifications.ts)
+ *     -> persistent queue with visibility timeout, retries and a DLQ (lab/queue.ts)
+ *     -> worker invoking the extractor's real handleBatch (lab/worker.ts)
+ *     -> dynalite (the metadata table, from lib/schema.ts)
+ *   HTTP gateway (payload format 2.0, lab/api-gateway.ts) -> the read API (handlers/api)
+ *
+ * Everything is kept under one folder (default <repo>/.lab, or LAB_DIR), so a restart
+ * loses nothing: objects, table, queued messages, the sequencer clock.
+ *
+ * startLab() is what `npm start` (lab/main.ts), the end-to-end tests and the bench use.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { createApi, ROUTE_TABLE } from "../handlers/api/routes";
+import { createExtractor, type Extractor } from "../handlers/extractor/extractor";
+import { resolveLocalFfprobe } from "../handlers/extractor/ffprobe";
+import { LAB_NAMES } from "../lib/naming";
+import { DEFAULT_PROBE_TIMEOUT_MS, METRICS_NAMESPACE } from "../lib/runtime-env";
+import { startApiGateway } from "./api-gateway";
+import { LAB_CREDENTIALS, LAB_REGION, makeLabDynamoClient, makeLabS3Client } from "./clients";
+import { ensureMetadataTable, startLabDynamo, sweepExpiredItems } from "./dynamodb";
+import { discardSink, fileSink, LabLogger, LabMetrics, type LogSink, prettySink, teeSink } from "./log";
+import { applyCors, ensureBucket } from "./provision";
+import { LabQueue } from "./queue";
+import { startLabS3 } from "./s3";
+import { s3TestEventBody } from "./s3-notifications";
+import { SequencerClock } from "./sequencer";
+import { QueueWorker, type RetryBackoff } from "./worker";
+
+/** Queue names the lab uses for the notification queue and its dead-letter queue. */
+export const LAB_QUEUE_NAMES = { queue: "media-ingest-events", deadLetterQueue: "media-ingest-events-dlq" } as const;
+
+export const REPO_ROOT = path.resolve(__dirname, "..");
+
+/** The lab folder: LAB_DIR, else <repo>/.lab. */
+export function defaultLabDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.LAB_DIR || path.join(REPO_ROOT, ".lab"));
+}
+
+/** Where each part keeps its state under the lab folder. */
+export function labPaths(dir: string) {
+  const data = path.join(dir, "data");
+  return {
+    dir,
+    endpoints: path.join(dir, "endpoints.json"),
+    lock: path.join(dir, "lab.pid"),
+    data,
+    s3: path.join(data, "s3"),
+    dynamodb: path.join(data, "dynamodb"),
+    queue: path.join(data, "queue", `${LAB_QUEUE_NAMES.queue}.jsonl`),
+    deadLetterQueue: path.join(data, "queue", `${LAB_QUEUE_NAMES.deadLetterQueue}.jsonl`),
+    sequencer: path.join(data, "sequencer.json"),
+    log: path.join(dir, "logs", "pipeline.jsonl"),
+  };
+}
+
+export interface LabQueueSettings {
+  /** SQS VisibilityTimeout; must cover the longest batch (probe timeout x batch). */
+  visibilityTimeoutMs?: number;
+  /** Deliveries before the dead-letter queue. */
+  maxReceiveCount?: number;
+  batchSize?: number;
+  concurrency?: number;
+  retryBackoff?: RetryBackoff | false;
+  pollWaitMs?: number;
+}
+
+export interface LabOptions {
+  /** Lab folder (default: LAB_DIR or <repo>/.lab). */
+  dir?: string;
+  /** Loopback address to listen on. */
+  host?: string;
+  /** Ports (0: any free port; defaults from LAB_S3_PORT, LAB_DYNAMODB_PORT, LAB_API_PORT, else 0). */
+  ports?: { s3?: number; dynamodb?: number; api?: number };
+  /** No console output (logs still go to <dir>/logs/pipeline.jsonl). */
+  quiet?: boolean;
+  /** Console output; default: one line per processed object (ignored when quiet). */
+  logSink?: LogSink;
+  queue?: LabQueueSettings;
+  probeTimeoutMs?: number;
+  /** Extra browser origins allowed to upload to the ingest bucket (the API's own origin always is). */
+  corsOrigins?: string[];
+  /** Start with the worker paused (uploads queue up). */
+  paused?: boolean;
+  /** How often tombstones past their TTL are swept (dynalite has no TTL). */
+  ttlSweepIntervalMs?: number;
+}
+
+/** What a client needs to talk to a running lab; written to <dir>/endpoints.json. */
+export interface LabEndpoints {
+  region: string;
+  s3Endpoint: string;
+  ingestBucket: string;
+  metadataBucket: string;
+  dynamodbEndpoint: string;
+  tableName: string;
+  apiUrl: string;
+  queueArn: string;
+  deadLetterQueueArn: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  dir: string;
+  pid: number;
+  startedAt: string;
+}
+
+export interface Lab {
+  dir: string;
+  endpoints: LabEndpoints;
+  /** S3 client for the lab's s3rver (the caller's; the extractor has its own). */
+  s3: S3Client;
+  /** DynamoDB client for the lab's dynalite. */
+  dynamodb: DynamoDBClient;
+  queue: LabQueue;
+  deadLetterQueue: LabQueue;
+  worker: QueueWorker;
+  extractor: Extractor;
+  /** Drains the batch in progress, closes the servers, persists the queues. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export const LAB_QUEUE_DEFAULTS: Required<Omit<LabQueueSettings, "retryBackoff">> & { retryBackoff: RetryBackoff } = {
+  visibilityTimeoutMs: 30_000,
+  maxReceiveCount: 3,
+  batchSize: 10,
+  concurrency: 2,
+  retryBackoff: { baseMs: 1_000 },
+  pollWaitMs: 1_000,
+};
+
+function portFrom(option: number | undefined, envName: string): number {
+  if (option !== undefined) return option;
+  const raw = process.env[envName];
+  if (raw === undefined || raw === "") return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${envName}=${raw} is not a port number`);
+  return n;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** One lab per folder: a pid file, taken over when its process is gone. */
+function takeLock(file: string): () => void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: "wx" });
+      return () => fs.rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const pid = Number(fs.readFileSync(file, "utf8").trim());
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
+        throw new Error(
+          `a lab is already running on ${path.dirname(file)} (pid ${pid}${pid === process.pid ? ", this process" : ""}); ` +
+            `stop it, or remove ${file} if that process is not a lab`,
+        );
+      }
+      fs.rmSync(file, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new Error(`cannot lock ${file}`);
+}
+
+function writeJsonAtomic(file: string, value: unknown): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  fs.renameSync(tmp, file);
+}
+
+/** The object key a notification body is about, for log lines. */
+function keyOf(body: string): string | undefined {
+  try {
+    const key = JSON.parse(body)?.Records?.[0]?.s3?.object?.key;
+    return typeof key === "string" ? decodeURIComponent(key.replace(/\+/g, " ")) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startLab(options: LabOptions = {}): Promise<Lab> {
+  const dir = path.resolve(options.dir ?? defaultLabDir());
+  const paths = labPaths(dir);
+  const host = options.host ?? "127.0.0.1";
+  const settings = { ...LAB_QUEUE_DEFAULTS, ...options.queue };
+  for (const p of [paths.s3, paths.dynamodb, path.dirname(paths.queue)]) fs.mkdirSync(p, { recursive: true });
+
+  const cleanups: (() => unknown)[] = [];
+  const cleanUp = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch {
+        // keep closing the rest
+      }
+    }
+  };
+
+  try {
+    cleanups.push(takeLock(paths.lock));
+    const logFile = fileSink(paths.log);
+    cleanups.push(() => logFile.close());
+    const consoleSink = options.quiet ? discardSink : (options.logSink ?? prettySink());
+    const sink = teeSink(logFile.sink, consoleSink);
+    const labLogger = new LabLogger({ serviceName: "lab" }, sink);
+
+    const ffprobe = resolveLocalFfprobe();
+    ffprobe.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+
+    // Queues first: the S3 adapter delivers into them.
+    const deadLetterQueue = await LabQueue.open({ name: LAB_QUEUE_NAMES.deadLetterQueue, file: paths.deadLetterQueue });
+    cleanups.push(() => deadLetterQueue.close());
+    const queue = await LabQueue.open({
+      name: LAB_QUEUE_NAMES.queue,
+      file: paths.queue,
+      visibilityTimeoutMs: settings.visibilityTimeoutMs,
+      redrive: { deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+    });
+    cleanups.push(() => queue.close());
+    queue.on("dead-letter", (m) =>
+      labLogger.warn("message moved to the dead-letter queue", {
+        messageId: m.messageId,
+        receiveCount: m.receiveCount,
+        bucket: LAB_NAMES.ingestBucket,
+        key: keyOf(m.body),
+      }),
+    );
+
+    const dynamo = await startLabDynamo({
+      path: paths.dynamodb,
+      host,
+      port: portFrom(options.ports?.dynamodb, "LAB_DYNAMODB_PORT"),
+    });
+    cleanups.push(() => dynamo.close());
+
+    const s3Server = await startLabS3({
+      directory: paths.s3,
+      host,
+      port: portFrom(options.ports?.s3, "LAB_S3_PORT"),
+      notifications: {
+        buckets: [LAB_NAMES.ingestBucket],
+        sequencer: SequencerClock.open(paths.sequencer),
+        deliver: async (body) => {
+          await queue.send(body);
+        },
+        region: LAB_REGION,
+      },
+    });
+    cleanups.push(() => s3Server.close());
+
+    const s3 = makeLabS3Client(s3Server.endpoint);
+    const dynamodb = makeLabDynamoClient(dynamo.endpoint);
+    const extractorS3 = makeLabS3Client(s3Server.endpoint);
+    const extractorDynamo = makeLabDynamoClient(dynamo.endpoint);
+    const apiDynamo = makeLabDynamoClient(dynamo.endpoint);
+    cleanups.push(() => {
+      for (const c of [s3, dynamodb, extractorS3, extractorDynamo, apiDynamo]) c.destroy();
+    });
+
+    await ensureMetadataTable(dynamodb, LAB_NAMES.table);
+    await ensureBucket(s3, LAB_NAMES.ingestBucket);
+    await ensureBucket(s3, LAB_NAMES.metadataBucket);
+
+    const api = createApi({
+      dynamodb: apiDynamo,
+      tableName: LAB_NAMES.table,
+      logger: new LabLogger({ serviceName: "api" }, sink),
+    });
+    const gateway = await startApiGateway({
+      host,
+      port: portFrom(options.ports?.api, "LAB_API_PORT"),
+      routes: ROUTE_TABLE.map((r) => ({ ...r, handler: api })),
+      onError: (err) => labLogger.error("API handler failed", { error: err as Error }),
+    });
+    cleanups.push(() => gateway.close());
+
+    const apiOrigin = new URL(gateway.url);
+    await applyCors(s3, LAB_NAMES.ingestBucket, [
+      apiOrigin.origin,
+      `http://localhost:${apiOrigin.port}`,
+      ...(options.corsOrigins ?? []),
+    ]);
+    // As S3 does when a notification configuration is put: consumers must ignore it.
+    await queue.send(s3TestEventBody(LAB_NAMES.ingestBucket));
+
+    const extractor = createExtractor({
+      s3: extractorS3,
+      dynamodb: extractorDynamo,
+      tableName: LAB_NAMES.table,
+      metadataBucket: LAB_NAMES.metadataBucket,
+      ffprobePath: await ffprobe,
+      probeTimeoutMs: options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
+      logger: new LabLogger({ serviceName: "extractor" }, sink),
+      metrics: new LabMetrics({ namespace: METRICS_NAMESPACE, serviceName: "extractor" }, sink),
+    });
+    const worker = new QueueWorker({
+      queue,
+      handler: (event) => extractor.handleBatch(event),
+      batchSize: settings.batchSize,
+      concurrency: settings.concurrency,
+      pollWaitMs: settings.pollWaitMs,
+      retryBackoff: settings.retryBackoff,
+      region: LAB_REGION,
+      onBatch: (report) => {
+        if (report.failed.length > 0) {
+          labLogger.warn("messages will be retried", {
+            failed: report.failed.length,
+            of: report.messageIds.length,
+            ...(report.error ? { error: report.error as Error } : {}),
+          });
+        }
+      },
+      onError: (err) => labLogger.error("worker error", { error: err as Error }),
+    });
+    if (options.paused) worker.pause();
+    worker.start();
+    cleanups.push(() => worker.stop());
+
+    const sweep = async () => {
+      try {
+        const n = await sweepExpiredItems(dynamodb, LAB_NAMES.table);
+        if (n > 0) labLogger.info("expired items deleted (TTL)", { count: n });
+      } catch (err) {
+        labLogger.error("TTL sweep failed", { error: err as Error });
+      }
+    };
+    let sweeping: Promise<void> = sweep();
+    const sweepTimer = setInterval(
+      () => {
+        sweeping = sweep();
+      },
+      options.ttlSweepIntervalMs ?? 10 * 60_000,
+    );
+    sweepTimer.unref();
+    cleanups.push(() => {
+      clearInterval(sweepTimer);
+      return sweeping;
+    });
+
+    const endpoints: LabEndpoints = {
+      region: LAB_REGION,
+      s3Endpoint: s3Server.endpoint,
+      ingestBucket: LAB_NAMES.ingestBucket,
+      metadataBucket: LAB_NAMES.metadataBucket,
+      dynamodbEndpoint: dynamo.endpoint,
+      tableName: LAB_NAMES.table,
+      apiUrl: gateway.url,
+      queueArn: queue.arn,
+      deadLetterQueueArn: deadLetterQueue.arn,
+      credentials: { ...LAB_CREDENTIALS },
+      dir,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+    };
+    writeJsonAtomic(paths.endpoints, endpoints);
+    cleanups.push(() => {
+      // Only remove it if it still describes this lab.
+      try {
+        const current = JSON.parse(fs.readFileSync(paths.endpoints, "utf8")) as LabEndpoints;
+        if (current.pid === process.pid && current.startedAt === endpoints.startedAt) fs.rmSync(paths.endpoints);
+      } catch {
+        // already gone
+      }
+    });
+
+    let stopping: Promise<void> | undefined;
+    return {
+      dir,
+      endpoints,
+      s3,
+      dynamodb,
+      queue,
+      deadLetterQueue,
+      worker,
+      extractor,
+      stop: () => {
+        stopping ??= cleanUp();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await cleanUp();
+    throw err;
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * S3 event notifications for the lab, shaped exactly as S3 sends them to SQS.
+ *
+ * s3rver's own events are not usable: keys are not URL-encoded, the sequencer is
+ * Date.now() in hex (equal within a millisecond, not ordered across restarts), a
+ * multipart completion is reported as "Post", a copy lacks the ETag, and DeleteObjects
+ * (what `aws s3 rm --recursive` sends) emits nothing. Instead, the mutating methods of
+ * s3rver's FilesystemStore are wrapped: every successful write, copy, multipart
+ * completion and delete - whichever request caused it - produces one notification,
+ * after the store operation finished, carrying the size and MD5 the store computed.
+ * The request that caused it (PUT vs POST form upload, caller IP) is read from an
+ * AsyncLocalStorage the lab's HTTP server sets around s3rver's request handler.
+ *
+ * Delivery is awaited before the S3 response is sent, so an acknowledged upload always
+ * has its event durably queued.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs/promises";
+import * as path from "node:path";
+import type { S3EventRecord } from "aws-lambda";
+import { encodeS3EventKey } from "../handlers/extractor/s3-event";
+import { LAB_REGION } from "./clients";
+import type { SequencerClock } from "./sequencer";
+
+/** What the lab knows about the HTTP request being served. */
+export interface S3RequestContext {
+  method: string;
+  sourceIp: string;
+  requestId: string;
+}
+
+/** Set by the lab's S3 HTTP server around each request (see lab/s3.ts). */
+export const s3RequestContext = new AsyncLocalStorage<S3RequestContext>();
+
+/** The S3 operations that produce events, named as in the event name's suffix. */
+export type S3Operation = "Put" | "Post" | "Copy" | "CompleteMultipartUpload" | "Delete";
+
+export function eventNameFor(operation: S3Operation): string {
+  return operation === "Delete" ? "ObjectRemoved:Delete" : `ObjectCreated:${operation}`;
+}
+
+/** One completed change to one object. */
+export interface ObjectMutation {
+  operation: S3Operation;
+  bucket: string;
+  key: string;
+  /** Bytes, for creations. */
+  size?: number;
+  /** Hex MD5 without quotes, for creations. */
+  etag?: string;
+}
+
+export interface NotificationOptions {
+  /** Buckets whose changes are announced (the ingest bucket). Others, such as the metadata bucket, stay silent. */
+  buckets: readonly string[];
+  sequencer: SequencerClock;
+  /** Queues one message body; resolves once it is durably stored. */
+  deliver(body: string): Promise<void>;
+  region?: string;
+  /** Name of the notification configuration, as set on the bucket. */
+  configurationId?: string;
+  now?: () => Date;
+}
+
+/** Principal ids the lab puts where S3 names the caller and the bucket owner. */
+const LAB_PRINCIPAL = "AWS:AIDALABS3RVERLOCAL";
+const LAB_OWNER = "A3LABS3RVEROWNER";
+export const DEFAULT_CONFIGURATION_ID = "extractor";
+
+function requestIds(ctx?: S3RequestContext) {
+  return {
+    requestId: ctx?.requestId ?? randomBytes(8).toString("hex").toUpperCase(),
+    hostId: randomBytes(48).toString("base64"),
+  };
+}
+
+/** The notification record S3 would send for `mutation` (S3 event message structure, version 2.1). */
+export function s3EventRecord(
+  mutation: ObjectMutation,
+  fields: {
+    sequencer: string;
+    eventTime: string;
+    region?: string;
+    configurationId?: string;
+    request?: S3RequestContext;
+  },
+): S3EventRecord {
+  const ids = requestIds(fields.request);
+  const created = mutation.operation !== "Delete";
+  const object: S3EventRecord["s3"]["object"] = {
+    key: encodeS3EventKey(mutation.key),
+    ...(created ? { size: mutation.size ?? 0, eTag: (mutation.etag ?? "").replace(/"/g, "") } : {}),
+    sequencer: fields.sequencer,
+  } as S3EventRecord["s3"]["object"];
+  return {
+    eventVersion: "2.1",
+    eventSource: "aws:s3",
+    awsRegion: fields.region ?? LAB_REGION,
+    eventTime: fields.eventTime,
+    eventName: eventNameFor(mutation.operation) as S3EventRecord["eventName"],
+    userIdentity: { principalId: LAB_PRINCIPAL },
+    requestParameters: { sourceIPAddress: fields.request?.sourceIp ?? "127.0.0.1" },
+    responseElements: { "x-amz-request-id": ids.requestId, "x-amz-id-2": ids.hostId },
+    s3: {
+      s3SchemaVersion: "1.0",
+      configurationId: fields.configurationId ?? DEFAULT_CONFIGURATION_ID,
+      bucket: {
+        name: mutation.bucket,
+        ownerIdentity: { principalId: LAB_OWNER },
+        arn: `arn:aws:s3:::${mutation.bucket}`,
+      },
+      object,
+    },
+  };
+}
+
+/** The message S3 sends once when a notification configuration is set; consumers must ignore it. */
+export function s3TestEventBody(bucket: string, now = new Date()): string {
+  const ids = requestIds();
+  return JSON.stringify({
+    Service: "Amazon S3",
+    Event: "s3:TestEvent",
+    Time: now.toISOString(),
+    Bucket: bucket,
+    RequestId: ids.requestId,
+    HostId: ids.hostId,
+  });
+}
+
+/** The parts of s3rver's FilesystemStore (lib/stores/filesystem.js) the adapter wraps. */
+export interface FilesystemStoreLike {
+  getResourcePath(bucket: string, key?: string, resource?: string): string;
+  existsObject(bucket: string, key: string): Promise<boolean>;
+  putObject(object: { bucket: string; key: string }): Promise<{ size: number; md5: string }>;
+  copyObject(
+    srcBucket: string,
+    srcKey: string,
+    destBucket: string,
+    destKey: string,
+    replacementMetadata?: unknown,
+  ): Promise<Record<string, string | number>>;
+  putObjectMultipart(bucket: string, uploadId: string, parts: unknown): Promise<{ size: number; md5: string }>;
+  deleteObject(bucket: string, key: string): Promise<void>;
+}
+
+/** Set while a multipart completion runs: its inner putObject is not a separate event. */
+const insideMultipart = new AsyncLocalStorage<true>();
+
+/**
+ * s3rver's putObject resolves when its hashing transform finished, which can be before the
+ * file stream flushed the last bytes to disk; wait for the file to have its full size so a
+ * consumer reacting to the event reads the whole object.
+ */
+async function waitForSize(file: string, size: number, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const current = await fs.stat(file).then(
+      (s) => s.size,
+      () => -1,
+    );
+    if (current === size || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/**
+ * Wraps `store` so every object mutation in one of `options.buckets` is announced through
+ * `options.deliver`. Returns a function restoring the original methods.
+ */
+export function attachNotifications(store: FilesystemStoreLike, options: NotificationOptions): () => void {
+  const original = {
+    putObject: store.putObject,
+    copyObject: store.copyObject,
+    putObjectMultipart: store.putObjectMultipart,
+    deleteObject: store.deleteObject,
+  };
+  const watched = new Set(options.buckets);
+  const now = options.now ?? (() => new Date());
+
+  async function announce(mutation: ObjectMutation): Promise<void> {
+    if (!watched.has(mutation.bucket)) return;
+    // Sequencer taken after the store operation completed: later operations get greater ones.
+    const record = s3EventRecord(mutation, {
+      sequencer: options.sequencer.next(),
+      eventTime: now().toISOString(),
+      region: options.region,
+      configurationId: options.configurationId,
+      request: s3RequestContext.getStore(),
+    });
+    await options.deliver(JSON.stringify({ Records: [record] }));
+  }
+
+  store.putObject = async function putObject(object) {
+    const result = await original.putObject.call(store, object);
+    if (insideMultipart.getStore()) return result;
+    await waitForSize(store.getResourcePath(object.bucket, object.key, "object"), result.size);
+    const method = s3RequestContext.getStore()?.method;
+    await announce({
+      operation: method === "POST" ? "Post" : "Put",
+      bucket: object.bucket,
+      key: object.key,
+      size: result.size,
+      etag: result.md5,
+    });
+    return result;
+  };
+
+  store.putObjectMultipart = async function putObjectMultipart(bucket, uploadId, parts) {
+    // The key lives in the upload's folder, which the original removes when done.
+    const uploadDir = path.join(store.getResourcePath(bucket, undefined, "uploads"), uploadId);
+    const key = await fs.readFile(path.join(uploadDir, "key"), "utf8").catch(() => undefined);
+    const result = await insideMultipart.run(true, () =>
+      original.putObjectMultipart.call(store, bucket, uploadId, parts),
+    );
+    if (key === undefined) return result;
+    await waitForSize(store.getResourcePath(bucket, key, "object"), result.size);
+    // s3rver's ETag for a multipart object is the MD5 of the whole object (S3's would be
+    // "<md5 of part md5s>-<parts>"); the event carries what GetObject will return.
+    await announce({ operation: "CompleteMultipartUpload", bucket, key, size: result.size, etag: result.md5 });
+    return result;
+  };
+
+  store.copyObject = async function copyObject(srcBucket, srcKey, destBucket, destKey, replacementMetadata) {
+    const metadata = await original.copyObject.call(store, srcBucket, srcKey, destBucket, destKey, replacementMetadata);
+    await announce({
+      operation: "Copy",
+      bucket: destBucket,
+      key: destKey,
+      size: Number(metadata["content-length"]),
+      etag: String(metadata.etag ?? "").replace(/"/g, ""),
+    });
+    return metadata;
+  };
+
+  // s3rver deletes DeleteObjects' keys concurrently and then removes emptied folders;
+  // two deletes in one folder can race on that cleanup (ENOENT after the object is
+  // gone). Deletes are serialized, and a cleanup ENOENT after a completed delete ignored.
+  let deletes: Promise<unknown> = Promise.resolve();
+  store.deleteObject = async function deleteObject(bucket, key) {
+    const run = deletes.then(() =>
+      original.deleteObject.call(store, bucket, key).catch(async (err: NodeJS.ErrnoException) => {
+        if (err?.code === "ENOENT" && !(await store.existsObject(bucket, key))) return;
+        throw err;
+      }),
+    );
+    deletes = run.catch(() => undefined);
+    await run;
+    await announce({ operation: "Delete", bucket, key });
+  };
+
+  return () => Object.assign(store, original);
+}

@@ -1,0 +1,77 @@
+/**
+ * The lab's S3: s3rver on loopback, objects kept under a folder, every object change in
+ * the watched buckets announced as an AWS-shaped event notification (lab/s3-notifications.ts).
+ *
+ * s3rver's request handler runs inside our own HTTP server so each request's method and
+ * caller are available (AsyncLocalStorage) to the notification adapter.
+ */
+import { randomBytes } from "node:crypto";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import S3rver from "s3rver";
+import {
+  attachNotifications,
+  type FilesystemStoreLike,
+  type NotificationOptions,
+  s3RequestContext,
+} from "./s3-notifications";
+
+export interface LabS3Options {
+  /** Folder holding buckets and objects. */
+  directory: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  notifications: NotificationOptions;
+}
+
+export interface LabS3 {
+  endpoint: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startLabS3(options: LabS3Options): Promise<LabS3> {
+  const s3rver = new S3rver({ directory: options.directory, silent: true, address: options.host, port: options.port });
+  const internals = s3rver as unknown as { store: FilesystemStoreLike };
+  const detach = attachNotifications(internals.store, options.notifications);
+  const handle = s3rver.callback();
+
+  const server = http.createServer((req, res) => {
+    const requestId = randomBytes(8).toString("hex").toUpperCase();
+    s3RequestContext.run(
+      { method: req.method ?? "GET", sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, "") ?? "", requestId },
+      () => handle(req, res),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    endpoint: `http://${options.host}:${port}`,
+    port,
+    async close() {
+      await closeServer(server);
+      detach();
+    },
+  };
+}
+
+/** Stops accepting connections, lets in-flight requests finish (up to graceMs), then drops the rest. */
+export async function closeServer(server: http.Server, graceMs = 5_000): Promise<void> {
+  if (!server.listening) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(timer);
+  }
+}
