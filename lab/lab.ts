@@ -20,6 +20,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { createApi, ROUTE_TABLE } from "../handlers/api/routes";
 import { createExtractor, type Extractor } from "../handlers/extractor/extractor";
 import { resolveLocalFfprobe } from "../handlers/extractor/ffprobe";
+import { decodeS3EventKey } from "../handlers/extractor/s3-event";
 import { LAB_NAMES } from "../lib/naming";
 import { DEFAULT_PROBE_TIMEOUT_MS, METRICS_NAMESPACE } from "../lib/runtime-env";
 import { startApiGateway } from "./api-gateway";
@@ -183,7 +184,7 @@ function writeJsonAtomic(file: string, value: unknown): void {
 function keyOf(body: string): string | undefined {
   try {
     const key = JSON.parse(body)?.Records?.[0]?.s3?.object?.key;
-    return typeof key === "string" ? decodeURIComponent(key.replace(/\+/g, " ")) : undefined;
+    return typeof key === "string" ? decodeS3EventKey(key) : undefined;
   } catch {
     return undefined;
   }
