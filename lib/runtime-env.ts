@@ -19,6 +19,22 @@ export const ENV = {
   metricsNamespace: "POWERTOOLS_METRICS_NAMESPACE",
   /** The ingest bucket (read API; presigned uploads). */
   ingestBucket: "INGEST_BUCKET",
+  /**
+   * Read API: the secret VALUE (not a parameter name) that list cursors are signed with,
+   * at least 32 characters. Pulumi injects it from a secret (random password / config
+   * secret), so it is encrypted in the state and shown as [secret].
+   */
+  cursorSecret: "CURSOR_SECRET",
+  /** Read API: largest browser upload accepted, in bytes (default and ceiling: 5 GiB, one S3 PUT). */
+  uploadMaxBytes: "UPLOAD_MAX_BYTES",
+  /** Kill switch: the functions it pauses (names or ARNs) and the extractor's SQS event source mapping. */
+  extractorFunctionName: "EXTRACTOR_FUNCTION_NAME",
+  apiFunctionName: "API_FUNCTION_NAME",
+  extractorEventSourceMappingUuid: "EXTRACTOR_EVENT_SOURCE_MAPPING_UUID",
+  /** Kill switch: pause at or above this percent of the budgeted amount (default 100). */
+  killSwitchThresholdPercent: "KILL_SWITCH_THRESHOLD_PERCENT",
+  /** Kill switch: "true" to pause on FORECASTED alerts too (default: ACTUAL only). */
+  killSwitchPauseOnForecast: "KILL_SWITCH_PAUSE_ON_FORECAST",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

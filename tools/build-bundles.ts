@@ -14,6 +14,7 @@ export const REPO_ROOT = path.resolve(__dirname, "..");
 export const HANDLER_ENTRIES = {
   extractor: "handlers/extractor/index.ts",
   api: "handlers/api/index.ts",
+  "kill-switch": "handlers/kill-switch/index.ts",
 } as const;
 
 export type BundleName = keyof typeof HANDLER_ENTRIES;

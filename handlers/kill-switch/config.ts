@@ -1,0 +1,38 @@
+/**
+ * The kill switch's settings, from the function's environment (names in lib/runtime-env).
+ * A bad value fails the invocation loudly rather than pausing on a guess.
+ */
+import { ENV, requireEnv } from "../../lib/runtime-env";
+
+export const DEFAULT_THRESHOLD_PERCENT = 100;
+
+export interface KillSwitchPolicy {
+  /** Pause when an alert stands for at least this percent of the budgeted amount. */
+  thresholdPercent: number;
+  /** Whether FORECASTED alerts pause too; by default only money actually spent does. */
+  pauseOnForecast: boolean;
+}
+
+export interface KillSwitchConfig extends KillSwitchPolicy {
+  /** Paused in this order: the consumer first. */
+  functions: string[];
+  eventSourceMappingUuid: string;
+}
+
+export function readKillSwitchConfig(env: NodeJS.ProcessEnv = process.env): KillSwitchConfig {
+  const rawThreshold = env[ENV.killSwitchThresholdPercent]?.trim();
+  const thresholdPercent = rawThreshold ? Number(rawThreshold) : DEFAULT_THRESHOLD_PERCENT;
+  if (!Number.isFinite(thresholdPercent) || thresholdPercent <= 0) {
+    throw new Error(`${ENV.killSwitchThresholdPercent} must be a positive number of percent, got "${rawThreshold}"`);
+  }
+  const rawForecast = (env[ENV.killSwitchPauseOnForecast] ?? "false").trim().toLowerCase();
+  if (rawForecast !== "true" && rawForecast !== "false") {
+    throw new Error(`${ENV.killSwitchPauseOnForecast} must be "true" or "false", got "${rawForecast}"`);
+  }
+  return {
+    thresholdPercent,
+    pauseOnForecast: rawForecast === "true",
+    functions: [requireEnv(ENV.extractorFunctionName, env), requireEnv(ENV.apiFunctionName, env)],
+    eventSourceMappingUuid: requireEnv(ENV.extractorEventSourceMappingUuid, env),
+  };
+}
