@@ -81,7 +81,9 @@ export interface RunFfprobeOptions {
 
 /** The arguments for one probe: JSON, format and streams, errors only on stderr. */
 export function ffprobeArgs(input: string): string[] {
-  const network = input.startsWith("http://") ? ["-rw_timeout", "10000000"] : [];
+  // Over the range proxy: fail a stalled read after 10 s, and continue after each bounded
+  // response (see range-proxy.ts) with a new request from where the last one ended.
+  const network = input.startsWith("http://") ? ["-rw_timeout", "10000000", "-reconnect", "1"] : [];
   return [
     "-hide_banner",
     "-v",

@@ -50,7 +50,8 @@ export function failureReason(run: FfprobeRun, timeoutMs: number): string {
   const lines = run.stderr
     .split("\n")
     .map((l) => l.replace(/https?:\/\/127\.0\.0\.1:\d+\/object:?\s*/g, "").trim())
-    .filter(Boolean);
+    // The range proxy ends each response after one window on purpose; ffprobe says so and reconnects.
+    .filter((l) => l && !/Stream ends prematurely|Will reconnect/.test(l));
   const detail = [...new Set([...lines, run.output?.error?.string].filter((s): s is string => !!s))].join("; ");
   const exit = run.signal ? `signal ${run.signal}` : `exit code ${run.exitCode}`;
   return `ffprobe could not read the object (${exit})${detail ? `: ${detail}` : ""}`;

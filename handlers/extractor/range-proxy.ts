@@ -3,14 +3,20 @@
  *
  * The static ffprobe cannot resolve host names or speak TLS, so it reads
  * http://127.0.0.1:<port>/object instead, and every byte range it asks for is fetched
- * from S3 with the AWS SDK in bounded windows. A window starts small and doubles while
- * the reader keeps reading sequentially, so a seek (a new request) wastes little and a
- * long sequential read takes few S3 requests. Nothing is fetched before the reader
- * asks, and nothing more than one window ahead of what it consumed.
+ * with a bounded ranged read (from S3 in the Lambda, from a file in the probe CLI).
+ *
+ * Each response carries at most one window: an open-ended `Range: bytes=N-` is answered
+ * with a 206 whose Content-Range ends early, and ffprobe (run with `-reconnect 1`) asks
+ * again from where it stopped. A request that continues exactly where the previous one
+ * ended gets a window twice as large (64 KiB doubling up to 2 MiB), so a long sequential
+ * read takes few requests, while a seek wastes at most the window in flight. Streaming
+ * the rest of the object instead would let loopback socket buffers (megabytes with TCP
+ * autotuning) swallow data ffprobe never reads before it seeks away.
  *
  * The S3 source (s3-source.ts) pins every read to the object's ETag and version, so a
  * replaced object fails the probe with ObjectChangedError instead of mixing two objects.
  */
+import { once } from "node:events";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Readable } from "node:stream";
@@ -99,7 +105,7 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
     }
   }
 
-  /** Streams [start, end] to `res` window by window, with backpressure; stops when the reader goes away. */
+  /** Copies [start, end] from the source to `res` with backpressure; stops when the reader goes away. */
   async function serve(
     start: number,
     end: number,
@@ -108,32 +114,20 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
   ): Promise<void> {
     const abort = new AbortController();
     res.once("close", () => abort.abort());
-    let pos = start;
-    let window = initialWindow;
-    while (pos <= end && !abort.signal.aborted) {
-      const last = Math.min(end, pos + window - 1);
-      const body = await fetchWindow(pos, last, abort.signal);
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        stats.bytesRead += chunk.length;
-        record.served += chunk.length;
-        if (abort.signal.aborted) break;
-        if (!res.write(chunk)) {
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              res.off("drain", done);
-              res.off("close", done);
-              resolve();
-            };
-            res.on("drain", done);
-            res.on("close", done);
-          });
-        }
-      }
-      pos = last + 1;
-      window = Math.min(window * 2, maxWindow);
+    const body = await fetchWindow(start, end, abort.signal);
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      stats.bytesRead += chunk.length;
+      record.served += chunk.length;
+      if (abort.signal.aborted) break;
+      if (!res.write(chunk)) await once(res, "drain", { signal: abort.signal }).catch(() => undefined);
     }
     res.end();
   }
+
+  // Where the previous response ended and how large its window was: a request that
+  // continues exactly there is sequential reading, and gets a window twice as large.
+  let sequentialOffset = -1;
+  let lastWindow = 0;
 
   const server = http.createServer((req, res) => {
     stats.clientRequests += 1;
@@ -147,7 +141,13 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
       res.writeHead(416, { "Content-Range": `bytes */${size}` }).end();
       return;
     }
-    const { start, end } = range ?? { start: 0, end: size - 1 };
+    let { start, end } = range ?? { start: 0, end: size - 1 };
+    if (range) {
+      const window = start === sequentialOffset ? Math.min(lastWindow * 2, maxWindow) : initialWindow;
+      end = Math.min(end, start + window - 1);
+      lastWindow = window;
+      sequentialOffset = end + 1;
+    }
     const headers: http.OutgoingHttpHeaders = {
       "Accept-Ranges": "bytes",
       "Content-Length": String(end - start + 1),
