@@ -1,0 +1,337 @@
+/**
+ * Section "api": latency of the read API under concurrent load, through the lab's gateway
+ * (JWT checked on every request, as API Gateway's authorizer would) against a table of
+ * 10,000 documents.
+ *
+ * The lab runs in its own process (`lab/main.ts start --paused`), so the load generator
+ * (autocannon, here) and the server do not share an event loop. The documents are built by
+ * the extractor's buildDocument from realistic ffprobe output (video, audio, images, some
+ * unprocessable) and written as MetadataStore writes them (document + table keys), with
+ * BatchWriteItem. The token is the lab user's, from the lab's issuer.
+ *
+ * Measured: GET /files (first page of 25, newest first), GET /files?kind=audio (a filtered
+ * page), GET /files/{key} (a random existing key each request, with its presigned raw link).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import { BatchWriteCommand, type BatchWriteCommandInput, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import autocannon from "autocannon";
+import { buildDocument } from "../handlers/extractor/document";
+import type { FfprobeOutput } from "../handlers/extractor/ffprobe";
+import { labAccessToken } from "../lab/auth/sign-in";
+import { makeLabDynamoClient } from "../lab/clients";
+import { type LabEndpoints, labPaths } from "../lab/lab";
+import { rawMetadataKey } from "../lib/naming";
+import { METADATA_TABLE, type MetadataItem } from "../lib/schema";
+import { type BenchContext, type BenchSection, type Check, formatMs, REPO_ROOT, table } from "./section";
+
+export interface ApiLoadFigures {
+  /** What was requested, e.g. "GET /files?limit=25". */
+  request: string;
+  connections: number;
+  durationSec: number;
+  requests: number;
+  /** Requests per second (mean over the run). */
+  rps: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+export interface ApiFigures {
+  documents: number;
+  /** Time to write them (BatchWriteItem, 25 per call). */
+  seedMs: number;
+  runs: ApiLoadFigures[];
+}
+
+export interface ApiSectionOptions {
+  documents?: number;
+  connections?: number;
+  durationSec?: number;
+}
+
+const TSX = path.join(REPO_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
+
+/** ffprobe output shaped like real files of each kind. */
+function probeOutput(i: number): FfprobeOutput {
+  const kind = i % 10;
+  const tags = {
+    major_brand: "isom",
+    encoder: "Lavf61.7.100",
+    title: `Take ${i}`,
+    creation_time: "2026-01-01T00:00:00Z",
+  };
+  if (kind < 5) {
+    return {
+      format: {
+        format_name: "mov,mp4,m4a,3gp,3g2,mj2",
+        format_long_name: "QuickTime / MOV",
+        duration: `${30 + (i % 600)}.04`,
+        bit_rate: "8123456",
+        probe_score: 100,
+        tags,
+      },
+      streams: [
+        {
+          index: 0,
+          codec_type: "video",
+          codec_name: "h264",
+          profile: "High",
+          width: 1920,
+          height: 1080,
+          avg_frame_rate: "30000/1001",
+          pix_fmt: "yuv420p",
+          bit_rate: "7900000",
+          tags: { language: "und" },
+        },
+        {
+          index: 1,
+          codec_type: "audio",
+          codec_name: "aac",
+          profile: "LC",
+          sample_rate: "48000",
+          channels: 2,
+          channel_layout: "stereo",
+          bit_rate: "192000",
+          tags: { language: "eng" },
+        },
+      ],
+    };
+  }
+  if (kind < 8) {
+    return {
+      format: {
+        format_name: "mp3",
+        duration: `${120 + (i % 200)}.5`,
+        bit_rate: "320000",
+        probe_score: 51,
+        tags: { artist: "Lab", album: "Bench", title: `Track ${i}` },
+      },
+      streams: [
+        {
+          index: 0,
+          codec_type: "audio",
+          codec_name: "mp3",
+          sample_rate: "44100",
+          channels: 2,
+          channel_layout: "stereo",
+          bit_rate: "320000",
+        },
+      ],
+    };
+  }
+  if (kind < 9) {
+    return {
+      format: { format_name: "image2", probe_score: 50 },
+      streams: [
+        {
+          index: 0,
+          codec_type: "video",
+          codec_name: "mjpeg",
+          width: 4032,
+          height: 3024,
+          pix_fmt: "yuvj420p",
+          avg_frame_rate: "0/0",
+        },
+      ],
+    };
+  }
+  return { format: { format_name: "tty" }, streams: [] }; // not media: unprocessable
+}
+
+function documentItem(i: number): MetadataItem {
+  const ext = ["mp4", "mp4", "mp4", "mp4", "mp4", "mp3", "mp3", "mp3", "jpg", "bin"][i % 10];
+  const key = `bench/${String(Math.floor(i / 1000)).padStart(2, "0")}/clip-${String(i).padStart(5, "0")}.${ext}`;
+  const sequencer = (0x10000 + i).toString(16).toUpperCase().padStart(16, "0");
+  const at = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
+  const doc = buildDocument(
+    {
+      bucket: "media-ingest",
+      key,
+      size: 1_000_000 + i * 37,
+      etag: (i * 2654435761).toString(16).padStart(32, "0").slice(-32),
+      contentType:
+        ext === "bin"
+          ? "application/octet-stream"
+          : `${ext === "mp3" ? "audio/mpeg" : ext === "jpg" ? "image/jpeg" : "video/mp4"}`,
+      sequencer,
+      eventTime: at,
+      ffprobeVersion: "7.1",
+      bytesRead: 65_536,
+      probeMs: 40 + (i % 50),
+      processedAt: at,
+    },
+    probeOutput(i),
+  );
+  const withRaw = { ...doc, raw: { bucket: "media-metadata", key: rawMetadataKey(key, sequencer), bytes: 2_048 } };
+  // As MetadataStore.putDocument stores it.
+  return { ...withRaw, objectKey: key, listPartition: METADATA_TABLE.listPartitionValue };
+}
+
+async function seed(endpoints: LabEndpoints, count: number): Promise<string[]> {
+  const client = makeLabDynamoClient(endpoints.dynamodbEndpoint);
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const items = Array.from({ length: count }, (_, i) => documentItem(i));
+  const batches: MetadataItem[][] = [];
+  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
+  let next = 0;
+  const worker = async () => {
+    while (next < batches.length) {
+      const batch = batches[next++];
+      let request: BatchWriteCommandInput["RequestItems"] = {
+        [endpoints.tableName]: batch.map((Item) => ({ PutRequest: { Item } })),
+      };
+      for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
+        if (attempt > 10) throw new Error("BatchWriteItem kept returning unprocessed items");
+        const res = await doc.send(new BatchWriteCommand({ RequestItems: request }));
+        request = res.UnprocessedItems as BatchWriteCommandInput["RequestItems"];
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: 8 }, worker));
+  } finally {
+    client.destroy();
+  }
+  return items.map((i) => i.key);
+}
+
+/** Starts `npm start` in a child process on a fresh folder; resolves once endpoints.json is written. */
+async function startLabProcess(dir: string): Promise<{ child: ChildProcess; endpoints: LabEndpoints }> {
+  const child = spawn(
+    process.execPath,
+    [TSX, path.join(REPO_ROOT, "lab", "main.ts"), "start", "--dir", dir, "--paused"],
+    {
+      cwd: REPO_ROOT,
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  const file = labPaths(dir).endpoints;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the lab exited with ${child.exitCode}`);
+    try {
+      return { child, endpoints: JSON.parse(await fs.readFile(file, "utf8")) as LabEndpoints };
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error("the lab did not start within 60 s");
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+async function stopLabProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGINT");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function load(label: string, options: autocannon.Options, ctx: BenchContext): Promise<ApiLoadFigures> {
+  ctx.log(`load: ${label}, ${options.connections} connections for ${options.duration} s...`);
+  const r = await autocannon(options);
+  return {
+    request: label,
+    connections: options.connections ?? 10,
+    durationSec: Number(options.duration),
+    requests: r.requests.total,
+    rps: Math.round(r.requests.average),
+    p50Ms: r.latency.p50,
+    p90Ms: r.latency.p90,
+    p99Ms: r.latency.p99,
+    maxMs: r.latency.max,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+  };
+}
+
+export function apiSection(options: ApiSectionOptions = {}): BenchSection<ApiFigures> {
+  const documents = options.documents ?? 10_000;
+  const connections = options.connections ?? 16;
+  const duration = options.durationSec ?? 10;
+  return {
+    name: "api",
+    async run(ctx) {
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), "mp-bench-api-"));
+      ctx.log("starting a lab in its own process...");
+      const { child, endpoints } = await startLabProcess(dir);
+      try {
+        ctx.log(`writing ${documents.toLocaleString("en-US")} documents (BatchWriteItem)...`);
+        const started = performance.now();
+        const keys = await seed(endpoints, documents);
+        const seedMs = Math.round(performance.now() - started);
+        const token = await labAccessToken(endpoints);
+        const headers = { authorization: `Bearer ${token}` };
+        const common = { url: endpoints.apiUrl, connections, duration, headers };
+        // Warm up (JWKS fetch, connection pools, JIT).
+        await autocannon({ ...common, duration: 1, requests: [{ method: "GET", path: "/files?limit=25" }] });
+        const runs = [
+          await load("GET /files?limit=25", { ...common, requests: [{ method: "GET", path: "/files?limit=25" }] }, ctx),
+          await load(
+            "GET /files?kind=audio&limit=25",
+            { ...common, requests: [{ method: "GET", path: "/files?kind=audio&limit=25" }] },
+            ctx,
+          ),
+          await load(
+            "GET /files/{key} (random key)",
+            {
+              ...common,
+              requests: [
+                {
+                  method: "GET",
+                  setupRequest: (req) => {
+                    const key = keys[Math.floor(Math.random() * keys.length)];
+                    return { ...req, path: `/files/${key.split("/").map(encodeURIComponent).join("/")}` };
+                  },
+                },
+              ],
+            },
+            ctx,
+          ),
+        ];
+        return { documents, seedMs, runs };
+      } finally {
+        await stopLabProcess(child);
+        await fs.rm(dir, { recursive: true, force: true });
+      }
+    },
+    render(result) {
+      return [
+        `API (lab gateway with JWT checks -> read API -> dynalite), ${result.documents.toLocaleString("en-US")} documents (written in ${formatMs(result.seedMs)})`,
+        table([
+          ["request", "conns", "req/s", "p50", "p90", "p99", "max", "non-2xx", "errors"],
+          ...result.runs.map((r) => [
+            r.request,
+            String(r.connections),
+            r.rps.toLocaleString("en-US"),
+            formatMs(r.p50Ms),
+            formatMs(r.p90Ms),
+            formatMs(r.p99Ms),
+            formatMs(r.maxMs),
+            String(r.non2xx),
+            String(r.errors + r.timeouts),
+          ]),
+        ]),
+      ].join("\n");
+    },
+    checks(result): Check[] {
+      return result.runs.map((r) => ({
+        name: `api: ${r.request} answers 2xx under load`,
+        pass: r.requests > 0 && r.non2xx === 0 && r.errors === 0 && r.timeouts === 0,
+        detail: `${r.requests.toLocaleString("en-US")} requests, ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`,
+      }));
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * npm run bench [-- --json] [-- --only probe,bundle] [-- --inplace-runs N --download-runs N --load-runs N]
+ *
+ * Runs the bench sections (one file each, composed here) and prints a readable report, or
+ * with --json ONE JSON object on stdout ({ <section>: figures..., checks: [...] }); progress
+ * always goes to stderr. Exits 1 when an acceptance check fails. Not part of `npm test`.
+ * Inputs are generated once and cached under .cache/bench/ (the first run takes longer).
+ *
+ * To add a section: write bench/<name>.ts exporting a BenchSection (bench/section.ts) and
+ * list it in SECTIONS.
+ */
+import * as os from "node:os";
+import { apiSection } from "./api";
+import { bundleSection } from "./bundle";
+import { probeSection } from "./probe";
+import type { BenchContext, BenchSection, Check } from "./section";
+
+interface Args {
+  json: boolean;
+  only?: string[];
+  inPlaceRuns: number;
+  downloadRuns: number;
+  loadRuns: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { json: false, inPlaceRuns: 3, downloadRuns: 2, loadRuns: 7 };
+  const positiveInt = (flag: string, v: string | undefined) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${v}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split("=", 2);
+    const value = () => inline ?? argv[++i];
+    if (flag === "--json") args.json = true;
+    else if (flag === "--only") args.only = value().split(",").filter(Boolean);
+    else if (flag === "--inplace-runs") args.inPlaceRuns = positiveInt(flag, value());
+    else if (flag === "--download-runs") args.downloadRuns = positiveInt(flag, value());
+    else if (flag === "--load-runs") args.loadRuns = positiveInt(flag, value());
+    else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  return args;
+}
+
+function sections(args: Args): BenchSection<unknown>[] {
+  const all = [
+    probeSection({ inPlaceRuns: args.inPlaceRuns, downloadRuns: args.downloadRuns }),
+    bundleSection({ runs: args.loadRuns }),
+    apiSection(),
+  ] as BenchSection<unknown>[];
+  if (!args.only) return all;
+  const unknown = args.only.filter((n) => !all.some((s) => s.name === n));
+  if (unknown.length) throw new Error(`unknown section(s) ${unknown.join(", ")}; known: ${all.map((s) => s.name)}`);
+  return all.filter((s) => args.only?.includes(s.name));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  const started = performance.now();
+  const ctx: BenchContext = {
+    log: (message) =>
+      process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${message}\n`),
+  };
+  const machine = { cpus: os.availableParallelism(), node: process.version, platform: `${os.platform()} ${os.arch()}` };
+  const results: Record<string, unknown> = {};
+  const reports: string[] = [];
+  const checks: Check[] = [];
+  for (const section of sections(args)) {
+    ctx.log(`section ${section.name}...`);
+    const result = await section.run(ctx);
+    results[section.name] = result;
+    reports.push(section.render(result));
+    checks.push(...(section.checks?.(result) ?? []));
+  }
+  const totalMs = Math.round(performance.now() - started);
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify({ ...results, checks, machine, totalMs })}\n`);
+  } else {
+    const lines = [
+      `media-pipeline bench — ${machine.cpus} CPUs, node ${machine.node}, ${machine.platform}`,
+      "",
+      reports.join("\n\n"),
+      "",
+      "Acceptance",
+      ...checks.map((c) => `  [${c.pass ? "PASS" : "FAIL"}] ${c.name}: ${c.detail}`),
+      "",
+      `(bench took ${(totalMs / 1000).toFixed(1)} s)`,
+    ];
+    process.stdout.write(`${lines.join("\n")}\n`);
+  }
+  return checks.every((c) => c.pass) ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`bench: ${(err as Error).stack ?? err}`);
+    process.exit(2);
+  },
+);
