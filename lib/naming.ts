@@ -10,6 +10,12 @@ export const PROJECT_NAME = "media-pipeline";
 export const RAW_METADATA_PREFIX = "ffprobe/";
 
 /**
+ * Prefix (in the ingest bucket) of browser uploads through presigned URLs: the read API may
+ * presign PUTs under it and nowhere else (its IAM policy says so).
+ */
+export const UPLOAD_PREFIX = "uploads/";
+
+/**
  * Key of the raw ffprobe JSON for one object version. The object key is hashed so the
  * raw key stays under S3's 1,024-byte limit whatever the object key is; the sequencer
  * makes a retry of the same event write the same key (idempotent).

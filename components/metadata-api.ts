@@ -1,0 +1,401 @@
+/**
+ * MetadataApi: the read API. An API Gateway HTTP API (throttled, access-logged, CORS for
+ * the dashboard) in front of one Lambda (handlers/api), with a JWT authorizer backed by a
+ * Cognito user pool whose public app client signs the dashboard in with the authorization
+ * code flow and PKCE. Only GET /health is public.
+ */
+import { createHash } from "node:crypto";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { ROUTE_TABLE } from "../handlers/api/routes";
+import { API_SCOPE_NAMES, DASHBOARD_SCOPES, RESOURCE_SERVER_IDENTIFIER } from "../lib/auth";
+import { DEFAULT_REDIRECT_PATH } from "../lib/dashboard-config";
+import type { LambdaArchitecture } from "../lib/ffprobe-pin";
+import { RAW_METADATA_PREFIX, UPLOAD_PREFIX } from "../lib/naming";
+import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
+import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
+import { bundleArchive } from "./lambda-code";
+import { type BucketRef, checkLogRetention, type TableRef, UNRESERVED } from "./refs";
+
+/**
+ * The routes: ROUTE_TABLE of handlers/api/routes.ts is their one declaration (the lab gateway
+ * serves the same table). A public route has no authorizer; any other needs a token carrying
+ * one of the route's scopes. Anything not listed answers 404 from API Gateway itself.
+ */
+export const API_GATEWAY_ROUTES = ROUTE_TABLE;
+
+export interface ApiThrottle {
+  /** Requests per second, steady state, for the whole stage. */
+  rateLimit: number;
+  /** Requests allowed in a burst above the rate. */
+  burstLimit: number;
+}
+
+export interface MetadataApiArgs {
+  table: TableRef;
+  /** Bucket the API presigns browser uploads into (under UPLOAD_PREFIX only). */
+  ingestBucket: BucketRef;
+  /** Bucket of raw ffprobe JSON the API presigns links to (under RAW_METADATA_PREFIX only). */
+  metadataBucket: BucketRef;
+  /** The dashboard's URL (origin, no trailing slash): the Cognito callback and a CORS origin. */
+  dashboardUrl: pulumi.Input<string>;
+  /** More browser origins allowed by CORS and as sign-in callbacks, e.g. a local dashboard. */
+  extraOrigins?: pulumi.Input<string>[];
+  architecture: LambdaArchitecture;
+  throttle: ApiThrottle;
+  logRetentionDays: number;
+  /** Refuse to delete the user pool (and its users) while on. */
+  deletionProtection: boolean;
+  /** Default 256 MB. */
+  memoryMb?: number;
+  /** Default 10 s (API Gateway gives up after 30 s anyway). */
+  timeoutSeconds?: number;
+  /** Concurrent executions reserved for the function; -1 (default) for none. */
+  reservedConcurrency?: number;
+  /** Prefix of the hosted sign-in domain; a hash of the pool id is appended so it is unique. Default: the component name. */
+  authDomainPrefix?: string;
+  /**
+   * Secret the handler signs list cursors with (CURSOR_SECRET, at least 32 characters).
+   * Default: a random password generated once and kept, encrypted, in the stack's state.
+   */
+  cursorSecret?: pulumi.Input<string>;
+  /** Function code. Default: the esbuild bundle of handlers/api/index.ts. */
+  code?: pulumi.asset.Archive;
+}
+
+export class MetadataApi extends pulumi.ComponentResource {
+  public readonly userPool: aws.cognito.UserPool;
+  public readonly resourceServer: aws.cognito.ResourceServer;
+  public readonly userPoolClient: aws.cognito.UserPoolClient;
+  public readonly userPoolDomain: aws.cognito.UserPoolDomain;
+  public readonly logGroup: aws.cloudwatch.LogGroup;
+  public readonly accessLogGroup: aws.cloudwatch.LogGroup;
+  public readonly role: aws.iam.Role;
+  public readonly rolePolicy: aws.iam.RolePolicy;
+  public readonly function: aws.lambda.Function;
+  public readonly httpApi: aws.apigatewayv2.Api;
+  public readonly authorizer: aws.apigatewayv2.Authorizer;
+  public readonly integration: aws.apigatewayv2.Integration;
+  public readonly routes: Record<string, aws.apigatewayv2.Route>;
+  public readonly stage: aws.apigatewayv2.Stage;
+  public readonly invokePermission: aws.lambda.Permission;
+  /** The generated cursor secret, when none was given. */
+  public readonly cursorSecret?: random.RandomPassword;
+  /** Base URL of the API, without a trailing slash. */
+  public readonly url: pulumi.Output<string>;
+  /** OIDC issuer of the user pool (tokens' `iss`). */
+  public readonly issuer: pulumi.Output<string>;
+  /** Base URL of the hosted sign-in pages. */
+  public readonly authDomainUrl: pulumi.Output<string>;
+
+  constructor(name: string, args: MetadataApiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("media-pipeline:api:MetadataApi", name, {}, opts);
+    const parent = { parent: this };
+    checkLogRetention(args.logRetentionDays, `MetadataApi ${name}`);
+    const origins = pulumi
+      .all([args.dashboardUrl, ...(args.extraOrigins ?? [])])
+      .apply((list) => [...new Set(list.map((o) => o.replace(/\/+$/, "")))]);
+
+    // --- Sign-in -------------------------------------------------------------------------
+    this.userPool = new aws.cognito.UserPool(
+      `${name}-users`,
+      {
+        // Lite covers the hosted UI, TOTP MFA and this pool's size; no per-feature charges.
+        userPoolTier: "LITE",
+        usernameAttributes: ["email"],
+        autoVerifiedAttributes: ["email"],
+        // Nobody signs themselves up: an administrator invites users.
+        adminCreateUserConfig: { allowAdminCreateUserOnly: true },
+        passwordPolicy: {
+          minimumLength: 12,
+          requireLowercase: true,
+          requireUppercase: true,
+          requireNumbers: true,
+          requireSymbols: false,
+          temporaryPasswordValidityDays: 7,
+        },
+        mfaConfiguration: "OPTIONAL",
+        softwareTokenMfaConfiguration: { enabled: true },
+        accountRecoverySetting: { recoveryMechanisms: [{ name: "verified_email", priority: 1 }] },
+        deletionProtection: args.deletionProtection ? "ACTIVE" : "INACTIVE",
+      },
+      parent,
+    );
+    this.issuer = pulumi.interpolate`https://${this.userPool.endpoint}`;
+
+    this.resourceServer = new aws.cognito.ResourceServer(
+      `${name}-scopes`,
+      {
+        userPoolId: this.userPool.id,
+        identifier: RESOURCE_SERVER_IDENTIFIER,
+        name: "media-pipeline API",
+        scopes: [
+          { scopeName: API_SCOPE_NAMES.read, scopeDescription: "List files and read their metadata" },
+          { scopeName: API_SCOPE_NAMES.upload, scopeDescription: "Upload files for processing" },
+        ],
+      },
+      parent,
+    );
+
+    const callbackUrls = origins.apply((list) => list.map((o) => `${o}${DEFAULT_REDIRECT_PATH}`));
+    this.userPoolClient = new aws.cognito.UserPoolClient(
+      `${name}-dashboard-client`,
+      {
+        userPoolId: this.userPool.id,
+        // A browser cannot keep a secret: public client, authorization code flow; Cognito
+        // verifies the PKCE code_verifier whenever the authorize request carried a challenge.
+        generateSecret: false,
+        allowedOauthFlowsUserPoolClient: true,
+        allowedOauthFlows: ["code"],
+        allowedOauthScopes: [...DASHBOARD_SCOPES],
+        supportedIdentityProviders: ["COGNITO"],
+        callbackUrls,
+        logoutUrls: callbackUrls,
+        explicitAuthFlows: ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        preventUserExistenceErrors: "ENABLED",
+        enableTokenRevocation: true,
+        accessTokenValidity: 60,
+        idTokenValidity: 60,
+        refreshTokenValidity: 30,
+        tokenValidityUnits: { accessToken: "minutes", idToken: "minutes", refreshToken: "days" },
+      },
+      // The client may only ask for scopes the resource server already declares.
+      { parent: this, dependsOn: [this.resourceServer] },
+    );
+
+    const domainPrefix = cognitoDomainPrefix(args.authDomainPrefix ?? name);
+    this.userPoolDomain = new aws.cognito.UserPoolDomain(
+      `${name}-auth-domain`,
+      {
+        userPoolId: this.userPool.id,
+        // Domain prefixes are global per region: a hash of the (unique) pool id keeps ours unique.
+        domain: this.userPool.id.apply(
+          (id) => `${domainPrefix}-${createHash("sha256").update(id).digest("hex").slice(0, 10)}`,
+        ),
+      },
+      parent,
+    );
+    // Pool ids are "<region>_<random>".
+    this.authDomainUrl = pulumi.interpolate`https://${this.userPoolDomain.domain}.auth.${this.userPool.id.apply((id) => id.split("_")[0])}.amazoncognito.com`;
+
+    // --- Function --------------------------------------------------------------------------
+    const timeoutSeconds = args.timeoutSeconds ?? 10;
+    if (args.cursorSecret === undefined) {
+      // Generated once per stack; replacing it only invalidates outstanding cursors.
+      this.cursorSecret = new random.RandomPassword(`${name}-cursor-secret`, { length: 48, special: false }, parent);
+    }
+    const cursorSecret = args.cursorSecret ?? (this.cursorSecret as random.RandomPassword).result;
+    this.logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { namePrefix: `/aws/lambda/${name}-`, retentionInDays: args.logRetentionDays },
+      parent,
+    );
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"),
+        description: "media-pipeline read API: reads metadata, presigns uploads and raw-metadata links",
+      },
+      parent,
+    );
+    this.rolePolicy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      { role: this.role.name, policy: policyDocument(apiStatements(args, this.logGroup.arn)) },
+      parent,
+    );
+    this.function = new aws.lambda.Function(
+      name,
+      {
+        runtime: aws.lambda.Runtime.NodeJS22dX,
+        architectures: [args.architecture],
+        handler: "index.handler",
+        code: args.code ?? bundleArchive("api"),
+        role: this.role.arn,
+        memorySize: args.memoryMb ?? 256,
+        timeout: timeoutSeconds,
+        reservedConcurrentExecutions: args.reservedConcurrency ?? UNRESERVED,
+        tracingConfig: { mode: "Active" },
+        loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO" },
+        environment: {
+          variables: {
+            [ENV.tableName]: args.table.name,
+            [ENV.metadataBucket]: args.metadataBucket.name,
+            [ENV.ingestBucket]: args.ingestBucket.name,
+            // A secret output: encrypted in the stack's state, never printed.
+            [ENV.cursorSecret]: pulumi.secret(cursorSecret),
+            [ENV.serviceName]: "api",
+            [ENV.metricsNamespace]: METRICS_NAMESPACE,
+            NODE_OPTIONS: "--enable-source-maps",
+          },
+        },
+      },
+      { parent: this, dependsOn: [this.rolePolicy, this.logGroup] },
+    );
+
+    // --- HTTP API --------------------------------------------------------------------------
+    this.httpApi = new aws.apigatewayv2.Api(
+      `${name}-http`,
+      {
+        protocolType: "HTTP",
+        description: "media-pipeline read API",
+        // API Gateway answers preflights itself, before the authorizer runs.
+        corsConfiguration: {
+          allowOrigins: origins,
+          allowMethods: ["GET", "POST", "OPTIONS"],
+          allowHeaders: ["authorization", "content-type"],
+          maxAge: 3600,
+        },
+      },
+      parent,
+    );
+    this.authorizer = new aws.apigatewayv2.Authorizer(
+      `${name}-jwt`,
+      {
+        apiId: this.httpApi.id,
+        name: "cognito",
+        authorizerType: "JWT",
+        identitySources: ["$request.header.Authorization"],
+        // Cognito access tokens carry client_id instead of aud; API Gateway checks either against the audience.
+        jwtConfiguration: { issuer: this.issuer, audiences: [this.userPoolClient.id] },
+      },
+      parent,
+    );
+    this.integration = new aws.apigatewayv2.Integration(
+      `${name}-lambda`,
+      {
+        apiId: this.httpApi.id,
+        integrationType: "AWS_PROXY",
+        integrationUri: this.function.invokeArn,
+        payloadFormatVersion: "2.0",
+        timeoutMilliseconds: Math.min(30_000, (timeoutSeconds + 1) * 1000),
+      },
+      parent,
+    );
+    this.routes = {};
+    for (const route of API_GATEWAY_ROUTES) {
+      this.routes[route.routeKey] = new aws.apigatewayv2.Route(
+        `${name}-route-${routeSlug(route.routeKey)}`,
+        {
+          apiId: this.httpApi.id,
+          routeKey: route.routeKey,
+          target: pulumi.interpolate`integrations/${this.integration.id}`,
+          ...(route.public
+            ? { authorizationType: "NONE" }
+            : { authorizationType: "JWT", authorizerId: this.authorizer.id, authorizationScopes: [...route.scopes] }),
+        },
+        parent,
+      );
+    }
+
+    this.accessLogGroup = new aws.cloudwatch.LogGroup(
+      `${name}-access-logs`,
+      { namePrefix: `/aws/apigateway/${name}-`, retentionInDays: args.logRetentionDays },
+      parent,
+    );
+    this.stage = new aws.apigatewayv2.Stage(
+      `${name}-stage`,
+      {
+        apiId: this.httpApi.id,
+        name: "$default",
+        autoDeploy: true,
+        defaultRouteSettings: {
+          throttlingRateLimit: args.throttle.rateLimit,
+          throttlingBurstLimit: args.throttle.burstLimit,
+        },
+        accessLogSettings: { destinationArn: this.accessLogGroup.arn, format: JSON.stringify(ACCESS_LOG_FORMAT) },
+      },
+      parent,
+    );
+    this.invokePermission = new aws.lambda.Permission(
+      `${name}-invoke`,
+      {
+        action: "lambda:InvokeFunction",
+        function: this.function.name,
+        principal: "apigateway.amazonaws.com",
+        // Any route of this API (and of no other) may invoke the function.
+        sourceArn: pulumi.interpolate`${this.httpApi.executionArn}/*/*`,
+      },
+      parent,
+    );
+    this.url = this.httpApi.apiEndpoint;
+
+    this.registerOutputs({
+      url: this.url,
+      issuer: this.issuer,
+      authDomainUrl: this.authDomainUrl,
+      userPoolId: this.userPool.id,
+      clientId: this.userPoolClient.id,
+      functionName: this.function.name,
+    });
+  }
+}
+
+/** One JSON line per request in the access log. */
+export const ACCESS_LOG_FORMAT = {
+  requestId: "$context.requestId",
+  ip: "$context.identity.sourceIp",
+  time: "$context.requestTime",
+  routeKey: "$context.routeKey",
+  status: "$context.status",
+  latencyMs: "$context.responseLatency",
+  responseLength: "$context.responseLength",
+  principal: "$context.authorizer.claims.sub",
+  authorizerError: "$context.authorizer.error",
+  integrationError: "$context.integrationErrorMessage",
+};
+
+/** The read API's grants, one statement per thing handlers/api does. */
+export function apiStatements(
+  args: Pick<MetadataApiArgs, "table" | "ingestBucket" | "metadataBucket">,
+  logGroupArn: pulumi.Input<string>,
+): PolicyStatement[] {
+  return [
+    {
+      Sid: "ListNewestFirst",
+      Effect: "Allow",
+      Action: "dynamodb:Query",
+      Resource: args.table.listIndexArn,
+    },
+    {
+      Sid: "ReadOneDocument",
+      Effect: "Allow",
+      Action: "dynamodb:GetItem",
+      Resource: args.table.arn,
+    },
+    {
+      // A presigned URL carries the signer's permissions: this is what a raw-metadata link can read.
+      Sid: "PresignRawMetadataLinks",
+      Effect: "Allow",
+      Action: "s3:GetObject",
+      Resource: pulumi.interpolate`${args.metadataBucket.arn}/${RAW_METADATA_PREFIX}*`,
+    },
+    {
+      Sid: "PresignUploads",
+      Effect: "Allow",
+      Action: "s3:PutObject",
+      Resource: pulumi.interpolate`${args.ingestBucket.arn}/${UPLOAD_PREFIX}*`,
+    },
+    ...lambdaRuntimeStatements(logGroupArn),
+  ];
+}
+
+/** "GET /files/{key+}" -> "get-files-key". */
+export function routeSlug(routeKey: string): string {
+  return routeKey
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
+}
+
+/** Lower-case letters, digits and hyphens, without the words Cognito reserves. */
+export function cognitoDomainPrefix(raw: string): string {
+  const cleaned = raw
+    .toLowerCase()
+    .replace(/aws|amazon|cognito/g, "")
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/-+/g, "-")
+    .replace(/^-|-$/g, "")
+    .slice(0, 40);
+  return cleaned || "media";
+}

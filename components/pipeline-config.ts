@@ -1,0 +1,110 @@
+/**
+ * The stack's configuration, read and checked in one place. Defaults live in Pulumi.yaml
+ * (the CLI, and the offline plan tool, merge them under the stack's file), so keys declared
+ * there with a default are required here: a missing one means Pulumi.yaml and this file
+ * disagree, which should fail loudly.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { LambdaArchitecture } from "../lib/ffprobe-pin";
+import { PROJECT_NAME } from "../lib/naming";
+import { type StandardTags, standardTags } from "../lib/tags";
+import { checkLogRetention, UNRESERVED } from "./refs";
+
+export interface PipelineConfig {
+  project: string;
+  /** Stack name; also the Environment tag. */
+  stack: string;
+  region: string;
+  /** Tags every resource carries (through the AWS provider's default tags). */
+  tags: StandardTags;
+  lab: boolean;
+  labObjectExpirationDays: number;
+  architecture: LambdaArchitecture;
+  extractorMemoryMb: number;
+  extractorTimeoutSeconds: number;
+  extractorReservedConcurrency: number;
+  apiReservedConcurrency: number;
+  logRetentionDays: number;
+  deletionProtection: boolean;
+  pointInTimeRecovery: boolean;
+  ingestVersioning: boolean;
+  allowedOrigins: string[];
+  apiThrottleBurst: number;
+  apiThrottleRate: number;
+  /** Read by the cost guard (a later component). */
+  budgetLimitUsd: number;
+  /** Where budget and alarm notifications go; empty for none. */
+  alertEmail: string;
+  /** Folder with a built dashboard; empty for web/dist (rebuilt when stale). */
+  dashboardDir: string;
+}
+
+const ARCHITECTURES: readonly LambdaArchitecture[] = ["x86_64", "arm64"];
+
+export function readPipelineConfig(): PipelineConfig {
+  const config = new pulumi.Config(PROJECT_NAME);
+  const stack = pulumi.getStack();
+  const positiveInt = (key: string, max = Number.MAX_SAFE_INTEGER): number => {
+    const value = config.requireNumber(key);
+    if (!Number.isInteger(value) || value < 1 || value > max) {
+      throw new Error(`config ${PROJECT_NAME}:${key} must be a whole number from 1 to ${max}, got ${value}`);
+    }
+    return value;
+  };
+  const concurrency = (key: string): number => {
+    const value = config.requireNumber(key);
+    if (!Number.isInteger(value) || (value < 0 && value !== UNRESERVED)) {
+      throw new Error(`config ${PROJECT_NAME}:${key} must be -1 (no reservation) or a whole number >= 0, got ${value}`);
+    }
+    return value;
+  };
+
+  const architecture = config.require(`architecture`) as LambdaArchitecture;
+  if (!ARCHITECTURES.includes(architecture)) {
+    throw new Error(
+      `config ${PROJECT_NAME}:architecture must be one of ${ARCHITECTURES.join(", ")}, got ${architecture}`,
+    );
+  }
+  const allowedOrigins = config.requireObject<string[]>("allowedOrigins");
+  if (!Array.isArray(allowedOrigins) || !allowedOrigins.every((o) => /^https?:\/\/[^/]+$/.test(o))) {
+    throw new Error(
+      `config ${PROJECT_NAME}:allowedOrigins must be a list of origins like https://example.com (no path), got ${JSON.stringify(allowedOrigins)}`,
+    );
+  }
+  const alertEmail = config.require("alertEmail");
+  if (alertEmail !== "" && !/^[^@\s]+@[^@\s]+$/.test(alertEmail)) {
+    throw new Error(`config ${PROJECT_NAME}:alertEmail must be an email address or empty, got ${alertEmail}`);
+  }
+
+  return {
+    project: PROJECT_NAME,
+    stack,
+    region: new pulumi.Config("aws").require("region"),
+    tags: standardTags({
+      project: PROJECT_NAME,
+      environment: stack,
+      owner: config.require("owner"),
+      costCenter: config.require("costCenter"),
+    }),
+    lab: config.requireBoolean("lab"),
+    labObjectExpirationDays: positiveInt("labObjectExpirationDays", 3650),
+    architecture,
+    extractorMemoryMb: positiveInt("extractorMemoryMb", 10240),
+    extractorTimeoutSeconds: positiveInt("extractorTimeoutSeconds", 900),
+    extractorReservedConcurrency: concurrency("extractorReservedConcurrency"),
+    apiReservedConcurrency: concurrency("apiReservedConcurrency"),
+    logRetentionDays: checkLogRetention(
+      config.requireNumber("logRetentionDays"),
+      `config ${PROJECT_NAME}:logRetentionDays`,
+    ),
+    deletionProtection: config.requireBoolean("deletionProtection"),
+    pointInTimeRecovery: config.requireBoolean("pointInTimeRecovery"),
+    ingestVersioning: config.requireBoolean("ingestVersioning"),
+    allowedOrigins,
+    apiThrottleBurst: positiveInt("apiThrottleBurst", 5000),
+    apiThrottleRate: positiveInt("apiThrottleRate", 10000),
+    budgetLimitUsd: positiveInt("budgetLimitUsd"),
+    alertEmail,
+    dashboardDir: config.require("dashboardDir"),
+  };
+}

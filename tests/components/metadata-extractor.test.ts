@@ -1,0 +1,161 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { expect } from "chai";
+import { FfmpegLayer } from "../../components/ffmpeg-layer";
+import { bundleArchive } from "../../components/lambda-code";
+import {
+  MetadataExtractor,
+  type MetadataExtractorArgs,
+  VISIBILITY_TIMEOUT_FACTOR,
+} from "../../components/metadata-extractor";
+import { FFPROBE_PIN } from "../../lib/ffprobe-pin";
+import { ENV, METRICS_NAMESPACE } from "../../lib/runtime-env";
+import { fakeLayerZip, policyOf, settled, startMocks, statement, T, testCode } from "./helpers";
+
+const INGEST_ARN = "arn:aws:s3:::ingest-bucket";
+const METADATA = { name: "metadata-bucket", arn: "arn:aws:s3:::metadata-bucket" };
+const TABLE = {
+  name: "docs",
+  arn: "arn:aws:dynamodb:us-east-1:123456789012:table/docs",
+  listIndexArn: "arn:aws:dynamodb:us-east-1:123456789012:table/docs/index/byProcessedAt",
+};
+
+function extractorArgs(layer: FfmpegLayer, overrides: Partial<MetadataExtractorArgs> = {}): MetadataExtractorArgs {
+  return {
+    layer,
+    ingestBucketArn: INGEST_ARN,
+    metadataBucket: METADATA,
+    table: TABLE,
+    memoryMb: 1024,
+    timeoutSeconds: 60,
+    reservedConcurrency: 4,
+    logRetentionDays: 14,
+    code: testCode(),
+    ...overrides,
+  };
+}
+
+describe("MetadataExtractor", () => {
+  let layer: FfmpegLayer;
+  beforeEach(async () => {
+    await startMocks();
+    layer = new FfmpegLayer("ffprobe", { architecture: "arm64", zipPath: fakeLayerZip("arm64") });
+  });
+
+  it("runs the bundled handler on nodejs22.x with the layer, X-Ray, its own log group and the handler's environment", async () => {
+    new MetadataExtractor("extractor", extractorArgs(layer));
+    const res = await settled();
+    const component = res.one(T.extractor);
+    const fn = res.one(T.function);
+    expect(fn.parent).to.equal(component.urn);
+    expect(fn.inputs).to.deep.include({
+      runtime: "nodejs22.x",
+      handler: "index.handler",
+      memorySize: 1024,
+      timeout: 60,
+      reservedConcurrentExecutions: 4,
+    });
+    expect(fn.inputs.architectures, "the layer's architecture").to.deep.equal(["arm64"]);
+    expect(fn.inputs.layers).to.deep.equal([res.one(T.layer).state.arn]);
+    expect(fn.inputs.tracingConfig).to.deep.equal({ mode: "Active" });
+    expect(fn.inputs.role).to.equal(res.one(T.role).state.arn);
+    expect(fn.inputs.code).to.have.property("archive", "assets");
+
+    const logGroup = res.one(T.logGroup);
+    expect(logGroup.inputs.retentionInDays).to.equal(14);
+    expect(fn.inputs.loggingConfig).to.deep.include({ logFormat: "JSON", logGroup: logGroup.state.name });
+    expect(fn.dependencies).to.include.members([res.one(T.rolePolicy).urn, logGroup.urn]);
+
+    const env = (fn.inputs.environment as { variables: Record<string, string> }).variables;
+    expect(env).to.deep.include({
+      [ENV.tableName]: TABLE.name,
+      [ENV.metadataBucket]: METADATA.name,
+      [ENV.ffprobePath]: FFPROBE_PIN.layerBinaryPath,
+      [ENV.ffprobeSha256]: FFPROBE_PIN.binaries.arm64.sha256,
+      [ENV.probeTimeoutMs]: "20000",
+      [ENV.serviceName]: "extractor",
+      [ENV.metricsNamespace]: METRICS_NAMESPACE,
+    });
+  });
+
+  it("consumes a queue with a dead-letter queue, a visibility timeout of at least 6x the function timeout, and partial batch failures", async () => {
+    const extractor = new MetadataExtractor("extractor", extractorArgs(layer, { timeoutSeconds: 90 }));
+    const res = await settled();
+    const queue = res.one(T.queue, "-queue");
+    const dlq = res.one(T.queue, "-dlq");
+    expect(queue.inputs.visibilityTimeoutSeconds).to.be.at.least(VISIBILITY_TIMEOUT_FACTOR * 90);
+    expect(extractor.queueVisibilityTimeoutSeconds).to.equal(queue.inputs.visibilityTimeoutSeconds);
+    expect(JSON.parse(queue.inputs.redrivePolicy as string)).to.deep.equal({
+      deadLetterTargetArn: dlq.state.arn,
+      maxReceiveCount: 5,
+    });
+    expect(queue.inputs.sqsManagedSseEnabled).to.equal(true);
+    expect(dlq.inputs.sqsManagedSseEnabled).to.equal(true);
+    expect(dlq.inputs.messageRetentionSeconds).to.equal(14 * 24 * 3600);
+
+    const esm = res.one(T.eventSourceMapping);
+    expect(esm.inputs).to.deep.include({
+      eventSourceArn: queue.state.arn,
+      functionName: res.one(T.function).state.arn,
+    });
+    expect(esm.inputs.functionResponseTypes).to.deep.equal(["ReportBatchItemFailures"]);
+    expect(esm.inputs.scalingConfig).to.deep.equal({ maximumConcurrency: 4 });
+    expect(esm.dependencies, "Lambda checks the role's SQS grants when the mapping is created").to.include(
+      res.one(T.rolePolicy).urn,
+    );
+  });
+
+  it("grants exactly what the handler does, on its own resources", async () => {
+    new MetadataExtractor("extractor", extractorArgs(layer));
+    const res = await settled();
+    const policy = policyOf(res.one(T.rolePolicy));
+    expect(res.one(T.rolePolicy).inputs.role).to.equal(res.one(T.role).state.name);
+    expect(policy.Statement.map((s) => s.Sid)).to.deep.equal([
+      "ReadIngestObjects",
+      "SeeMissingIngestObjectsAs404",
+      "WriteRawMetadata",
+      "WriteMetadataItems",
+      "ConsumeQueue",
+      "WriteOwnLogGroup",
+      "SendTraces",
+    ]);
+    expect(statement(policy, "ReadIngestObjects").Resource).to.equal(`${INGEST_ARN}/*`);
+    expect(statement(policy, "WriteRawMetadata").Resource).to.equal(`${METADATA.arn}/ffprobe/*`);
+    expect(statement(policy, "WriteMetadataItems").Resource).to.equal(TABLE.arn);
+    expect(statement(policy, "ConsumeQueue").Resource).to.equal(res.one(T.queue, "-queue").state.arn);
+    expect(statement(policy, "WriteOwnLogGroup").Resource).to.equal(`${res.one(T.logGroup).state.arn}:*`);
+    expect(policy.Statement.every((s) => s.Effect === "Allow")).to.equal(true);
+    const trust = JSON.parse(res.one(T.role).inputs.assumeRolePolicy as string);
+    expect(trust.Statement).to.deep.equal([
+      { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
+    ]);
+  });
+
+  it("leaves the event source unscaled when no concurrency is reserved", async () => {
+    new MetadataExtractor("extractor", extractorArgs(layer, { reservedConcurrency: -1 }));
+    const res = await settled();
+    expect(res.one(T.function).inputs.reservedConcurrentExecutions).to.equal(-1);
+    expect(res.one(T.eventSourceMapping).inputs.scalingConfig).to.equal(undefined);
+  });
+
+  it("refuses settings that cannot work", () => {
+    expect(() => new MetadataExtractor("short", extractorArgs(layer, { timeoutSeconds: 20 }))).to.throw(
+      /no time to write after a 20000 ms probe/,
+    );
+    expect(() => new MetadataExtractor("retention", extractorArgs(layer, { logRetentionDays: 10 }))).to.throw(
+      /log retention 10 days is not one CloudWatch accepts/,
+    );
+    expect(() => new MetadataExtractor("memory", extractorArgs(layer, { memoryMb: 64 }))).to.throw(
+      /memory must be 128-10240/,
+    );
+  });
+
+  it("bundles handlers/extractor with esbuild when no code is given", function () {
+    this.timeout(60_000);
+    const archive = bundleArchive("extractor");
+    return (archive as unknown as { path: Promise<string> }).path.then((dir) => {
+      expect(fs.statSync(path.join(dir, "index.js")).size).to.be.above(1000);
+      expect(fs.readFileSync(path.join(dir, "index.js"), "utf8")).to.contain("FFPROBE_SHA256");
+    });
+  });
+});

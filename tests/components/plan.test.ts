@@ -1,0 +1,217 @@
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { expect } from "chai";
+import { REQUIRED_TAG_KEYS } from "../../lib/tags";
+import { formatPlanTree, MOCKED_NOTICE } from "../../tools/plan/print";
+import { type PlanResult, planProgram, REPO_ROOT } from "../../tools/plan/run-program";
+import { loadStackConfig } from "../../tools/plan/stack-config";
+import type { PlannedResource } from "../../tools/plan/types";
+import { Resources, T } from "./helpers";
+
+const run = promisify(execFile);
+
+/** The resources of one kind below `component`, whose inputs reference `id` in `key`. */
+function siblingsReferencing(res: Resources, component: PlannedResource, type: string, key: string, id: unknown) {
+  return res.under(component, type).filter((r) => r.inputs[key] === id);
+}
+
+describe("offline plan (planProgram)", function () {
+  this.timeout(120_000); // the program bundles both handlers with esbuild
+
+  let dev: PlanResult;
+  let prod: PlanResult;
+  before(async () => {
+    dev = await planProgram({ stack: "dev" });
+    prod = await planProgram({ stack: "prod" });
+  });
+
+  it("plans the dev stack with the acceptance list under the MediaPipeline component", () => {
+    const res = new Resources(dev.resources);
+    const pipeline = res.one(T.pipeline);
+    expect(dev.mocked).to.equal(true);
+    expect(dev.config["media-pipeline:lab"]).to.equal("true");
+
+    // An S3 bucket with lifecycle, public access block, encryption and notification.
+    const notified = res
+      .under(pipeline, T.bucket)
+      .filter((b) =>
+        [T.lifecycle, T.publicAccessBlock, T.encryption, T.notification].every(
+          (t) => siblingsReferencing(res, res.byUrn(b.parent) as PlannedResource, t, "bucket", b.id).length === 1,
+        ),
+      );
+    expect(notified.map((b) => b.name)).to.deep.equal(["mp-dev-ingest"]);
+
+    expect(res.under(pipeline, T.table)).to.have.length(1);
+    const layers = res.under(pipeline, T.layer);
+    expect(layers).to.have.length(1);
+
+    // The extractor function with its queue, dead-letter queue and event source mapping.
+    const extractor = res.one(T.extractor);
+    expect(res.ancestorsOf(extractor)[0]?.urn).to.equal(pipeline.urn);
+    const fn = res.oneUnder(extractor, T.function);
+    expect(fn.inputs.layers).to.deep.equal([layers[0]?.state.arn]);
+    const esm = res.oneUnder(extractor, T.eventSourceMapping);
+    expect(esm.inputs.functionName).to.equal(fn.state.arn);
+    const queue = res
+      .under(extractor, T.queue)
+      .find((q) => q.state.arn === esm.inputs.eventSourceArn) as PlannedResource;
+    const dlqArn = JSON.parse(queue.inputs.redrivePolicy as string).deadLetterTargetArn;
+    expect(res.under(extractor, T.queue).map((q) => q.state.arn)).to.include(dlqArn);
+
+    // An HTTP API with a JWT authorizer and a Cognito user pool.
+    const api = res.one(T.api);
+    expect(res.under(api, T.httpApi)).to.have.length(1);
+    const authorizer = res.oneUnder(api, T.authorizer);
+    const pool = res.oneUnder(api, T.userPool);
+    expect(authorizer.inputs.authorizerType).to.equal("JWT");
+    expect((authorizer.inputs.jwtConfiguration as { issuer: string }).issuer).to.contain(pool.id);
+
+    // A CloudFront distribution with origin access control.
+    const cdn = res.oneUnder(pipeline, T.distribution);
+    const oac = res.oneUnder(pipeline, T.originAccessControl);
+    expect((cdn.inputs.origins as { originAccessControlId: string }[])[0]?.originAccessControlId).to.equal(oac.id);
+
+    expect(Object.keys(dev.outputs)).to.have.members([
+      "uploadBucket",
+      "apiUrl",
+      "dashboardUrl",
+      "tableName",
+      "userPoolId",
+    ]);
+  });
+
+  it("tags every AWS resource through one provider whose default tags carry the required keys", () => {
+    const res = new Resources(dev.resources);
+    const provider = res.one(T.provider);
+    const defaultTags = JSON.parse(provider.inputs.defaultTags as string) as { tags: Record<string, string> };
+    expect(Object.keys(defaultTags.tags)).to.have.members([...REQUIRED_TAG_KEYS]);
+    expect(defaultTags.tags).to.include({ Project: "media-pipeline", Environment: "dev" });
+    for (const r of res.all.filter((r) => r.custom && r.type.startsWith("aws:"))) {
+      expect(r.provider, `${r.type} ${r.name}`).to.equal(provider.urn);
+    }
+  });
+
+  it("plans prod with deletion protection and point-in-time recovery on, and nothing force-destroyed", () => {
+    const res = new Resources(prod.resources);
+    const table = res.one(T.table);
+    expect(table.inputs.deletionProtectionEnabled).to.equal(true);
+    expect(table.inputs.pointInTimeRecovery).to.deep.equal({ enabled: true });
+    expect(res.one(T.userPool).inputs.deletionProtection).to.equal("ACTIVE");
+    const buckets = res.ofType(T.bucket);
+    expect(buckets.length).to.be.at.least(3);
+    for (const b of buckets) expect(b.inputs.forceDestroy, b.name).to.equal(false);
+    for (const l of res.ofType(T.lifecycle)) {
+      expect((l.inputs.rules as { id: string }[]).map((r) => r.id)).to.not.include("expire-objects");
+    }
+    expect(res.ofType(T.versioning)).to.have.length(1);
+  });
+
+  it("prints a tree that says it is a mocked plan", () => {
+    const text = formatPlanTree(dev);
+    expect(text.startsWith(MOCKED_NOTICE)).to.equal(true);
+    expect(text).to.match(/└─ media-pipeline:index:MediaPipeline {2}mp-dev/);
+    expect(text).to.contain("aws:lambda/eventSourceMapping:EventSourceMapping");
+  });
+});
+
+describe("stack configuration for the plan", () => {
+  function project(files: Record<string, string>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-project-"));
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+    return dir;
+  }
+  const projectYaml = [
+    "name: demo",
+    "runtime: nodejs",
+    "config:",
+    "  size:",
+    "    type: integer",
+    "    default: 3",
+    "  owner:",
+    "    type: string",
+    "  tags:",
+    "    type: array",
+    "    items: { type: string }",
+    "    default: []",
+  ].join("\n");
+
+  it("merges the stack file over the declared defaults, namespacing keys as the CLI does", () => {
+    const dir = project({
+      "Pulumi.yaml": projectYaml,
+      "Pulumi.dev.yaml":
+        "config:\n  aws:region: eu-west-1\n  demo:owner: me\n  demo:tags: [a, b]\n  demo:token:\n    secure: AAAA\n",
+    });
+    const c = loadStackConfig(dir, "dev");
+    expect(c.project).to.equal("demo");
+    expect(c.config).to.include({
+      "demo:size": "3",
+      "demo:owner": "me",
+      "demo:tags": '["a","b"]',
+      "aws:region": "eu-west-1",
+    });
+    expect(c.secretKeys).to.deep.equal(["demo:token"]);
+  });
+
+  it("fails like the CLI on a missing required value or a wrong type", () => {
+    const missing = project({ "Pulumi.yaml": projectYaml, "Pulumi.dev.yaml": "config: {}\n" });
+    expect(() => loadStackConfig(missing, "dev")).to.throw(/Stack 'dev' is missing configuration value 'demo:owner'/);
+    const wrong = project({
+      "Pulumi.yaml": projectYaml,
+      "Pulumi.dev.yaml": "config:\n  demo:owner: me\n  demo:size: big\n",
+    });
+    expect(() => loadStackConfig(wrong, "dev")).to.throw(/demo:size must be of type integer/);
+    expect(() => loadStackConfig(wrong, "nope")).to.throw(/no stack file/);
+  });
+
+  it("declares every key the program reads, with the stacks' values of the right type", () => {
+    for (const stack of ["dev", "prod"]) {
+      const c = loadStackConfig(REPO_ROOT, stack).config;
+      expect(c["aws:region"], stack).to.be.a("string");
+      expect(c["media-pipeline:lab"], stack).to.equal(stack === "dev" ? "true" : "false");
+    }
+  });
+});
+
+describe("npm run plan (CLI)", function () {
+  this.timeout(120_000);
+
+  it("prints one JSON object with resources on stdout and the mocked-plan notice on stderr", async () => {
+    const tsx = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
+    const program = path.join(__dirname, "fixtures", "tiny-program.ts");
+    // Exit code 2 means the policy step (policies/offline.ts) found a mandatory violation, which
+    // this one bare bucket may well have; 1 would mean the plan itself failed.
+    const { stdout, stderr, code } = await run(
+      tsx,
+      ["tools/plan/main.ts", "--stack", "dev", "--program", program, "--json"],
+      {
+        cwd: REPO_ROOT,
+      },
+    ).then(
+      (r) => ({ ...r, code: 0 }),
+      (e: { stdout: string; stderr: string; code: number }) => e,
+    );
+    expect(code, stderr).to.be.oneOf([0, 2]);
+    expect(stderr).to.contain(MOCKED_NOTICE);
+    const plan = JSON.parse(stdout) as PlanResult;
+    expect(plan.stack).to.equal("dev");
+    const bucket = plan.resources.find((r) => r.type === T.bucket);
+    expect(bucket).to.deep.include({ name: "tiny", custom: true });
+    expect(bucket?.inputs).to.deep.equal({ forceDestroy: true });
+    expect(plan.outputs.bucketName).to.match(/^tiny-[0-9a-f]{7}$/);
+  });
+
+  it("exits 1 with the cause when the program fails", async () => {
+    const tsx = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
+    const err = await run(tsx, ["tools/plan/main.ts", "--stack", "dev", "--program", "/nonexistent/program.ts"], {
+      cwd: REPO_ROOT,
+    }).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err?.code).to.equal(1);
+    expect(err?.stderr).to.contain("plan failed: cannot find the program /nonexistent/program.ts");
+  });
+});

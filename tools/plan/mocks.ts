@@ -1,0 +1,292 @@
+/**
+ * Pulumi mocks that answer like AWS would: the computed properties a resource gets on
+ * creation (arn, id, name from the logical name plus a suffix, invokeArn, apiEndpoint,
+ * CloudFront domainName, Cognito endpoint...), so the inputs of downstream resources are
+ * known in a mocked plan. Values are derived from a hash of type and name: the same program
+ * gives the same plan every time.
+ *
+ * Nothing here talks to AWS; every value is invented.
+ */
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface MockEnvironment {
+  region: string;
+  accountId: string;
+}
+
+export const DEFAULT_MOCK_ENVIRONMENT: MockEnvironment = { region: "us-east-1", accountId: "123456789012" };
+
+type State = Record<string, unknown>;
+type Inputs = Record<string, unknown>;
+
+interface Ctx {
+  name: string;
+  inputs: Inputs;
+  region: string;
+  account: string;
+  /** Deterministic hex digest of type and name. */
+  hex: string;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+/** `name`, else `namePrefix` + 26 digits, else `<logical name>-<7 hex>` (Pulumi's autonaming). */
+function physicalName(c: Ctx, nameKey = "name", prefixKey = "namePrefix"): string {
+  const explicit = str(c.inputs[nameKey]);
+  if (explicit) return explicit;
+  const prefix = str(c.inputs[prefixKey]);
+  if (prefix)
+    return `${prefix}${BigInt(`0x${c.hex.slice(0, 20)}`)
+      .toString()
+      .padStart(26, "0")
+      .slice(0, 26)}`;
+  return `${c.name}-${c.hex.slice(0, 7)}`;
+}
+
+function uuid(hex: string): string {
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Upper-case alphanumerics from the digest, as CloudFront and Cognito ids look. */
+function alnum(hex: string, length: number, upper = true): string {
+  const chars = upper ? "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" : "abcdefghijklmnopqrstuvwxyz0123456789";
+  let out = "";
+  for (let i = 0; out.length < length; i += 2)
+    out += chars[Number.parseInt(hex.slice(i % 60, (i % 60) + 2), 16) % chars.length];
+  return out;
+}
+
+type StateMaker = (c: Ctx) => { id: string; state: State };
+
+const MAKERS: Record<string, StateMaker> = {
+  "aws:s3/bucket:Bucket": (c) => {
+    const bucket = physicalName(c, "bucket", "bucketPrefix").toLowerCase();
+    return {
+      id: bucket,
+      state: {
+        bucket,
+        arn: `arn:aws:s3:::${bucket}`,
+        bucketDomainName: `${bucket}.s3.amazonaws.com`,
+        bucketRegionalDomainName: `${bucket}.s3.${c.region}.amazonaws.com`,
+        hostedZoneId: "Z3AQBSTGFYJSTF",
+        region: c.region,
+      },
+    };
+  },
+  "aws:s3/bucketObjectv2:BucketObjectv2": (c) => {
+    const key = str(c.inputs.key) ?? c.name;
+    return { id: key, state: { key, etag: c.hex.slice(0, 32), versionId: "" } };
+  },
+  "aws:sqs/queue:Queue": (c) => {
+    const name = physicalName(c) + (c.inputs.fifoQueue ? ".fifo" : "");
+    const url = `https://sqs.${c.region}.amazonaws.com/${c.account}/${name}`;
+    return { id: url, state: { name, url, arn: `arn:aws:sqs:${c.region}:${c.account}:${name}` } };
+  },
+  "aws:dynamodb/table:Table": (c) => {
+    const name = physicalName(c);
+    return { id: name, state: { name, arn: `arn:aws:dynamodb:${c.region}:${c.account}:table/${name}` } };
+  },
+  "aws:iam/role:Role": (c) => {
+    const name = physicalName(c);
+    return {
+      id: name,
+      state: { name, arn: `arn:aws:iam::${c.account}:role/${name}`, uniqueId: `AROA${alnum(c.hex, 17)}` },
+    };
+  },
+  "aws:iam/rolePolicy:RolePolicy": (c) => {
+    const name = physicalName(c);
+    return { id: `${str(c.inputs.role) ?? "role"}:${name}`, state: { name } };
+  },
+  "aws:iam/policy:Policy": (c) => {
+    const name = physicalName(c);
+    const arn = `arn:aws:iam::${c.account}:policy/${name}`;
+    return { id: arn, state: { name, arn, policyId: `ANPA${alnum(c.hex, 17)}` } };
+  },
+  "aws:lambda/function:Function": (c) => {
+    const name = physicalName(c);
+    const arn = `arn:aws:lambda:${c.region}:${c.account}:function:${name}`;
+    return {
+      id: name,
+      state: {
+        name,
+        arn,
+        qualifiedArn: `${arn}:$LATEST`,
+        version: "$LATEST",
+        invokeArn: `arn:aws:apigateway:${c.region}:lambda:path/2015-03-31/functions/${arn}/invocations`,
+        qualifiedInvokeArn: `arn:aws:apigateway:${c.region}:lambda:path/2015-03-31/functions/${arn}:$LATEST/invocations`,
+        sourceCodeHash: c.hex.slice(0, 43),
+      },
+    };
+  },
+  "aws:lambda/layerVersion:LayerVersion": (c) => {
+    const layerArn = `arn:aws:lambda:${c.region}:${c.account}:layer:${str(c.inputs.layerName) ?? c.name}`;
+    return {
+      id: `${layerArn}:1`,
+      state: { layerArn, arn: `${layerArn}:1`, version: "1", codeSha256: c.hex.slice(0, 43) },
+    };
+  },
+  "aws:lambda/eventSourceMapping:EventSourceMapping": (c) => {
+    const id = uuid(c.hex);
+    return {
+      id,
+      state: {
+        uuid: id,
+        arn: `arn:aws:lambda:${c.region}:${c.account}:event-source-mapping:${id}`,
+        functionArn: c.inputs.functionName,
+        state: "Enabled",
+      },
+    };
+  },
+  "aws:lambda/permission:Permission": (c) => {
+    const statementId = str(c.inputs.statementId) ?? `${c.name}-${c.hex.slice(0, 7)}`;
+    return { id: statementId, state: { statementId } };
+  },
+  "aws:cloudwatch/logGroup:LogGroup": (c) => {
+    const name = physicalName(c);
+    return { id: name, state: { name, arn: `arn:aws:logs:${c.region}:${c.account}:log-group:${name}` } };
+  },
+  "aws:cloudwatch/metricAlarm:MetricAlarm": (c) => {
+    const name = physicalName(c);
+    return { id: name, state: { name, arn: `arn:aws:cloudwatch:${c.region}:${c.account}:alarm:${name}` } };
+  },
+  "aws:sns/topic:Topic": (c) => {
+    const name = physicalName(c);
+    const arn = `arn:aws:sns:${c.region}:${c.account}:${name}`;
+    return { id: arn, state: { name, arn } };
+  },
+  "aws:apigatewayv2/api:Api": (c) => {
+    const id = alnum(c.hex, 10, false);
+    return {
+      id,
+      state: {
+        apiEndpoint: `https://${id}.execute-api.${c.region}.amazonaws.com`,
+        executionArn: `arn:aws:execute-api:${c.region}:${c.account}:${id}`,
+        arn: `arn:aws:apigateway:${c.region}::/apis/${id}`,
+        name: physicalName(c),
+      },
+    };
+  },
+  "aws:apigatewayv2/stage:Stage": (c) => {
+    const apiId = str(c.inputs.apiId) ?? "api";
+    const stage = str(c.inputs.name) ?? c.name;
+    const base = `https://${apiId}.execute-api.${c.region}.amazonaws.com`;
+    return {
+      id: stage,
+      state: {
+        invokeUrl: stage === "$default" ? `${base}/` : `${base}/${stage}`,
+        executionArn: `arn:aws:execute-api:${c.region}:${c.account}:${apiId}/${stage}`,
+        arn: `arn:aws:apigateway:${c.region}::/apis/${apiId}/stages/${stage}`,
+      },
+    };
+  },
+  "aws:cognito/userPool:UserPool": (c) => {
+    const id = `${c.region}_${alnum(c.hex, 9, false).replace(/^./, (ch) => ch.toUpperCase())}`;
+    return {
+      id,
+      state: {
+        name: physicalName(c),
+        arn: `arn:aws:cognito-idp:${c.region}:${c.account}:userpool/${id}`,
+        endpoint: `cognito-idp.${c.region}.amazonaws.com/${id}`,
+      },
+    };
+  },
+  "aws:cognito/userPoolClient:UserPoolClient": (c) => ({ id: alnum(c.hex, 26, false), state: {} }),
+  "aws:cognito/userPoolDomain:UserPoolDomain": (c) => ({
+    id: str(c.inputs.domain) ?? c.name,
+    state: { cloudfrontDistribution: `d${alnum(c.hex, 13, false)}.cloudfront.net`, version: "1" },
+  }),
+  "aws:cognito/resourceServer:ResourceServer": (c) => {
+    const identifier = str(c.inputs.identifier) ?? c.name;
+    const scopes = Array.isArray(c.inputs.scopes) ? (c.inputs.scopes as { scopeName?: string }[]) : [];
+    return {
+      id: `${str(c.inputs.userPoolId) ?? "pool"}|${identifier}`,
+      state: { scopeIdentifiers: scopes.map((s) => `${identifier}/${s.scopeName}`) },
+    };
+  },
+  "random:index/randomPassword:RandomPassword": (c) => {
+    const length = typeof c.inputs.length === "number" ? c.inputs.length : 16;
+    // Secret outputs, as the provider marks them: the plan prints them masked.
+    const result = pulumi.secret(c.hex.repeat(Math.ceil(length / 64)).slice(0, length));
+    return { id: "none", state: { result, bcryptHash: pulumi.secret("$2a$10$mocked") } };
+  },
+  "random:index/randomString:RandomString": (c) => {
+    const length = typeof c.inputs.length === "number" ? c.inputs.length : 16;
+    return { id: "none", state: { result: pulumi.secret(c.hex.repeat(Math.ceil(length / 64)).slice(0, length)) } };
+  },
+  "aws:cloudfront/distribution:Distribution": (c) => {
+    const id = `E${alnum(c.hex, 13)}`;
+    return {
+      id,
+      state: {
+        arn: `arn:aws:cloudfront::${c.account}:distribution/${id}`,
+        domainName: `d${alnum(c.hex.slice(13), 13, false)}.cloudfront.net`,
+        hostedZoneId: "Z2FDTNDATAQYW2",
+        status: "Deployed",
+        etag: `E${alnum(c.hex.slice(20), 13)}`,
+      },
+    };
+  },
+  "aws:cloudfront/originAccessControl:OriginAccessControl": (c) => ({
+    id: `E${alnum(c.hex, 13)}`,
+    state: { etag: `E${alnum(c.hex.slice(20), 13)}` },
+  }),
+  "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": (c) => ({
+    id: uuid(c.hex),
+    state: { etag: `E${alnum(c.hex.slice(20), 13)}` },
+  }),
+};
+
+/** Resources with no maker get an id and, when they look named, a name and a generic ARN. */
+function genericState(type: string, c: Ctx): { id: string; state: State } {
+  const service = type.split(":")[1]?.split("/")[0] ?? "unknown";
+  const name = physicalName(c);
+  return { id: name, state: { name, arn: `arn:aws:${service}:${c.region}:${c.account}:${name}` } };
+}
+
+export function digestOf(type: string, name: string): string {
+  return createHash("sha256").update(`${type}\0${name}`).digest("hex");
+}
+
+/** Mocks answering from `environment()` (read per call, so one installed mock serves several stacks). */
+export function realisticMocks(environment: () => MockEnvironment): pulumi.runtime.Mocks {
+  return {
+    newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+      const inputs = (args.inputs ?? {}) as Inputs;
+      if (args.custom === false) return { id: undefined, state: {} };
+      if (args.type.startsWith("pulumi:providers:")) {
+        return { id: uuid(digestOf(args.type, args.name)), state: { ...inputs } };
+      }
+      const env = environment();
+      const ctx: Ctx = {
+        name: args.name,
+        inputs,
+        region: str(inputs.region) ?? env.region,
+        account: env.accountId,
+        hex: digestOf(args.type, args.name),
+      };
+      const made = (MAKERS[args.type] ?? ((c: Ctx) => genericState(args.type, c)))(ctx);
+      return { id: made.id, state: { ...inputs, ...made.state } };
+    },
+    call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+      const env = environment();
+      switch (args.token) {
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+          return {
+            id: env.accountId,
+            accountId: env.accountId,
+            arn: `arn:aws:iam::${env.accountId}:user/mocked`,
+            userId: "AIDAMOCKEDUSER",
+          };
+        case "aws:index/getRegion:getRegion":
+          return { id: env.region, name: env.region, region: env.region, endpoint: `ec2.${env.region}.amazonaws.com` };
+        case "aws:index/getPartition:getPartition":
+          return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+        default:
+          throw new Error(`the mocked plan has no answer for the invoke ${args.token}; add one to tools/plan/mocks.ts`);
+      }
+    },
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * The plan as text: a tree of resources under their parents, with the inputs worth reading
+ * for each type (the rest is in --json).
+ */
+import type { PlanResult } from "./run-program";
+import type { PlannedResource } from "./types";
+
+export const MOCKED_NOTICE =
+  "MOCKED PLAN: the program ran under Pulumi's mock runtime. This is not `pulumi preview`: no engine, " +
+  "no AWS provider, no AWS account; ids, ARNs and URLs are invented by tools/plan/mocks.ts.";
+
+/** Inputs shown per type; other custom resources show none. */
+const KEY_INPUTS: Record<string, string[]> = {
+  "pulumi:providers:aws": ["region", "defaultTags"],
+  "aws:s3/bucket:Bucket": ["forceDestroy"],
+  "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ["rules"],
+  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": ["rules"],
+  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": ["blockPublicAcls", "restrictPublicBuckets"],
+  "aws:s3/bucketVersioning:BucketVersioning": ["versioningConfiguration"],
+  "aws:s3/bucketNotification:BucketNotification": ["queues"],
+  "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": ["corsRules"],
+  "aws:s3/bucketObjectv2:BucketObjectv2": ["key", "contentType"],
+  "aws:dynamodb/table:Table": ["billingMode", "hashKey", "deletionProtectionEnabled", "pointInTimeRecovery", "ttl"],
+  "aws:lambda/layerVersion:LayerVersion": ["layerName", "compatibleArchitectures", "description", "skipDestroy"],
+  "aws:lambda/function:Function": [
+    "runtime",
+    "architectures",
+    "memorySize",
+    "timeout",
+    "reservedConcurrentExecutions",
+    "layers",
+  ],
+  "aws:lambda/eventSourceMapping:EventSourceMapping": ["eventSourceArn", "batchSize", "functionResponseTypes"],
+  "aws:sqs/queue:Queue": ["visibilityTimeoutSeconds", "redrivePolicy"],
+  "aws:cloudwatch/logGroup:LogGroup": ["retentionInDays"],
+  "aws:apigatewayv2/api:Api": ["protocolType"],
+  "aws:apigatewayv2/route:Route": ["routeKey", "authorizationType", "authorizationScopes"],
+  "aws:apigatewayv2/authorizer:Authorizer": ["authorizerType", "jwtConfiguration"],
+  "aws:apigatewayv2/stage:Stage": ["name", "defaultRouteSettings"],
+  "aws:cognito/userPool:UserPool": ["deletionProtection", "mfaConfiguration"],
+  "aws:cognito/userPoolClient:UserPoolClient": ["allowedOauthFlows", "generateSecret", "callbackUrls"],
+  "aws:cloudfront/distribution:Distribution": ["priceClass", "defaultRootObject"],
+  "aws:cloudfront/originAccessControl:OriginAccessControl": ["originAccessControlOriginType", "signingBehavior"],
+};
+
+function brief(value: unknown, max = 160): string {
+  const text = JSON.stringify(value) ?? "undefined";
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function line(r: PlannedResource): string {
+  const keys = KEY_INPUTS[r.type] ?? [];
+  const shown = keys.filter((k) => r.inputs[k] !== undefined).map((k) => `${k}=${brief(r.inputs[k])}`);
+  return `${r.type}  ${r.name}${shown.length ? `  ${shown.join(" ")}` : ""}`;
+}
+
+/** The plan as a tree (children indented under their parent, in registration order). */
+export function formatPlanTree(plan: PlanResult): string {
+  const byParent = new Map<string | undefined, PlannedResource[]>();
+  const urns = new Set(plan.resources.map((r) => r.urn));
+  for (const r of plan.resources) {
+    const parent = r.parent && urns.has(r.parent) ? r.parent : undefined;
+    byParent.set(parent, [...(byParent.get(parent) ?? []), r]);
+  }
+  const out: string[] = [];
+  const walk = (parent: string | undefined, prefix: string) => {
+    const children = byParent.get(parent) ?? [];
+    children.forEach((child, i) => {
+      const last = i === children.length - 1;
+      out.push(`${prefix}${last ? "└─ " : "├─ "}${line(child)}`);
+      walk(child.urn, `${prefix}${last ? "   " : "│  "}`);
+    });
+  };
+  walk(undefined, "");
+  const custom = plan.resources.filter((r) => r.custom).length;
+  const header = [
+    MOCKED_NOTICE,
+    `project ${plan.project}, stack ${plan.stack}: ${custom} resources, ${plan.resources.length - custom} components`,
+    "",
+  ];
+  const outputs = Object.entries(plan.outputs).map(([k, v]) => `  ${k}: ${brief(v)}`);
+  return [...header, ...out, "", "Outputs (mocked):", ...outputs].join("\n");
+}
