@@ -6,8 +6,12 @@
  * greedy - requestContext.http, body/isBase64Encoded), calls the handler and writes its
  * result back the way API Gateway interprets it.
  *
- * Each route declares whether it is public. Non-public routes go through the configured
- * authorizer (none yet: then they are open; JWT checking plugs in here).
+ * Each route declares whether it is public and the scopes it requires. Non-public routes go
+ * through the configured authorizer (lab/auth/authorizer.ts: API Gateway's JWT authorizer
+ * checks; without one they are open): 401/403 `{"message":...}` as API Gateway answers, else
+ * the claims in requestContext.authorizer.jwt. With `cors`, preflights are answered and
+ * responses carry the CORS headers, as an HTTP API's CORS configuration does. Requests that
+ * match no route may be served by `fallback` (the lab mounts the dashboard there).
  */
 import { randomBytes } from "node:crypto";
 import * as http from "node:http";
@@ -25,14 +29,38 @@ export interface GatewayRoute extends RouteDeclaration {
 
 export interface AuthorizerGrant {
   claims: Record<string, string | number | boolean | string[]>;
-  scopes?: string[];
+  /** requestContext.authorizer.jwt.scopes (null when absent). */
+  scopes?: string[] | null;
+}
+
+/** A refusal with the details API Gateway puts in its `www-authenticate` header. */
+export interface AuthorizerDenial {
+  deny: "unauthorized" | "forbidden";
+  /** e.g. "the token has expired" */
+  description?: string;
+  /** The scopes the route wanted (403). */
+  scope?: string;
 }
 
 /** Decides on a request to a non-public route: a grant, or why not (401 / 403, as API Gateway answers). */
 export type Authorizer = (
   event: APIGatewayProxyEventV2,
   route: GatewayRoute,
-) => Promise<AuthorizerGrant | "unauthorized" | "forbidden">;
+) => Promise<AuthorizerGrant | "unauthorized" | "forbidden" | AuthorizerDenial>;
+
+/** An HTTP API's CORS configuration (the fields API Gateway takes). */
+export interface GatewayCors {
+  /** Exact origins ("http://127.0.0.1:8080"), or "*". */
+  allowOrigins: readonly string[];
+  allowMethods?: readonly string[];
+  allowHeaders?: readonly string[];
+  exposeHeaders?: readonly string[];
+  maxAgeSeconds?: number;
+  allowCredentials?: boolean;
+}
+
+/** Serves a request no route matched; true when it answered (or is answering) it. */
+export type FallbackHandler = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
 export interface ApiGatewayOptions {
   routes: readonly GatewayRoute[];
@@ -40,6 +68,9 @@ export interface ApiGatewayOptions {
   /** 0 picks a free port. */
   port: number;
   authorizer?: Authorizer;
+  cors?: GatewayCors;
+  /** For requests that match no route (not called for API routes). */
+  fallback?: FallbackHandler;
   /** API Gateway's integration timeout (30 s for HTTP APIs). */
   integrationTimeoutMs?: number;
   /** Largest request body accepted (HTTP APIs: 10 MB). */
@@ -259,6 +290,75 @@ function message(statusCode: number, text: string, extra: Record<string, string>
   };
 }
 
+/** API Gateway's `www-authenticate` for a refused token, e.g. `Bearer scope="" error="invalid_token" error_description="..."`. */
+function wwwAuthenticate(error: string, description: string, scope = ""): string {
+  const q = (v: string) => v.replace(/["\\]/g, "");
+  return `Bearer scope="${q(scope)}" error="${error}" error_description="${q(description)}"`;
+}
+
+function denial(decision: "unauthorized" | "forbidden" | AuthorizerDenial): GatewayResponse {
+  const d = typeof decision === "string" ? { deny: decision } : decision;
+  if (d.deny === "forbidden") {
+    return message(403, "Forbidden", {
+      "www-authenticate": wwwAuthenticate("insufficient_scope", d.description ?? "insufficient scope", d.scope),
+    });
+  }
+  return message(401, "Unauthorized", {
+    "www-authenticate": wwwAuthenticate("invalid_token", d.description ?? "the token is missing or invalid"),
+  });
+}
+
+/** The origin to allow for a request, when CORS is configured and the request's Origin is allowed. */
+function allowedOrigin(cors: GatewayCors | undefined, origin: string | undefined): string | undefined {
+  if (!cors || !origin) return undefined;
+  if (cors.allowOrigins.includes(origin)) return origin;
+  return cors.allowOrigins.includes("*") ? "*" : undefined;
+}
+
+/** API Gateway answers CORS preflights itself (204), whatever the routes, once CORS is configured. */
+function preflight(cors: GatewayCors, req: http.IncomingMessage): GatewayResponse {
+  const origin = allowedOrigin(cors, req.headers.origin);
+  const method = String(req.headers["access-control-request-method"] ?? "").toUpperCase();
+  const methods = (cors.allowMethods ?? ["*"]).map((m) => m.toUpperCase());
+  const wanted = String(req.headers["access-control-request-headers"] ?? "")
+    .split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  const allowHeaders = (cors.allowHeaders ?? []).map((h) => h.toLowerCase());
+  const ok =
+    origin !== undefined &&
+    (methods.includes("*") || methods.includes(method)) &&
+    wanted.every((h) => allowHeaders.includes("*") || allowHeaders.includes(h));
+  const headers: Record<string, string> = { vary: "Origin" };
+  if (ok) {
+    headers["access-control-allow-origin"] = origin;
+    headers["access-control-allow-methods"] = methods.includes("*") ? method : methods.join(",");
+    if (wanted.length > 0) headers["access-control-allow-headers"] = wanted.join(",");
+    if (cors.maxAgeSeconds !== undefined) headers["access-control-max-age"] = String(cors.maxAgeSeconds);
+    if (cors.allowCredentials) headers["access-control-allow-credentials"] = "true";
+  }
+  return { statusCode: 204, headers, body: Buffer.alloc(0) };
+}
+
+/** The CORS headers of an actual (non-preflight) response; the integration's own CORS headers are dropped. */
+function withCors(cors: GatewayCors | undefined, req: http.IncomingMessage, out: GatewayResponse): GatewayResponse {
+  if (!cors) return out;
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(out.headers)) if (!k.startsWith("access-control-")) headers[k] = v;
+  const origin = allowedOrigin(cors, req.headers.origin);
+  if (origin) {
+    headers["access-control-allow-origin"] = origin;
+    if (cors.exposeHeaders?.length) headers["access-control-expose-headers"] = cors.exposeHeaders.join(",");
+    if (cors.allowCredentials) headers["access-control-allow-credentials"] = "true";
+  }
+  headers.vary = headers.vary ? `${headers.vary}, Origin` : "Origin";
+  return { ...out, headers };
+}
+
+function isPreflight(req: http.IncomingMessage): boolean {
+  return req.method === "OPTIONS" && !!req.headers.origin && !!req.headers["access-control-request-method"];
+}
+
 async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -305,8 +405,7 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
     const route = match.route;
     if (!route.public && options.authorizer) {
       const decision = await options.authorizer(event, route);
-      if (decision === "unauthorized") return message(401, "Unauthorized", { "www-authenticate": "Bearer" });
-      if (decision === "forbidden") return message(403, "Forbidden");
+      if (typeof decision === "string" || "deny" in decision) return denial(decision);
       (event.requestContext as unknown as Record<string, unknown>).authorizer = {
         jwt: { claims: decision.claims, scopes: decision.scopes ?? null },
       };
@@ -329,14 +428,42 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
     }
   }
 
+  /** Whether a request is for the API (a route matches, or the path is malformed: the API answers 400). */
+  function isApiRequest(req: http.IncomingMessage): boolean {
+    try {
+      return matchRoute(options.routes, req.method ?? "GET", (req.url ?? "/").split("?")[0]) !== undefined;
+    } catch {
+      return true;
+    }
+  }
+
   const server = http.createServer((req, res) => {
     const started = performance.now();
+    const cors = options.cors;
+    if (cors && isPreflight(req)) {
+      const out = preflight(cors, req);
+      res.writeHead(out.statusCode, { ...out.headers, "content-length": "0" });
+      res.end();
+      return;
+    }
+    if (options.fallback && !isApiRequest(req)) {
+      try {
+        if (options.fallback(req, res)) return;
+      } catch (err) {
+        options.onError?.(err, undefined as unknown as APIGatewayProxyEventV2);
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+      }
+    }
     respond(req)
       .catch((err) => {
         options.onError?.(err, undefined as unknown as APIGatewayProxyEventV2);
         return message(500, "Internal Server Error");
       })
-      .then((out) => {
+      .then((result) => {
+        const out = withCors(cors, req, result);
         res.writeHead(out.statusCode, { ...out.headers, "content-length": String(out.body.length) });
         res.end(out.body);
         options.onResponse?.({

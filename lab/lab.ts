@@ -17,14 +17,19 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { createApi, ROUTE_TABLE } from "../handlers/api/routes";
+import { createApi, ROUTE_TABLE, resolveUploadPolicy } from "../handlers/api/routes";
 import { createExtractor, type Extractor } from "../handlers/extractor/extractor";
 import { resolveLocalFfprobe } from "../handlers/extractor/ffprobe";
 import { decodeS3EventKey } from "../handlers/extractor/s3-event";
+import { DASHBOARD_SCOPES } from "../lib/auth";
 import { LAB_NAMES } from "../lib/naming";
 import { DEFAULT_PROBE_TIMEOUT_MS, METRICS_NAMESPACE } from "../lib/runtime-env";
-import { startApiGateway } from "./api-gateway";
+import { type Authorizer, startApiGateway } from "./api-gateway";
+import { createJwtAuthorizer } from "./auth/authorizer";
+import { type LabIssuer, startLabIssuer } from "./auth/issuer";
+import { labAuthPaths, labCursorSecret } from "./auth/secrets";
 import { LAB_CREDENTIALS, LAB_REGION, makeLabDynamoClient, makeLabS3Client } from "./clients";
+import { createDashboardHandler } from "./dashboard";
 import { ensureMetadataTable, startLabDynamo, sweepExpiredItems } from "./dynamodb";
 import { discardSink, fileSink, LabLogger, LabMetrics, type LogSink, prettySink, teeSink } from "./log";
 import { applyCors, ensureBucket } from "./provision";
@@ -77,15 +82,15 @@ export interface LabOptions {
   dir?: string;
   /** Loopback address to listen on. */
   host?: string;
-  /** Ports (0: any free port; defaults from LAB_S3_PORT, LAB_DYNAMODB_PORT, LAB_API_PORT, else 0). */
-  ports?: { s3?: number; dynamodb?: number; api?: number };
+  /** Ports (0: any free port; defaults from LAB_S3_PORT, LAB_DYNAMODB_PORT, LAB_API_PORT, LAB_AUTH_PORT, else 0). */
+  ports?: { s3?: number; dynamodb?: number; api?: number; auth?: number };
   /** No console output (logs still go to <dir>/logs/pipeline.jsonl). */
   quiet?: boolean;
   /** Console output; default: one line per processed object (ignored when quiet). */
   logSink?: LogSink;
   queue?: LabQueueSettings;
   probeTimeoutMs?: number;
-  /** Extra browser origins allowed to upload to the ingest bucket (the API's own origin always is). */
+  /** Extra browser origins allowed to call the API and upload to the ingest bucket (the dashboard's own origin always is). */
   corsOrigins?: string[];
   /** Start with the worker paused (uploads queue up). */
   paused?: boolean;
@@ -102,6 +107,10 @@ export interface LabEndpoints {
   dynamodbEndpoint: string;
   tableName: string;
   apiUrl: string;
+  /** The dashboard (served by the API gateway for non-API paths). */
+  dashboardUrl: string;
+  /** The OpenID Connect issuer standing in for Cognito, and how to sign in. */
+  auth: { issuer: string; clientId: string; audience: string[]; username: string; userFile: string };
   queueArn: string;
   deadLetterQueueArn: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
@@ -265,33 +274,78 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const extractorS3 = makeLabS3Client(s3Server.endpoint);
     const extractorDynamo = makeLabDynamoClient(dynamo.endpoint);
     const apiDynamo = makeLabDynamoClient(dynamo.endpoint);
+    const apiS3 = makeLabS3Client(s3Server.endpoint); // presigns only
     cleanups.push(() => {
-      for (const c of [s3, dynamodb, extractorS3, extractorDynamo, apiDynamo]) c.destroy();
+      for (const c of [s3, dynamodb, extractorS3, extractorDynamo, apiDynamo, apiS3]) c.destroy();
     });
 
     await ensureMetadataTable(dynamodb, LAB_NAMES.table);
     await ensureBucket(s3, LAB_NAMES.ingestBucket);
     await ensureBucket(s3, LAB_NAMES.metadataBucket);
 
+    const uploadPolicy = resolveUploadPolicy();
     const api = createApi({
       dynamodb: apiDynamo,
       tableName: LAB_NAMES.table,
+      s3: apiS3,
+      ingestBucket: LAB_NAMES.ingestBucket,
+      metadataBucket: LAB_NAMES.metadataBucket,
+      cursorSecret: labCursorSecret(dir),
+      uploads: uploadPolicy,
       logger: new LabLogger({ serviceName: "api" }, sink),
     });
+    // The gateway starts first (the issuer must know the dashboard's URL); until the issuer is up, tokens are refused.
+    let issuer: LabIssuer | undefined;
+    let authorizer: Authorizer | undefined;
+    const corsOrigins: string[] = [...(options.corsOrigins ?? [])];
     const gateway = await startApiGateway({
       host,
       port: portFrom(options.ports?.api, "LAB_API_PORT"),
       routes: ROUTE_TABLE.map((r) => ({ ...r, handler: api })),
+      authorizer: (event, route) =>
+        authorizer ? authorizer(event, route) : Promise.resolve({ deny: "unauthorized", description: "starting" }),
+      cors: {
+        allowOrigins: corsOrigins,
+        allowMethods: ["GET", "POST", "OPTIONS"],
+        allowHeaders: ["authorization", "content-type"],
+        maxAgeSeconds: 600,
+      },
+      fallback: createDashboardHandler({
+        config: () => ({
+          apiUrl: "", // same origin as the page
+          auth: {
+            authority: issuer?.issuer ?? "",
+            clientId: issuer?.clientId ?? "",
+            scopes: [...DASHBOARD_SCOPES],
+            redirectPath: "/",
+          },
+          uploads: { maxBytes: uploadPolicy.maxBytes, contentTypes: [...uploadPolicy.contentTypes] },
+        }),
+        onError: (err) => labLogger.error("dashboard error", { error: err as Error }),
+      }),
       onError: (err) => labLogger.error("API handler failed", { error: err as Error }),
     });
     cleanups.push(() => gateway.close());
-
     const apiOrigin = new URL(gateway.url);
-    await applyCors(s3, LAB_NAMES.ingestBucket, [
-      apiOrigin.origin,
-      `http://localhost:${apiOrigin.port}`,
-      ...(options.corsOrigins ?? []),
-    ]);
+    const dashboardOrigins = [apiOrigin.origin, `http://localhost:${apiOrigin.port}`];
+    corsOrigins.push(...dashboardOrigins);
+
+    issuer = await startLabIssuer({
+      dir,
+      host,
+      port: portFrom(options.ports?.auth, "LAB_AUTH_PORT"),
+      redirectUris: [...dashboardOrigins, ...(options.corsOrigins ?? [])].map((o) => `${o}/`),
+      apiResource: gateway.url,
+      onError: (err) => labLogger.error("issuer error", { error: err as Error }),
+    });
+    cleanups.push(() => issuer?.close());
+    authorizer = createJwtAuthorizer({
+      issuer: issuer.issuer,
+      audience: issuer.audience,
+      onError: (err) => labLogger.error("JWT authorizer error", { error: err as Error }),
+    });
+
+    await applyCors(s3, LAB_NAMES.ingestBucket, [...dashboardOrigins, ...(options.corsOrigins ?? [])]);
     // As S3 does when a notification configuration is put: consumers must ignore it.
     await queue.send(s3TestEventBody(LAB_NAMES.ingestBucket));
 
@@ -357,6 +411,14 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       dynamodbEndpoint: dynamo.endpoint,
       tableName: LAB_NAMES.table,
       apiUrl: gateway.url,
+      dashboardUrl: `${gateway.url}/`,
+      auth: {
+        issuer: issuer.issuer,
+        clientId: issuer.clientId,
+        audience: issuer.audience,
+        username: issuer.user.email,
+        userFile: labAuthPaths(dir).user,
+      },
       queueArn: queue.arn,
       deadLetterQueueArn: deadLetterQueue.arn,
       credentials: { ...LAB_CREDENTIALS },

@@ -3,13 +3,17 @@
  *
  *   npm start                      # same as: npm run lab -- start
  *   npm run lab -- start [--dir <folder>] [--json] [--paused]
- *                        [--s3-port N] [--dynamodb-port N] [--api-port N]
+ *                        [--s3-port N] [--dynamodb-port N] [--api-port N] [--auth-port N]
+ *   npm run -s lab -- token [--dir <folder>]   # an access token of the lab user
  *
  * Runs the whole pipeline locally until Ctrl-C (see lab/lab.ts). Exit codes: 0 after a
  * clean stop, 1 when the lab cannot start, 2 on usage errors.
  */
+import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { ROUTE_TABLE } from "../handlers/api/routes";
+import { labUser } from "./auth/secrets";
+import { labAccessToken } from "./auth/sign-in";
 import { defaultLabDir, type LabEndpoints, labPaths, startLab } from "./lab";
 import { jsonSink } from "./log";
 
@@ -17,6 +21,7 @@ const USAGE = `usage: npm run lab -- [start] [options]
 
 commands:
   start                 run the pipeline locally until Ctrl-C (default)
+  token [--dir <folder>]  print an access token of the lab user, for the running lab (curl -H "authorization: Bearer ...")
   help                  show this text
 
 options (start):
@@ -25,7 +30,8 @@ options (start):
   --paused              start with the worker paused (uploads are queued, not processed)
   --s3-port <n>         port for S3 (default: $LAB_S3_PORT or any free port)
   --dynamodb-port <n>   port for DynamoDB (default: $LAB_DYNAMODB_PORT or any free port)
-  --api-port <n>        port for the API (default: $LAB_API_PORT or any free port)
+  --api-port <n>        port for the API and the dashboard (default: $LAB_API_PORT or any free port)
+  --auth-port <n>       port for the OpenID Connect issuer (default: $LAB_AUTH_PORT or any free port)
 `;
 
 class UsageError extends Error {}
@@ -37,8 +43,8 @@ function port(flag: string, raw: string | undefined): number | undefined {
   return n;
 }
 
-/** The text printed once the lab is up. */
-export function banner(e: LabEndpoints, dataDir: string, endpointsFile: string): string {
+/** The text printed once the lab is up; `password` is the lab user's. */
+export function banner(e: LabEndpoints, dataDir: string, endpointsFile: string, password?: string): string {
   const env = `AWS_ACCESS_KEY_ID=${e.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${e.credentials.secretAccessKey} AWS_REGION=${e.region}`;
   const routes = ROUTE_TABLE.map((r) => r.routeKey.replace("{key+}", "{key}")).join(", ");
   return [
@@ -46,16 +52,33 @@ export function banner(e: LabEndpoints, dataDir: string, endpointsFile: string):
     `  S3         ${e.s3Endpoint}   buckets: ${e.ingestBucket} (uploads are processed), ${e.metadataBucket}`,
     `  DynamoDB   ${e.dynamodbEndpoint}   table: ${e.tableName}`,
     `  API        ${e.apiUrl}   ${routes}`,
+    `  Dashboard  ${e.dashboardUrl}`,
+    `  Sign in    ${e.auth.username} / ${password ?? `(password in ${e.auth.userFile})`}   issuer ${e.auth.issuer}`,
     `  Queue      ${e.queueArn} (dead letters: ${e.deadLetterQueueArn})`,
     `  Client     ${env} (path-style S3, no request checksums)`,
     `  Endpoints  ${endpointsFile}`,
     "",
     "Try it (AWS CLI v2):",
-    `  ${env} AWS_REQUEST_CHECKSUM_CALCULATION=when_required aws --endpoint-url ${e.s3Endpoint} s3 cp ./clip.mp4 s3://${e.ingestBucket}/clip.mp4 && sleep 2 && curl -s ${e.apiUrl}/files/clip.mp4`,
+    `  ${env} AWS_REQUEST_CHECKSUM_CALCULATION=when_required aws --endpoint-url ${e.s3Endpoint} s3 cp ./clip.mp4 s3://${e.ingestBucket}/clip.mp4 && sleep 2 && curl -s ${e.apiUrl}/files/clip.mp4 -H "authorization: Bearer $(npm run -s lab -- token --dir '${e.dir}')"`,
+    `  or open ${e.dashboardUrl} and sign in.`,
     "",
     "Ctrl-C stops the lab; everything is kept for the next start.",
     "",
   ].join("\n");
+}
+
+/** Prints an access token of the lab user, signing in to the running lab's issuer. */
+async function token(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { dir: { type: "string" } } });
+  const file = labPaths(values.dir ?? defaultLabDir()).endpoints;
+  let endpoints: LabEndpoints;
+  try {
+    endpoints = JSON.parse(fs.readFileSync(file, "utf8")) as LabEndpoints;
+  } catch {
+    throw new UsageError(`no running lab (${file} is missing): start it with npm start`);
+  }
+  process.stdout.write(`${await labAccessToken(endpoints)}\n`);
+  return 0;
 }
 
 async function start(args: string[]): Promise<number> {
@@ -68,6 +91,7 @@ async function start(args: string[]): Promise<number> {
       "s3-port": { type: "string" },
       "dynamodb-port": { type: "string" },
       "api-port": { type: "string" },
+      "auth-port": { type: "string" },
     },
     allowPositionals: true,
   });
@@ -80,10 +104,11 @@ async function start(args: string[]): Promise<number> {
       s3: port("--s3-port", values["s3-port"]),
       dynamodb: port("--dynamodb-port", values["dynamodb-port"]),
       api: port("--api-port", values["api-port"]),
+      auth: port("--auth-port", values["auth-port"]),
     },
   });
   const paths = labPaths(lab.dir);
-  process.stdout.write(banner(lab.endpoints, paths.data, paths.endpoints));
+  process.stdout.write(banner(lab.endpoints, paths.data, paths.endpoints, labUser(lab.dir).password));
   if (values.paused) process.stdout.write("The worker is paused: uploads are queued until it resumes.\n");
 
   await new Promise<void>((resolve) => {
@@ -118,6 +143,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case "start":
         return await start(args);
+      case "token":
+        return await token(args);
       case "help":
         process.stdout.write(USAGE);
         return 0;
@@ -129,7 +156,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`lab: ${(err as Error).message}\n\n${USAGE}`);
       return 2;
     }
-    process.stderr.write(`lab: cannot start: ${(err as Error).message}\n`);
+    process.stderr.write(`lab: ${command === "token" ? "no token" : "cannot start"}: ${(err as Error).message}\n`);
     return 1;
   }
 }

@@ -1,11 +1,15 @@
 /**
  * Lambda entry for the read API (API Gateway HTTP API, payload format 2.0).
- * The client and logger live at module scope: once per execution environment. The table
- * name is read on the first request, so a missing variable fails requests loudly (500,
- * logged) instead of crashing the module load.
+ * The clients and logger live at module scope: once per execution environment. The
+ * configuration is read on the first request, so a missing variable fails requests
+ * loudly (500, logged) instead of crashing the module load.
+ *
+ * Environment: TABLE_NAME, INGEST_BUCKET, METADATA_BUCKET, CURSOR_SECRET (the secret
+ * value), optional UPLOAD_MAX_BYTES.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { ENV, requireEnv } from "../../lib/runtime-env";
 import { problemResponse } from "./problem";
@@ -13,13 +17,34 @@ import { type Api, createApi } from "./routes";
 
 const logger = new Logger({ serviceName: process.env[ENV.serviceName] ?? "api" });
 const dynamodb = new DynamoDBClient({});
+// Only presigns (no request is sent). No default checksum: it would sign the CRC of an empty body into upload URLs.
+const s3 = new S3Client({ requestChecksumCalculation: "WHEN_REQUIRED" });
 
 let api: Api | undefined;
 
+/** The upload limit from UPLOAD_MAX_BYTES, if set. */
+function uploadMaxBytes(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env[ENV.uploadMaxBytes];
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^\d{1,16}$/.test(raw)) throw new Error(`${ENV.uploadMaxBytes} must be a number of bytes, got ${raw}`);
+  return Number(raw);
+}
+
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   try {
-    api ??= createApi({ dynamodb, tableName: requireEnv(ENV.tableName), logger });
+    const maxBytes = uploadMaxBytes();
+    api ??= createApi({
+      dynamodb,
+      s3,
+      tableName: requireEnv(ENV.tableName),
+      ingestBucket: requireEnv(ENV.ingestBucket),
+      metadataBucket: requireEnv(ENV.metadataBucket),
+      cursorSecret: requireEnv(ENV.cursorSecret),
+      uploads: maxBytes === undefined ? {} : { maxBytes },
+      logger,
+    });
   } catch (err) {
+    // The message names variables, never their values.
     logger.error("API is misconfigured", { error: err as Error });
     return problemResponse("internal", "the API is misconfigured");
   }

@@ -1,64 +1,124 @@
 /**
  * The read API as plain functions: API Gateway HTTP API (payload format 2.0) event in,
  * structured result out. The Lambda entry (index.ts) and the local lab's gateway both
- * call createApi; the routes and which of them are public are declared once, here, for
- * the Pulumi API component and the lab gateway alike.
+ * call createApi; the routes, which of them are public and the scopes each requires are
+ * declared once, here (ROUTE_TABLE), for the Pulumi API component and the lab gateway alike.
+ *
+ * Authentication happens before the handler: API Gateway's JWT authorizer (the lab
+ * gateway's stand-in for it) checks the token and the route's scopes and passes the
+ * claims in requestContext.authorizer.jwt.claims. The handler only reads `sub` from them
+ * (POST /uploads: the user's folder).
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import {
-  type DocumentStatus,
-  EXTRACTOR_VERSION,
-  METADATA_TABLE,
-  type MediaKind,
-  type MetadataDocument,
-  SCHEMA_VERSION,
-} from "../../lib/schema";
-import { decodeCursor, encodeCursor, InvalidCursorError, type ListPosition, positionOf } from "./cursor";
+import { API_SCOPES } from "../../lib/auth";
+import { EXTRACTOR_VERSION, METADATA_TABLE, type MetadataDocument, SCHEMA_VERSION } from "../../lib/schema";
+import { createCursorCodec, InvalidCursorError, type ListFilters, type ListPosition, positionOf } from "./cursor";
 import { ProblemError, problemResponse } from "./problem";
+import {
+  contentTypeDeclared,
+  DEFAULT_UPLOAD_POLICY,
+  MAX_SINGLE_PUT_BYTES,
+  presignUpload,
+  type UploadPolicy,
+  uploadKey,
+} from "./uploads";
+import {
+  fileKeySchema,
+  listQuerySchema,
+  MAX_UPLOAD_REQUEST_BYTES,
+  parseInput,
+  queryOf,
+  uploaderClaimsSchema,
+  uploadRequestSchema,
+} from "./validation";
+
+export { KIND_VALUES, LIST_LIMITS, STATUS_VALUES } from "./validation";
 
 export const API_ROUTES = {
   health: "GET /health",
   listFiles: "GET /files",
   getFile: "GET /files/{key+}",
+  createUpload: "POST /uploads",
 } as const;
 
 export interface RouteDeclaration {
   routeKey: string;
-  /** Public routes need no token; every other route is behind the authorizer. */
+  /** Public routes need no token; every other route is behind the JWT authorizer. */
   public: boolean;
+  /**
+   * The route's authorizationScopes: the token's `scope` must hold at least one of them
+   * (API Gateway's rule). Empty or absent: any valid token (never the case here).
+   */
+  scopes?: readonly string[];
 }
 
-/** Every route of the API. Gateways (cloud and lab) create exactly these. */
-export const ROUTE_TABLE: readonly RouteDeclaration[] = [
-  { routeKey: API_ROUTES.health, public: true },
-  { routeKey: API_ROUTES.listFiles, public: false },
-  { routeKey: API_ROUTES.getFile, public: false },
+/** Every route of the API. Gateways (cloud and lab) create exactly these, with these scopes. */
+export const ROUTE_TABLE: readonly (RouteDeclaration & { scopes: readonly string[] })[] = [
+  { routeKey: API_ROUTES.health, public: true, scopes: [] },
+  { routeKey: API_ROUTES.listFiles, public: false, scopes: [API_SCOPES.read] },
+  { routeKey: API_ROUTES.getFile, public: false, scopes: [API_SCOPES.read] },
+  { routeKey: API_ROUTES.createUpload, public: false, scopes: [API_SCOPES.upload] },
 ];
 
-export const LIST_LIMITS = { min: 1, max: 100, default: 25 } as const;
-export const STATUS_VALUES: readonly DocumentStatus[] = ["ok", "unprocessable"];
-export const KIND_VALUES: readonly MediaKind[] = ["video", "audio", "image", "other"];
-/** S3's limit on key length; longer keys cannot name an object. */
-const MAX_KEY_BYTES = 1024;
 /** With a filter, at most this many queries (and MAX_FILTERED_READ items each) are spent on one page. */
 const MAX_QUERIES_PER_PAGE = 5;
 const MAX_FILTERED_READ = 200;
+/** Lifetime of the presigned link to the raw ffprobe JSON. */
+export const RAW_LINK_TTL_SECONDS = 5 * 60;
 
 export interface ApiOptions {
   dynamodb: DynamoDBClient;
   tableName: string;
+  /**
+   * Presigns upload URLs and raw-metadata links (no request is sent). Build it with
+   * `requestChecksumCalculation: "WHEN_REQUIRED"` (see uploads.ts).
+   */
+  s3: S3Client;
+  /** Where browser uploads go (under UPLOAD_PREFIX). */
+  ingestBucket: string;
+  /** The only bucket raw-metadata links are presigned for. */
+  metadataBucket: string;
+  /** Secret the list cursors are signed with (at least 32 characters). */
+  cursorSecret: string;
+  /** Upload limits; defaults: DEFAULT_UPLOAD_POLICY. */
+  uploads?: Partial<UploadPolicy>;
+  rawLinkTtlSeconds?: number;
   logger?: Logger;
+  /** Clock (tests). */
+  now?: () => Date;
 }
 
 export type Api = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export interface FileList {
   items: MetadataDocument[];
-  /** Present when more items may follow: pass it back as `cursor`. */
+  /** Present when more items may follow: pass it back as `cursor` (with the same filters). */
   nextCursor?: string;
+}
+
+/** GET /files/{key}: the document and, when it has one, a short-lived link to the full ffprobe JSON. */
+export interface FileDetail extends MetadataDocument {
+  rawUrl?: string;
+  rawUrlExpiresAt?: string;
+}
+
+/** POST /uploads: where to PUT the bytes. The document appears at GET /files/{key} once processed. */
+export interface UploadGrant {
+  bucket: string;
+  key: string;
+  upload: {
+    method: "PUT";
+    url: string;
+    headers: Record<string, string>;
+    key: string;
+    expiresAt: string;
+  };
+  maxBytes: number;
 }
 
 /** Table bookkeeping that is not part of the document. */
@@ -83,27 +143,39 @@ function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResul
   };
 }
 
-function parseLimit(raw: string | undefined): number {
-  if (raw === undefined || raw === "") return LIST_LIMITS.default;
-  const n = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isInteger(n) || n < LIST_LIMITS.min || n > LIST_LIMITS.max) {
-    throw new ProblemError(
-      "invalidParameter",
-      `limit must be an integer from ${LIST_LIMITS.min} to ${LIST_LIMITS.max}, got ${JSON.stringify(raw)}`,
-    );
+/** The upload policy in force: defaults, overridden by options, checked. */
+export function resolveUploadPolicy(overrides: Partial<UploadPolicy> = {}): UploadPolicy {
+  const policy = { ...DEFAULT_UPLOAD_POLICY, ...overrides };
+  if (!Number.isSafeInteger(policy.maxBytes) || policy.maxBytes < 1 || policy.maxBytes > MAX_SINGLE_PUT_BYTES) {
+    throw new Error(`the upload limit must be a whole number of bytes from 1 to ${MAX_SINGLE_PUT_BYTES}`);
   }
-  return n;
+  if (policy.contentTypes.length === 0) throw new Error("at least one upload content type must be declared");
+  if (!(policy.expiresInSeconds >= 1 && policy.expiresInSeconds <= 7 * 24 * 3600)) {
+    throw new Error("the upload URL lifetime must be from 1 second to 7 days");
+  }
+  return policy;
 }
 
-function parseEnum<T extends string>(name: string, raw: string | undefined, allowed: readonly T[]): T | undefined {
-  if (raw === undefined || raw === "") return undefined;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ProblemError(
-      "invalidParameter",
-      `${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(raw.slice(0, 64))}`,
-    );
+function requestBody(event: APIGatewayProxyEventV2): unknown {
+  const raw = event.body ?? "";
+  const text = event.isBase64Encoded ? Buffer.from(raw, "base64").toString("utf8") : raw;
+  if (Buffer.byteLength(text, "utf8") > MAX_UPLOAD_REQUEST_BYTES) {
+    throw new ProblemError("invalidBody", `the body must be at most ${MAX_UPLOAD_REQUEST_BYTES} bytes`);
   }
-  return raw as T;
+  if (text.trim() === "") {
+    throw new ProblemError("invalidBody", "the body must be a JSON object with fileName, contentType and size");
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ProblemError("invalidBody", "the body is not valid JSON");
+  }
+}
+
+/** The JWT claims API Gateway's authorizer passed on (payload 2.0), if any. */
+function claimsOf(event: APIGatewayProxyEventV2): Record<string, unknown> {
+  const ctx = event.requestContext as unknown as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } };
+  return ctx.authorizer?.jwt?.claims ?? {};
 }
 
 export function createApi(options: ApiOptions): Api {
@@ -111,16 +183,19 @@ export function createApi(options: ApiOptions): Api {
   const logger = options.logger ?? new Logger({ serviceName: "api" });
   const table = options.tableName;
   const index = METADATA_TABLE.listIndex;
+  const cursors = createCursorCodec(options.cursorSecret);
+  const uploads = resolveUploadPolicy(options.uploads);
+  const rawLinkTtl = options.rawLinkTtlSeconds ?? RAW_LINK_TTL_SECONDS;
+  const now = options.now ?? (() => new Date());
 
   async function listFiles(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-    const q = event.queryStringParameters ?? {};
-    const limit = parseLimit(q.limit);
-    const status = parseEnum("status", q.status, STATUS_VALUES);
-    const kind = parseEnum("kind", q.kind, KIND_VALUES);
+    const q = parseInput(listQuerySchema, queryOf(event.queryStringParameters), "invalidParameter");
+    const limit = q.limit;
+    const filters: ListFilters = { status: q.status, kind: q.kind };
     let start: ListPosition | undefined;
-    if (q.cursor !== undefined && q.cursor !== "") {
+    if (q.cursor !== undefined) {
       try {
-        start = decodeCursor(q.cursor);
+        start = cursors.decode(q.cursor, filters);
       } catch (err) {
         if (err instanceof InvalidCursorError) throw new ProblemError("invalidParameter", `cursor: ${err.message}`);
         throw err;
@@ -129,18 +204,18 @@ export function createApi(options: ApiOptions): Api {
 
     const names: Record<string, string> = { "#lp": index.partitionKey.name };
     const values: Record<string, unknown> = { ":lp": METADATA_TABLE.listPartitionValue };
-    const filters: string[] = [];
-    if (status) {
+    const conditions: string[] = [];
+    if (q.status) {
       names["#status"] = "status";
-      values[":status"] = status;
-      filters.push("#status = :status");
+      values[":status"] = q.status;
+      conditions.push("#status = :status");
     }
-    if (kind) {
+    if (q.kind) {
       names["#kind"] = "kind";
-      values[":kind"] = kind;
-      filters.push("#kind = :kind");
+      values[":kind"] = q.kind;
+      conditions.push("#kind = :kind");
     }
-    const filtered = filters.length > 0;
+    const filtered = conditions.length > 0;
 
     const items: Record<string, unknown>[] = [];
     let more = false;
@@ -155,7 +230,7 @@ export function createApi(options: ApiOptions): Api {
         ScanIndexForward: false,
         // Limit counts items read, before the filter: read more when filtering.
         Limit: filtered ? Math.min(Math.max(remaining * 4, 50), MAX_FILTERED_READ) : remaining,
-        ...(filtered ? { FilterExpression: filters.join(" AND ") } : {}),
+        ...(filtered ? { FilterExpression: conditions.join(" AND ") } : {}),
         ...(start ? { ExclusiveStartKey: start } : {}),
       };
       const res = await doc.send(new QueryCommand(input));
@@ -173,25 +248,74 @@ export function createApi(options: ApiOptions): Api {
       }
     }
     let nextCursor: string | undefined;
-    if (more && items.length > 0) nextCursor = encodeCursor(positionOf(items[items.length - 1]));
+    if (more && items.length > 0) nextCursor = cursors.encode(positionOf(items[items.length - 1]), filters);
     // Out of read budget with a short page: continue from where the reads stopped.
-    else if (start) nextCursor = encodeCursor(positionOf(start));
+    else if (start) nextCursor = cursors.encode(positionOf(start), filters);
     const body: FileList = { items: items.map(toDocument), ...(nextCursor ? { nextCursor } : {}) };
     return json(200, body);
   }
 
-  async function getFile(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-    const key = event.pathParameters?.key;
-    if (!key) throw new ProblemError("invalidParameter", "the object key is missing");
-    if (Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES) {
-      throw new ProblemError("invalidParameter", `an object key is at most ${MAX_KEY_BYTES} bytes of UTF-8`);
+  async function rawLink(document: MetadataDocument): Promise<Pick<FileDetail, "rawUrl" | "rawUrlExpiresAt">> {
+    const raw = document.raw;
+    if (!raw) return {};
+    if (raw.bucket !== options.metadataBucket) {
+      logger.warn("raw metadata outside the metadata bucket: no link", { key: document.key, rawBucket: raw.bucket });
+      return {};
     }
+    const signingDate = now();
+    try {
+      const rawUrl = await getSignedUrl(options.s3, new GetObjectCommand({ Bucket: raw.bucket, Key: raw.key }), {
+        expiresIn: rawLinkTtl,
+        signingDate,
+      });
+      return { rawUrl, rawUrlExpiresAt: new Date(signingDate.getTime() + rawLinkTtl * 1000).toISOString() };
+    } catch (err) {
+      // The document is still worth answering with; the link is a convenience.
+      logger.warn("cannot presign the raw metadata link", { key: document.key, error: err as Error });
+      return {};
+    }
+  }
+
+  async function getFile(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    const key = parseInput(fileKeySchema, event.pathParameters?.key, "invalidParameter", { showInput: false });
     const res = await doc.send(new GetCommand({ TableName: table, Key: { [METADATA_TABLE.partitionKey.name]: key } }));
     const item = res.Item;
     if (!item || item.deleted === true) {
       return problemResponse("notFound", `no metadata for the object key ${JSON.stringify(key)}`);
     }
-    return json(200, toDocument(item));
+    const document = toDocument(item);
+    const detail: FileDetail = { ...document, ...(await rawLink(document)) };
+    return json(200, detail);
+  }
+
+  async function createUpload(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    const { sub } = parseInput(uploaderClaimsSchema, claimsOf(event), "forbidden", { showInput: false });
+    const req = parseInput(uploadRequestSchema, requestBody(event), "invalidBody");
+    if (!contentTypeDeclared(req.contentType, uploads.contentTypes)) {
+      throw new ProblemError(
+        "contentTypeNotAllowed",
+        `contentType ${JSON.stringify(req.contentType)} is not accepted; accepted: ${uploads.contentTypes.join(", ")}`,
+      );
+    }
+    if (req.size > uploads.maxBytes) {
+      throw new ProblemError(
+        "uploadTooLarge",
+        `size ${req.size} bytes is over the upload limit of ${uploads.maxBytes} bytes`,
+      );
+    }
+    const key = uploadKey(sub, req.fileName);
+    const upload = await presignUpload(
+      options.s3,
+      options.ingestBucket,
+      key,
+      req.contentType,
+      req.size,
+      uploads.expiresInSeconds,
+      now(),
+    );
+    logger.info("upload authorized", { sub, key, size: req.size, contentType: req.contentType });
+    const body: UploadGrant = { bucket: options.ingestBucket, key, upload, maxBytes: uploads.maxBytes };
+    return json(200, body);
   }
 
   return async function api(event) {
@@ -203,6 +327,8 @@ export function createApi(options: ApiOptions): Api {
           return await listFiles(event);
         case API_ROUTES.getFile:
           return await getFile(event);
+        case API_ROUTES.createUpload:
+          return await createUpload(event);
         default:
           return problemResponse("routeNotFound", `no route for ${event.routeKey}`);
       }

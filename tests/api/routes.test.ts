@@ -1,26 +1,63 @@
 /**
  * The read API against a real DynamoDB stand-in (dynalite) holding the metadata table as
  * lib/schema.ts defines it: listing through the byProcessedAt index (never a scan),
- * pagination, filters, single documents, tombstones and problem+json errors.
+ * pagination with signed cursors, filters, single documents with their raw-metadata link,
+ * upload requests, tombstones and problem+json errors. (Authentication happens in the
+ * gateway: see tests/lab/auth.e2e.test.ts.)
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { expect } from "chai";
-import { encodeCursor } from "../../handlers/api/cursor";
-import { API_ROUTES, type Api, createApi, type FileList, ROUTE_TABLE } from "../../handlers/api/routes";
-import { LAB_CREDENTIALS, LAB_REGION, makeLabDynamoClient } from "../../lab/clients";
+import { createCursorCodec } from "../../handlers/api/cursor";
+import {
+  API_ROUTES,
+  type Api,
+  type ApiOptions,
+  createApi,
+  type FileDetail,
+  type FileList,
+  ROUTE_TABLE,
+  type UploadGrant,
+} from "../../handlers/api/routes";
+import { LAB_CREDENTIALS, LAB_REGION, makeLabDynamoClient, makeLabS3Client } from "../../lab/clients";
 import { ensureMetadataTable, type LabDynamo, startLabDynamo } from "../../lab/dynamodb";
 import { LabLogger } from "../../lab/log";
+import { API_SCOPES } from "../../lib/auth";
+import { rawMetadataKey } from "../../lib/naming";
 import { METADATA_TABLE, type MediaKind, type MetadataDocument, type MetadataItem } from "../../lib/schema";
 
 const TABLE = "api-test";
+const SECRET = "test-cursor-secret-0123456789abcdef";
+const SUB = "0f8fad5b-d9cb-469f-a165-70867728950e";
+/** Presigning only: never sends a request. */
+const presigner = makeLabS3Client("http://127.0.0.1:9");
+
+function options(dynamodb: DynamoDBClient, extra: Partial<ApiOptions> = {}): ApiOptions {
+  return {
+    dynamodb,
+    tableName: TABLE,
+    s3: presigner,
+    ingestBucket: "media-ingest",
+    metadataBucket: "media-metadata",
+    cursorSecret: SECRET,
+    logger: new LabLogger({ serviceName: "api" }, () => {}),
+    ...extra,
+  };
+}
 
 function event(
   routeKey: string,
-  init: { path?: Record<string, string>; query?: Record<string, string> } = {},
+  init: {
+    path?: Record<string, string>;
+    query?: Record<string, string>;
+    body?: unknown;
+    claims?: Record<string, string>;
+  } = {},
 ): APIGatewayProxyEventV2 {
   const rawPath = routeKey.split(" ")[1];
+  const withAuth = <T>(ctx: T) =>
+    init.claims ? { ...ctx, authorizer: { jwt: { claims: init.claims, scopes: [API_SCOPES.upload] } } } : ctx;
   return {
     version: "2.0",
     routeKey,
@@ -29,8 +66,9 @@ function event(
     headers: {},
     ...(init.query ? { queryStringParameters: init.query } : {}),
     ...(init.path ? { pathParameters: init.path } : {}),
+    ...(init.body !== undefined ? { body: typeof init.body === "string" ? init.body : JSON.stringify(init.body) } : {}),
     isBase64Encoded: false,
-    requestContext: {
+    requestContext: withAuth({
       accountId: "000000000000",
       apiId: "test",
       domainName: "localhost",
@@ -41,7 +79,7 @@ function event(
       stage: "$default",
       time: "01/Jan/2026:00:00:00 +0000",
       timeEpoch: 0,
-    },
+    }),
   };
 }
 
@@ -80,6 +118,9 @@ function item(i: number, overrides: Partial<MetadataItem> = {}): MetadataItem {
     probeMs: 5,
     sequencer: "01".padEnd(64, "0"),
     eventTime: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+    ...(i % 2 === 0
+      ? { raw: { bucket: "media-metadata", key: rawMetadataKey(key, "01".padEnd(64, "0")), bytes: 99 } }
+      : {}),
   };
   return {
     ...doc,
@@ -118,7 +159,7 @@ describe("read API (handlers/api) against dynalite", function () {
       return { ...rest, deleted: true, expiresAt: Math.floor(Date.now() / 1000) + 3600 };
     });
     for (const it of [...live, ...tombstones]) await doc.send(new PutCommand({ TableName: TABLE, Item: it }));
-    api = createApi({ dynamodb: client, tableName: TABLE, logger: new LabLogger({ serviceName: "api" }, () => {}) });
+    api = createApi(options(client));
   });
   beforeEach(() => {
     commands.length = 0;
@@ -135,10 +176,10 @@ describe("read API (handlers/api) against dynalite", function () {
       const dead = new DynamoDBClient({
         endpoint: "http://127.0.0.1:1",
         region: LAB_REGION,
-        credentials: LAB_CREDENTIALS,
+        credentials: { ...LAB_CREDENTIALS }, // a copy: the SDK marks the object it is given
         maxAttempts: 1,
       });
-      const res = await createApi({ dynamodb: dead, tableName: TABLE })(event(API_ROUTES.health));
+      const res = await createApi(options(dead))(event(API_ROUTES.health));
       dead.destroy();
       expect(res.statusCode).to.equal(200);
       expect(body<{ status: string }>(res).status).to.equal("ok");
@@ -245,27 +286,57 @@ describe("read API (handlers/api) against dynalite", function () {
       );
     });
 
-    it("rejects cursors it did not issue", async () => {
+    it("rejects cursors it did not issue, and altered ones", async () => {
+      const issued = body<FileList>(await api(event(API_ROUTES.listFiles, { query: { limit: "2" } }))).nextCursor ?? "";
+      const [payload, mac] = issued.split(".");
+      const forgedPayload = Buffer.from(
+        JSON.stringify({ ...JSON.parse(Buffer.from(payload, "base64url").toString()), k: "clips/001.mp4" }),
+      ).toString("base64url");
+      const flipped = `${mac.slice(0, -2)}${mac.endsWith("AA") ? "AB" : "AA"}`;
       for (const cursor of [
         "!!!",
         Buffer.from("not json").toString("base64url"),
         Buffer.from('{"k":1}').toString("base64url"),
+        payload, // signature dropped
+        `${forgedPayload}.${mac}`, // position changed
+        `${payload}.${flipped}`, // signature changed
+        createCursorCodec("another-secret-of-at-least-32-characters").encode(
+          { objectKey: "clips/001.mp4", processedAt: "2026-01-01T00:00:01.000Z" },
+          {},
+        ), // signed with another key
+        `${issued}x`,
+        "x".repeat(3000),
       ]) {
-        expectProblem(
-          await api(event(API_ROUTES.listFiles, { query: { cursor } })),
-          400,
-          "urn:media-pipeline:problem:invalid-parameter",
-        );
+        const res = await api(event(API_ROUTES.listFiles, { query: { cursor } }));
+        expectProblem(res, 400, "urn:media-pipeline:problem:invalid-parameter");
+        expect(body<{ detail: string }>(res).detail).to.contain("cursor");
+      }
+      expect(commands.filter((c) => c.name === "QueryCommand")).to.have.length(1); // only the first, valid request
+    });
+
+    it("refuses a cursor used with other filters than the listing it came from", async () => {
+      const { nextCursor } = body<FileList>(
+        await api(event(API_ROUTES.listFiles, { query: { limit: "2", status: "ok" } })),
+      );
+      expect(nextCursor).to.be.a("string");
+      const others: Record<string, string>[] = [{}, { status: "unprocessable" }, { status: "ok", kind: "video" }];
+      for (const query of others) {
+        const res = await api(event(API_ROUTES.listFiles, { query: { ...query, cursor: nextCursor ?? "" } }));
+        expectProblem(res, 400, "urn:media-pipeline:problem:invalid-parameter");
+        expect(body<{ detail: string }>(res).detail).to.contain("other filters");
       }
     });
 
     it("continues after the position a cursor names", async () => {
       const sorted = newestFirst();
-      const cursor = encodeCursor({
-        objectKey: sorted[9].key,
-        listPartition: METADATA_TABLE.listPartitionValue,
-        processedAt: sorted[9].processedAt,
-      });
+      const cursor = createCursorCodec(SECRET).encode(
+        {
+          objectKey: sorted[9].key,
+          listPartition: METADATA_TABLE.listPartitionValue,
+          processedAt: sorted[9].processedAt,
+        },
+        {},
+      );
       const list = body<FileList>(await api(event(API_ROUTES.listFiles, { query: { cursor, limit: "2" } })));
       expect(list.items.map((d) => d.key)).to.deep.equal([sorted[10].key, sorted[11].key]);
     });
@@ -278,6 +349,29 @@ describe("read API (handlers/api) against dynalite", function () {
       const doc = body<MetadataDocument>(res);
       expect(doc).to.include({ key: SPECIAL_KEY, bucket: "media-ingest", status: "ok" });
       expect(doc).not.to.have.any.keys("objectKey", "listPartition", "expiresAt");
+    });
+
+    it("adds a presigned 5-minute link to the raw ffprobe JSON in the metadata bucket", async () => {
+      const doc = await createApi(options(client, { now: () => new Date("2026-03-01T10:00:00Z") }))(
+        event(API_ROUTES.getFile, { path: { key: "clips/002.mp4" } }),
+      );
+      const detail = body<FileDetail>(doc);
+      expect(detail.raw?.key).to.match(/^ffprobe\//);
+      const url = new URL(detail.rawUrl ?? "");
+      expect(url.pathname).to.equal(`/media-metadata/${detail.raw?.key}`);
+      expect(url.searchParams.get("X-Amz-Expires")).to.equal("300");
+      expect(url.searchParams.get("X-Amz-Date")).to.equal("20260301T100000Z");
+      expect(url.searchParams.get("X-Amz-Signature")).to.match(/^[0-9a-f]{64}$/);
+      expect(detail.rawUrlExpiresAt).to.equal("2026-03-01T10:05:00.000Z");
+    });
+
+    it("gives no link for raw metadata outside the metadata bucket, nor for documents without", async () => {
+      const other = createApi(options(client, { metadataBucket: "another-bucket" }));
+      const detail = body<FileDetail>(await other(event(API_ROUTES.getFile, { path: { key: "clips/002.mp4" } })));
+      expect(detail).not.to.have.any.keys("rawUrl", "rawUrlExpiresAt");
+      const bare = body<FileDetail>(await api(event(API_ROUTES.getFile, { path: { key: "clips/003.mp4" } })));
+      expect(bare).not.to.have.property("raw");
+      expect(bare).not.to.have.property("rawUrl");
     });
 
     it("answers 404 for an unknown key", async () => {
@@ -305,46 +399,177 @@ describe("read API (handlers/api) against dynalite", function () {
     });
   });
 
+  describe("POST /uploads", () => {
+    const upload = (body: unknown, claims: Record<string, string> | null = { sub: SUB }) =>
+      api(event(API_ROUTES.createUpload, { body, ...(claims ? { claims } : {}) }));
+
+    it("presigns a PUT under uploads/<sub>/ signing the content type and length, without a checksum", async () => {
+      const res = await upload({ fileName: "Holiday (1).MP4", contentType: "Video/MP4", size: 123_456 });
+      expect(res.statusCode).to.equal(200);
+      const grant = body<UploadGrant>(res);
+      expect(grant.bucket).to.equal("media-ingest");
+      expect(grant.key).to.match(new RegExp(`^uploads/${SUB}/[0-9a-f-]{36}/Holiday-1\\.MP4$`));
+      expect(grant.upload).to.include({ method: "PUT", key: grant.key });
+      expect(grant.upload.headers).to.deep.equal({ "content-type": "video/mp4", "content-length": "123456" });
+      const url = new URL(grant.upload.url);
+      expect(decodeURIComponent(url.pathname)).to.equal(`/media-ingest/${grant.key}`);
+      expect(url.searchParams.get("X-Amz-SignedHeaders")).to.equal("content-length;content-type;host");
+      expect(url.searchParams.get("X-Amz-Expires")).to.equal("900");
+      expect([...url.searchParams.keys()].filter((k) => /checksum/i.test(k))).to.deep.equal([]);
+      expect(Date.parse(grant.upload.expiresAt) - Date.now()).to.be.within(890_000, 901_000);
+      expect(commands).to.have.length(0); // no database access
+    });
+
+    it("gives each request its own key", async () => {
+      const a = body<UploadGrant>(await upload({ fileName: "a.mp4", contentType: "video/mp4", size: 1 }));
+      const b = body<UploadGrant>(await upload({ fileName: "a.mp4", contentType: "video/mp4", size: 1 }));
+      expect(a.key).not.to.equal(b.key);
+    });
+
+    it("refuses a size over the limit with 413", async () => {
+      const small = createApi(options(client, { uploads: { maxBytes: 1000 } }));
+      const ok = await small(
+        event(API_ROUTES.createUpload, {
+          body: { fileName: "a.mp3", contentType: "audio/mpeg", size: 1000 },
+          claims: { sub: SUB },
+        }),
+      );
+      expect(ok.statusCode).to.equal(200);
+      const res = await small(
+        event(API_ROUTES.createUpload, {
+          body: { fileName: "a.mp3", contentType: "audio/mpeg", size: 1001 },
+          claims: { sub: SUB },
+        }),
+      );
+      expectProblem(res, 413, "urn:media-pipeline:problem:upload-too-large");
+      expect(body<{ detail: string }>(res).detail).to.equal("size 1001 bytes is over the upload limit of 1000 bytes");
+      const huge = await upload({ fileName: "a.mkv", contentType: "video/x-matroska", size: 6 * 1024 ** 3 });
+      expectProblem(huge, 413, "urn:media-pipeline:problem:upload-too-large");
+    });
+
+    for (const contentType of [
+      "text/html",
+      "application/octet-stream",
+      "image/svg+xml; charset=utf-8",
+      "application/x-video",
+    ]) {
+      it(`refuses the undeclared content type ${contentType}`, async () => {
+        const res = await upload({ fileName: "x.bin", contentType, size: 10 });
+        const kind = contentType.includes(";")
+          ? "urn:media-pipeline:problem:invalid-body"
+          : "urn:media-pipeline:problem:content-type-not-allowed";
+        expectProblem(res, 400, kind);
+        expect(body<{ detail: string }>(res).detail).to.contain("contentType");
+      });
+    }
+
+    const invalid: [string, unknown, string][] = [
+      ["no body", undefined, "the body must be a JSON object with fileName, contentType and size"],
+      ["not JSON", "{nope", "the body is not valid JSON"],
+      ["an array", [1], "the body must be a JSON object with fileName, contentType and size"],
+      ["a missing size", { fileName: "a.mp4", contentType: "video/mp4" }, "size is required"],
+      ["a string size", { fileName: "a.mp4", contentType: "video/mp4", size: "12" }, "size must be a number of bytes"],
+      [
+        "a fractional size",
+        { fileName: "a.mp4", contentType: "video/mp4", size: 1.5 },
+        "size must be a whole number of bytes",
+      ],
+      ["a zero size", { fileName: "a.mp4", contentType: "video/mp4", size: 0 }, "size must be at least 1 byte"],
+      ["an empty name", { fileName: "", contentType: "video/mp4", size: 1 }, "fileName must not be empty"],
+      [
+        "a control character",
+        { fileName: "a\u0000.mp4", contentType: "video/mp4", size: 1 },
+        "fileName must not contain control characters",
+      ],
+      ["a missing type", { fileName: "a.mp4", size: 1 }, "contentType is required"],
+      ["an unknown field", { fileName: "a.mp4", contentType: "video/mp4", size: 1, key: "x" }, 'unknown field "key"'],
+    ];
+    for (const [what, input, detail] of invalid) {
+      it(`answers 400 for ${what}`, async () => {
+        const res = await upload(input);
+        expectProblem(res, 400, "urn:media-pipeline:problem:invalid-body");
+        expect(body<{ detail: string }>(res).detail).to.contain(detail);
+      });
+    }
+
+    it("answers 403 when the authorizer passed no usable subject", async () => {
+      const cases: (Record<string, string> | null)[] = [null, { client_id: "x" }, { sub: "../other-user" }];
+      for (const claims of cases) {
+        const res = await upload({ fileName: "a.mp4", contentType: "video/mp4", size: 1 }, claims);
+        expectProblem(res, 403, "urn:media-pipeline:problem:forbidden");
+      }
+    });
+  });
+
   describe("errors", () => {
     it("turns a database failure into a 500 problem naming the request id, without internals", async () => {
       const dead = new DynamoDBClient({
         endpoint: "http://127.0.0.1:1",
         region: LAB_REGION,
-        credentials: LAB_CREDENTIALS,
+        credentials: { ...LAB_CREDENTIALS }, // a copy: the SDK marks the object it is given
         maxAttempts: 1,
       });
       const logged: Record<string, unknown>[] = [];
-      const failing = createApi({
-        dynamodb: dead,
-        tableName: TABLE,
-        logger: new LabLogger({ serviceName: "api" }, (e) => logged.push(e.attributes)),
-      });
-      const res = await failing(event(API_ROUTES.getFile, { path: { key: "k" } }));
+      const failing = createApi(
+        options(dead, { logger: new LabLogger({ serviceName: "api" }, (e) => logged.push(e.attributes)) }),
+      );
+      for (const req of [
+        event(API_ROUTES.getFile, { path: { key: "k" } }),
+        event(API_ROUTES.listFiles, { query: { status: "ok" } }),
+      ]) {
+        const res = await failing(req);
+        expectProblem(res, 500, "urn:media-pipeline:problem:internal");
+        expect(body<{ detail: string }>(res).detail).to.equal("the request could not be completed (request id req-1)");
+        expect(res.body).not.to.match(/ECONNREFUSED|127\.0\.0\.1|Error|at /);
+      }
       dead.destroy();
-      expectProblem(res, 500, "urn:media-pipeline:problem:internal");
-      expect(body<{ detail: string }>(res).detail).to.contain("req-1");
-      expect(res.body).not.to.contain("ECONNREFUSED");
-      expect(logged.some((l) => l.message === "request failed" && l.level === "ERROR")).to.equal(true);
+      expect(logged.filter((l) => l.message === "request failed" && l.level === "ERROR")).to.have.length(2);
     });
 
     it("answers 404 for a route it does not serve", async () => {
       expectProblem(await api(event("DELETE /files/{key+}")), 404, "urn:media-pipeline:problem:route-not-found");
     });
 
-    it("declares /health public and the file routes protected", () => {
+    it("declares /health public and the other routes protected, each with its scopes", () => {
       expect(ROUTE_TABLE).to.deep.equal([
-        { routeKey: "GET /health", public: true },
-        { routeKey: "GET /files", public: false },
-        { routeKey: "GET /files/{key+}", public: false },
+        { routeKey: "GET /health", public: true, scopes: [] },
+        { routeKey: "GET /files", public: false, scopes: ["media-pipeline/files.read"] },
+        { routeKey: "GET /files/{key+}", public: false, scopes: ["media-pipeline/files.read"] },
+        { routeKey: "POST /uploads", public: false, scopes: ["media-pipeline/files.upload"] },
       ]);
+      for (const r of ROUTE_TABLE) expect(r.public).to.equal(r.scopes.length === 0);
     });
   });
 
   describe("Lambda entry (handlers/api/index.ts)", () => {
+    it("fails requests (500, no details) while CURSOR_SECRET is missing or short", async () => {
+      const saved = { ...process.env };
+      Object.assign(process.env, {
+        TABLE_NAME: TABLE,
+        INGEST_BUCKET: "media-ingest",
+        METADATA_BUCKET: "media-metadata",
+        CURSOR_SECRET: "too-short",
+        AWS_REGION: LAB_REGION,
+        POWERTOOLS_LOG_LEVEL: "SILENT",
+      });
+      try {
+        const { handler } = await import("../../handlers/api/index");
+        const res = await handler(event(API_ROUTES.health));
+        expectProblem(res, 500, "urn:media-pipeline:problem:internal");
+        expect(res.body).not.to.contain("too-short");
+      } finally {
+        for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+        Object.assign(process.env, saved);
+      }
+    });
+
     it("reads TABLE_NAME and the SDK environment, and serves a document", async () => {
       const saved = { ...process.env };
       Object.assign(process.env, {
         TABLE_NAME: TABLE,
+        INGEST_BUCKET: "media-ingest",
+        METADATA_BUCKET: "media-metadata",
+        CURSOR_SECRET: SECRET,
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
         AWS_REGION: LAB_REGION,
         AWS_ACCESS_KEY_ID: LAB_CREDENTIALS.accessKeyId,

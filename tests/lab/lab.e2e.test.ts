@@ -20,6 +20,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import type { FileList } from "../../handlers/api/routes";
+import { labAccessToken } from "../../lab/auth/sign-in";
 import { makeLabS3Client } from "../../lab/clients";
 import { type Lab, type LabEndpoints, type LabOptions, labPaths, startLab } from "../../lab/lab";
 import type { MetadataDocument } from "../../lib/schema";
@@ -44,12 +45,16 @@ async function makeWav(dir: string, seconds: number): Promise<Buffer> {
   return fs.readFile(file);
 }
 
+/** The lab user's access token for the running lab (the issuer's port changes with each start). */
+let token = "";
+const authorized = (): RequestInit => ({ headers: { authorization: `Bearer ${token}` } });
+
 function fileUrl(apiUrl: string, key: string): string {
   return `${apiUrl}/files/${key.split("/").map(encodeURIComponent).join("/")}`;
 }
 
 async function getDocument(apiUrl: string, key: string): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(fileUrl(apiUrl, key));
+  const res = await fetch(fileUrl(apiUrl, key), authorized());
   return { status: res.status, body: await res.json() };
 }
 
@@ -92,6 +97,7 @@ describe("local lab end to end", function () {
 
   async function start(extra: Partial<LabOptions> = {}): Promise<Lab> {
     lab = await startLab({ ...options(), ...extra });
+    token = await labAccessToken(lab.endpoints);
     s3?.destroy();
     s3 = makeLabS3Client(lab.endpoints.s3Endpoint);
     return lab;
@@ -144,7 +150,7 @@ describe("local lab end to end", function () {
     const raw = await s3.send(new GetObjectCommand({ Bucket: "media-metadata", Key: doc.raw?.key }));
     expect((await raw.Body?.transformToByteArray())?.length).to.equal(doc.raw?.bytes);
     // And it is listed, newest first.
-    const list = (await (await fetch(`${lab.endpoints.apiUrl}/files?limit=5`)).json()) as FileList;
+    const list = (await (await fetch(`${lab.endpoints.apiUrl}/files?limit=5`, authorized())).json()) as FileList;
     expect(list.items.map((d) => d.key)).to.include(key);
   });
 
@@ -154,7 +160,9 @@ describe("local lab end to end", function () {
     const { body } = await waitFor(lab.endpoints.apiUrl, key, isDoc("unprocessable"));
     const doc = body as MetadataDocument;
     expect(doc.reason).to.be.a("string").and.not.equal("");
-    const list = (await (await fetch(`${lab.endpoints.apiUrl}/files?status=unprocessable`)).json()) as FileList;
+    const list = (await (
+      await fetch(`${lab.endpoints.apiUrl}/files?status=unprocessable`, authorized())
+    ).json()) as FileList;
     expect(list.items.map((d) => d.key)).to.include(key);
   });
 
@@ -201,7 +209,7 @@ describe("local lab end to end", function () {
     await s3.send(new DeleteObjectCommand({ Bucket: lab.endpoints.ingestBucket, Key: key }));
     const gone = await waitFor(lab.endpoints.apiUrl, key, (r) => r.status === 404);
     expect(gone.body).to.include({ status: 404, type: "urn:media-pipeline:problem:not-found" });
-    const list = (await (await fetch(`${lab.endpoints.apiUrl}/files?limit=100`)).json()) as FileList;
+    const list = (await (await fetch(`${lab.endpoints.apiUrl}/files?limit=100`, authorized())).json()) as FileList;
     expect(list.items.map((d) => d.key)).not.to.include(key);
   });
 
