@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ROUTE_TABLE } from "../handlers/api/routes";
+import { ROUTE_TABLE } from "../lib/api-routes";
 import { API_SCOPE_NAMES, DASHBOARD_SCOPES, RESOURCE_SERVER_IDENTIFIER } from "../lib/auth";
 import { DEFAULT_REDIRECT_PATH } from "../lib/dashboard-config";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
@@ -19,7 +19,7 @@ import { bundleArchive } from "./lambda-code";
 import { type BucketRef, checkLogRetention, type TableRef, UNRESERVED } from "./refs";
 
 /**
- * The routes: ROUTE_TABLE of handlers/api/routes.ts is their one declaration (the lab gateway
+ * The routes: ROUTE_TABLE of lib/api-routes.ts is their one declaration (the lab gateway
  * serves the same table). A public route has no authorizer; any other needs a token carrying
  * one of the route's scopes. Anything not listed answers 404 from API Gateway itself.
  */

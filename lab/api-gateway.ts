@@ -17,7 +17,7 @@ import { randomBytes } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
-import type { RouteDeclaration } from "../handlers/api/routes";
+import type { RouteDeclaration } from "../lib/api-routes";
 import { LAB_ACCOUNT_ID } from "./clients";
 import { closeServer } from "./s3";
 

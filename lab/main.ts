@@ -11,7 +11,7 @@
  */
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
-import { ROUTE_TABLE } from "../handlers/api/routes";
+import { ROUTE_TABLE } from "../lib/api-routes";
 import { labUser } from "./auth/secrets";
 import { labAccessToken } from "./auth/sign-in";
 import { defaultLabDir, type LabEndpoints, labPaths, startLab } from "./lab";

@@ -2,7 +2,8 @@
  * The read API as plain functions: API Gateway HTTP API (payload format 2.0) event in,
  * structured result out. The Lambda entry (index.ts) and the local lab's gateway both
  * call createApi; the routes, which of them are public and the scopes each requires are
- * declared once, here (ROUTE_TABLE), for the Pulumi API component and the lab gateway alike.
+ * declared once in lib/api-routes.ts (ROUTE_TABLE), for the Pulumi API component and the lab
+ * gateway alike.
  *
  * Authentication happens before the handler: API Gateway's JWT authorizer (the lab
  * gateway's stand-in for it) checks the token and the route's scopes and passes the
@@ -15,7 +16,7 @@ import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { API_SCOPES } from "../../lib/auth";
+import { API_ROUTES } from "../../lib/api-routes";
 import { EXTRACTOR_VERSION, METADATA_TABLE, type MetadataDocument, SCHEMA_VERSION } from "../../lib/schema";
 import { createCursorCodec, InvalidCursorError, type ListFilters, type ListPosition, positionOf } from "./cursor";
 import { ProblemError, problemResponse } from "./problem";
@@ -37,33 +38,8 @@ import {
   uploadRequestSchema,
 } from "./validation";
 
+export { API_ROUTES, ROUTE_TABLE, type RouteDeclaration } from "../../lib/api-routes";
 export { KIND_VALUES, LIST_LIMITS, STATUS_VALUES } from "./validation";
-
-export const API_ROUTES = {
-  health: "GET /health",
-  listFiles: "GET /files",
-  getFile: "GET /files/{key+}",
-  createUpload: "POST /uploads",
-} as const;
-
-export interface RouteDeclaration {
-  routeKey: string;
-  /** Public routes need no token; every other route is behind the JWT authorizer. */
-  public: boolean;
-  /**
-   * The route's authorizationScopes: the token's `scope` must hold at least one of them
-   * (API Gateway's rule). Empty or absent: any valid token (never the case here).
-   */
-  scopes?: readonly string[];
-}
-
-/** Every route of the API. Gateways (cloud and lab) create exactly these, with these scopes. */
-export const ROUTE_TABLE: readonly (RouteDeclaration & { scopes: readonly string[] })[] = [
-  { routeKey: API_ROUTES.health, public: true, scopes: [] },
-  { routeKey: API_ROUTES.listFiles, public: false, scopes: [API_SCOPES.read] },
-  { routeKey: API_ROUTES.getFile, public: false, scopes: [API_SCOPES.read] },
-  { routeKey: API_ROUTES.createUpload, public: false, scopes: [API_SCOPES.upload] },
-];
 
 /** With a filter, at most this many queries (and MAX_FILTERED_READ items each) are spent on one page. */
 const MAX_QUERIES_PER_PAGE = 5;

@@ -5,11 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { FfmpegLayer, LAYER_RUNTIMES } from "../../components/ffmpeg-layer";
-import {
-  buildFfprobeLayerZip,
-  extractFromTarball,
-  GPL3_TEXT_SHA256,
-} from "../../components/ffprobe-layer-build";
+import { buildFfprobeLayerZip, extractFromTarball, GPL3_TEXT_SHA256 } from "../../components/ffprobe-layer-build";
 import { readZipEntries, readZipFile } from "../../components/zip-writer";
 import { FFPROBE_PIN, layerDescription } from "../../lib/ffprobe-pin";
 import { fakeBinary, fakeLayerZip, settled, startMocks, T } from "./helpers";

@@ -170,7 +170,7 @@ describe("MetadataApi", () => {
   });
 
   it("creates exactly the routes of the handler's ROUTE_TABLE, with its scopes", async () => {
-    const { ROUTE_TABLE } = await import("../../handlers/api/routes");
+    const { ROUTE_TABLE } = await import("../../lib/api-routes");
     new MetadataApi("api", apiArgs());
     const routes = (await settled()).ofType(T.route);
     expect(routes.map((r) => r.inputs.routeKey)).to.have.members(ROUTE_TABLE.map((r) => r.routeKey));
