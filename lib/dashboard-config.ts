@@ -6,7 +6,9 @@
  *
  * No Node or DOM imports here: the page bundles this file.
  */
+
 import { DASHBOARD_SCOPES } from "./auth";
+import { MAX_SINGLE_PUT_BYTES, UPLOAD_CONTENT_TYPES } from "./uploads";
 
 export interface DashboardAuthConfig {
   /** OIDC issuer; discovery at `<authority>/.well-known/openid-configuration` (Cognito: `https://cognito-idp.<region>.amazonaws.com/<poolId>`). */
@@ -45,8 +47,8 @@ export const DEFAULT_REDIRECT_PATH = "/";
  * Pass the API's actual policy where it is at hand (the lab, the DashboardSite component).
  */
 export const DEFAULT_UPLOAD_LIMITS: DashboardUploadConfig = {
-  maxBytes: 5 * 1024 ** 3,
-  contentTypes: ["video/*", "audio/*", "image/*"],
+  maxBytes: MAX_SINGLE_PUT_BYTES,
+  contentTypes: [...UPLOAD_CONTENT_TYPES],
 };
 
 export const DEFAULT_DASHBOARD_SCOPES: string[] = [...DASHBOARD_SCOPES];

@@ -21,9 +21,9 @@ import { randomUUID } from "node:crypto";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { UPLOAD_PREFIX } from "../../lib/naming";
+import { MAX_SINGLE_PUT_BYTES, UPLOAD_CONTENT_TYPES } from "../../lib/uploads";
 
-/** S3's limit for one PUT. */
-export const MAX_SINGLE_PUT_BYTES = 5 * 1024 ** 3;
+export { MAX_SINGLE_PUT_BYTES, UPLOAD_CONTENT_TYPES } from "../../lib/uploads";
 
 export interface UploadPolicy {
   /** Largest object a browser may upload, in bytes (at most MAX_SINGLE_PUT_BYTES). */
@@ -33,9 +33,6 @@ export interface UploadPolicy {
   /** Lifetime of the presigned URL, in seconds. */
   expiresInSeconds: number;
 }
-
-/** The declared set: media only (the extractor reads nothing else). */
-export const UPLOAD_CONTENT_TYPES: readonly string[] = ["video/*", "audio/*", "image/*"];
 
 export const DEFAULT_UPLOAD_POLICY: UploadPolicy = {
   maxBytes: MAX_SINGLE_PUT_BYTES,
