@@ -11,15 +11,15 @@
  * checks; without one they are open): 401/403 `{"message":...}` as API Gateway answers, else
  * the claims in requestContext.authorizer.jwt. With `cors`, preflights are answered and
  * responses carry the CORS headers, as an HTTP API's CORS configuration does. Requests that
- * match no route may be served by `fallback` (the lab mounts the dashboard there).
+ * match no route may be served by `fallback` (the lab mounts the dashboard there). `admin`
+ * sees every request first, before CORS and routing (the lab's /_lab endpoints, lab/admin.ts).
  */
 import { randomBytes } from "node:crypto";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
 import type { RouteDeclaration } from "../lib/api-routes";
 import { LAB_ACCOUNT_ID } from "./clients";
-import { closeServer } from "./s3";
+import { closeServer, listen } from "./http-server";
 
 export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>;
 
@@ -71,6 +71,8 @@ export interface ApiGatewayOptions {
   cors?: GatewayCors;
   /** For requests that match no route (not called for API routes). */
   fallback?: FallbackHandler;
+  /** Called first for every request, before CORS and the route table; true when it answered (lab/admin.ts). */
+  admin?: FallbackHandler;
   /** API Gateway's integration timeout (30 s for HTTP APIs). */
   integrationTimeoutMs?: number;
   /** Largest request body accepted (HTTP APIs: 10 MB). */
@@ -439,6 +441,7 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
 
   const server = http.createServer((req, res) => {
     const started = performance.now();
+    if (options.admin?.(req, res)) return;
     const cors = options.cors;
     if (cors && isPreflight(req)) {
       const out = preflight(cors, req);
@@ -474,14 +477,7 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
         });
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port, options.host);
   return {
     url: `http://${options.host}:${port}`,
     port,

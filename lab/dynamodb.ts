@@ -4,7 +4,6 @@
  * uses), and TTL emulated by a sweep since dynalite has no UpdateTimeToLive.
  */
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -15,7 +14,7 @@ import {
 import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
 import { METADATA_TABLE, tableAttributeDefinitions } from "../lib/schema";
-import { closeServer } from "./s3";
+import { closeServer, listen } from "./http-server";
 
 export interface LabDynamo {
   endpoint: string;
@@ -26,14 +25,7 @@ export interface LabDynamo {
 /** Starts dynalite; with `path`, tables and items persist in that LevelDB folder. */
 export async function startLabDynamo(options: { path?: string; host: string; port: number }): Promise<LabDynamo> {
   const server: Server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port, options.host);
   return {
     endpoint: `http://${options.host}:${port}`,
     port,

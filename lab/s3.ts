@@ -7,8 +7,8 @@
  */
 import { randomBytes } from "node:crypto";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import S3rver from "s3rver";
+import { closeServer, listen } from "./http-server";
 import {
   attachNotifications,
   type FilesystemStoreLike,
@@ -44,14 +44,7 @@ export async function startLabS3(options: LabS3Options): Promise<LabS3> {
       () => handle(req, res),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port, options.host);
 
   return {
     endpoint: `http://${options.host}:${port}`,
@@ -61,17 +54,4 @@ export async function startLabS3(options: LabS3Options): Promise<LabS3> {
       detach();
     },
   };
-}
-
-/** Stops accepting connections, lets in-flight requests finish (up to graceMs), then drops the rest. */
-export async function closeServer(server: http.Server, graceMs = 5_000): Promise<void> {
-  if (!server.listening) return;
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-  try {
-    await closed;
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,18 +1,11 @@
 /**
  * Probe an S3 object in place: ffprobe reads it through the loopback range proxy.
  */
-import type { S3Client } from "@aws-sdk/client-s3";
 import { type FfprobeRun, runFfprobe } from "./ffprobe";
 import { type ByteSource, type RangeProxyStats, startRangeProxy } from "./range-proxy";
-import { s3Source } from "./s3-source";
+import { type S3ObjectRef, s3Source } from "./s3-source";
 
-export interface ProbeInPlaceOptions {
-  s3: S3Client;
-  bucket: string;
-  key: string;
-  size: number;
-  etag?: string;
-  versionId?: string;
+export interface ProbeInPlaceOptions extends S3ObjectRef {
   ffprobePath: string;
   timeoutMs: number;
   maxOutputBytes?: number;

@@ -21,7 +21,6 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from "jose";
 import Provider, {
   type Adapter,
@@ -32,7 +31,7 @@ import Provider, {
   type KoaContextWithOIDC,
 } from "oidc-provider";
 import { API_SCOPES } from "../../lib/auth";
-import { closeServer } from "../s3";
+import { closeServer, listen } from "../http-server";
 import { type LabUser, labAuthPaths, labUser, readOrCreateJson, writePrivateFile } from "./secrets";
 
 /** The dashboard's client id in the lab (Cognito generates one per app client). */
@@ -220,14 +219,7 @@ export async function startLabIssuer(options: LabIssuerOptions): Promise<LabIssu
     res.writeHead(503).end();
   };
   const server = http.createServer((req, res) => handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const issuer = `http://${options.host}:${(server.address() as AddressInfo).port}`;
+  const issuer = `http://${options.host}:${await listen(server, options.port, options.host)}`;
 
   const account = {
     accountId: user.sub,
