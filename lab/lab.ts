@@ -24,6 +24,7 @@ import { decodeS3EventKey } from "../handlers/extractor/s3-event";
 import { DASHBOARD_SCOPES } from "../lib/auth";
 import { LAB_NAMES } from "../lib/naming";
 import { DEFAULT_PROBE_TIMEOUT_MS, METRICS_NAMESPACE } from "../lib/runtime-env";
+import { createLabAdmin, labAdminToken } from "./admin";
 import { type Authorizer, startApiGateway } from "./api-gateway";
 import { createJwtAuthorizer } from "./auth/authorizer";
 import { type LabIssuer, startLabIssuer } from "./auth/issuer";
@@ -32,6 +33,7 @@ import { LAB_CREDENTIALS, LAB_REGION, makeLabDynamoClient, makeLabS3Client } fro
 import { createDashboardHandler } from "./dashboard";
 import { ensureMetadataTable, startLabDynamo, sweepExpiredItems } from "./dynamodb";
 import { discardSink, fileSink, LabLogger, LabMetrics, type LogSink, prettySink, teeSink } from "./log";
+import { FOR_THIS_RUN, LabPipelineControl } from "./pipeline-control";
 import { applyCors, ensureBucket } from "./provision";
 import { LabQueue } from "./queue";
 import { startLabS3 } from "./s3";
@@ -62,6 +64,8 @@ export function labPaths(dir: string) {
     queue: path.join(data, "queue", `${LAB_QUEUE_NAMES.queue}.jsonl`),
     deadLetterQueue: path.join(data, "queue", `${LAB_QUEUE_NAMES.deadLetterQueue}.jsonl`),
     sequencer: path.join(data, "sequencer.json"),
+    /** A recorded pause (lab/pipeline-control.ts): while it exists, the lab starts paused. */
+    pause: path.join(data, "pause.json"),
     log: path.join(dir, "logs", "pipeline.jsonl"),
   };
 }
@@ -92,7 +96,7 @@ export interface LabOptions {
   probeTimeoutMs?: number;
   /** Extra browser origins allowed to call the API and upload to the ingest bucket (the dashboard's own origin always is). */
   corsOrigins?: string[];
-  /** Start with the worker paused (uploads queue up). */
+  /** Start with the worker paused for this run only (uploads queue up); a pause recorded by `control` persists anyway. */
   paused?: boolean;
   /** How often tombstones past their TTL are swept (dynalite has no TTL). */
   ttlSweepIntervalMs?: number;
@@ -130,6 +134,8 @@ export interface Lab {
   deadLetterQueue: LabQueue;
   worker: QueueWorker;
   extractor: Extractor;
+  /** Pause / resume / status, as the kill switch drives the cloud (lib/pipeline-control.ts). */
+  control: LabPipelineControl;
   /** Drains the batch in progress, closes the servers, persists the queues. Idempotent. */
   stop(): Promise<void>;
 }
@@ -297,6 +303,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     // The gateway starts first (the issuer must know the dashboard's URL); until the issuer is up, tokens are refused.
     let issuer: LabIssuer | undefined;
     let authorizer: Authorizer | undefined;
+    let control: LabPipelineControl | undefined;
     const corsOrigins: string[] = [...(options.corsOrigins ?? [])];
     const gateway = await startApiGateway({
       host,
@@ -324,6 +331,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         onError: (err) => labLogger.error("dashboard error", { error: err as Error }),
       }),
       onError: (err) => labLogger.error("API handler failed", { error: err as Error }),
+      admin: createLabAdmin({ token: labAdminToken(dir), control: () => control, sink, logger: labLogger }),
     });
     cleanups.push(() => gateway.close());
     const apiOrigin = new URL(gateway.url);
@@ -378,7 +386,14 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       },
       onError: (err) => labLogger.error("worker error", { error: err as Error }),
     });
-    if (options.paused) worker.pause();
+    // Before start(): a recorded pause holds the worker from the first batch on.
+    control = new LabPipelineControl({
+      worker,
+      queue,
+      deadLetterQueue,
+      file: paths.pause,
+      ...(options.paused ? { pausedForThisRun: { reason: FOR_THIS_RUN, at: new Date() } } : {}),
+    });
     worker.start();
     cleanups.push(() => worker.stop());
 
@@ -447,6 +462,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       deadLetterQueue,
       worker,
       extractor,
+      control,
       stop: () => {
         stopping ??= cleanUp();
         return stopping;

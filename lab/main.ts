@@ -5,6 +5,8 @@
  *   npm run lab -- start [--dir <folder>] [--json] [--paused]
  *                        [--s3-port N] [--dynamodb-port N] [--api-port N] [--auth-port N]
  *   npm run -s lab -- token [--dir <folder>]   # an access token of the lab user
+ *   npm run lab -- backfill [--prefix P] [--only-outdated]   # re-process the bucket (lab/backfill.ts)
+ *   npm run lab -- pause [--reason TEXT] | resume | status | budget-alert --file F   # the running lab's pipeline (lab/control-cli.ts)
  *
  * Runs the whole pipeline locally until Ctrl-C (see lab/lab.ts). Exit codes: 0 after a
  * clean stop, 1 when the lab cannot start, 2 on usage errors.
@@ -14,6 +16,8 @@ import { parseArgs } from "node:util";
 import { ROUTE_TABLE } from "../lib/api-routes";
 import { labUser } from "./auth/secrets";
 import { labAccessToken } from "./auth/sign-in";
+import { backfillCommand } from "./backfill";
+import { CONTROL_USAGE, type ControlCommand, controlCommand, pausedNotice } from "./control-cli";
 import { defaultLabDir, type LabEndpoints, labPaths, startLab } from "./lab";
 import { jsonSink } from "./log";
 
@@ -22,12 +26,15 @@ const USAGE = `usage: npm run lab -- [start] [options]
 commands:
   start                 run the pipeline locally until Ctrl-C (default)
   token [--dir <folder>]  print an access token of the lab user, for the running lab (curl -H "authorization: Bearer ...")
+${CONTROL_USAGE}
+  backfill [--prefix P] [--only-outdated]  re-process missing, stale and outdated documents (lab/backfill.ts)
   help                  show this text
 
 options (start):
   --dir <folder>        lab folder (default: $LAB_DIR or .lab); data lives in <folder>/data
   --json                print the handlers' raw JSON logs and EMF metrics instead of one line per object
-  --paused              start with the worker paused (uploads are queued, not processed)
+  --paused              start with the worker paused for this run (uploads are queued, not processed;
+                        'resume' or a restart continues; a pause made with 'pause' survives restarts)
   --s3-port <n>         port for S3 (default: $LAB_S3_PORT or any free port)
   --dynamodb-port <n>   port for DynamoDB (default: $LAB_DYNAMODB_PORT or any free port)
   --api-port <n>        port for the API and the dashboard (default: $LAB_API_PORT or any free port)
@@ -109,7 +116,8 @@ async function start(args: string[]): Promise<number> {
   });
   const paths = labPaths(lab.dir);
   process.stdout.write(banner(lab.endpoints, paths.data, paths.endpoints, labUser(lab.dir).password));
-  if (values.paused) process.stdout.write("The worker is paused: uploads are queued until it resumes.\n");
+  const notice = pausedNotice(await lab.control.status(), lab.dir);
+  if (notice) process.stdout.write(`${notice}\n`);
 
   await new Promise<void>((resolve) => {
     let signals = 0;
@@ -145,6 +153,13 @@ export async function main(argv: string[]): Promise<number> {
         return await start(args);
       case "token":
         return await token(args);
+      case "pause":
+      case "resume":
+      case "status":
+      case "budget-alert":
+        return await controlCommand(command as ControlCommand, args);
+      case "backfill":
+        return await backfillCommand(args);
       case "help":
         process.stdout.write(USAGE);
         return 0;

@@ -21,6 +21,16 @@ export interface PartStatus {
   detail: string;
 }
 
+/** Messages waiting for the pipeline, as far as the implementation can tell. */
+export interface QueueDepth {
+  /** Ready to be taken (SQS ApproximateNumberOfMessages). */
+  visible: number;
+  /** Taken by a batch and not yet deleted or returned (ApproximateNumberOfMessagesNotVisible). */
+  inFlight: number;
+  /** In the dead-letter queue. */
+  deadLetter: number;
+}
+
 export interface PipelineStatus {
   /** "partial": some parts are paused and some are not (an interrupted pause or resume). */
   state: "running" | "paused" | "partial";
@@ -29,6 +39,8 @@ export interface PipelineStatus {
   /** Why, as given to pause(). */
   reason?: string;
   parts: PartStatus[];
+  /** The queue in front of the pipeline, when the implementation reads it (the lab does). */
+  queue?: QueueDepth;
 }
 
 export interface PauseResult {
@@ -76,4 +88,20 @@ export function overallState(parts: readonly PartStatus[]): PipelineStatus["stat
   const paused = parts.filter((p) => p.paused).length;
   if (paused === 0) return "running";
   return paused === parts.length ? "paused" : "partial";
+}
+
+/** A status for people: the state, since when and why, one line per part, the queue when known. */
+export function formatPipelineStatus(status: PipelineStatus): string {
+  const head =
+    status.state === "running"
+      ? "pipeline: running (not paused)"
+      : `pipeline: ${status.state === "paused" ? "PAUSED" : "PARTLY PAUSED"}${status.pausedAt ? ` since ${status.pausedAt.toISOString()}` : ""}${status.reason ? ` (${status.reason})` : ""}`;
+  const parts = status.parts.map((p) => `  ${p.paused ? "paused " : "running"}  ${p.name}: ${p.detail}`);
+  const q = status.queue;
+  const queue = q
+    ? [
+        `  queue    ${q.visible + q.inFlight} message(s) (${q.visible} waiting, ${q.inFlight} in flight), ${q.deadLetter} in the dead-letter queue`,
+      ]
+    : [];
+  return [head, ...parts, ...queue].join("\n");
 }

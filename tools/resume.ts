@@ -16,7 +16,7 @@ import { execFile } from "node:child_process";
 import { parseArgs } from "node:util";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { createLambdaPipelineControl } from "../handlers/kill-switch/lambda-control";
-import type { PipelineStatus } from "../lib/pipeline-control";
+import { formatPipelineStatus } from "../lib/pipeline-control";
 
 /** Stack outputs this command reads; the Pulumi program exports them under these names. */
 export const STACK_OUTPUTS = {
@@ -108,14 +108,8 @@ export async function resolveTargets(
   return given as Targets;
 }
 
-export function formatStatus(status: PipelineStatus): string {
-  const head =
-    status.state === "running"
-      ? "pipeline: running (not paused)"
-      : `pipeline: ${status.state === "paused" ? "PAUSED" : "PARTLY PAUSED"}${status.pausedAt ? ` since ${status.pausedAt.toISOString()}` : ""}${status.reason ? ` (${status.reason})` : ""}`;
-  const parts = status.parts.map((p) => `  ${p.paused ? "paused " : "running"}  ${p.name}: ${p.detail}`);
-  return [head, ...parts].join("\n");
-}
+/** The status as printed (shared with the lab's `npm run lab -- status`). */
+export const formatStatus = formatPipelineStatus;
 
 export interface ResumeDeps {
   pulumi?: PulumiRunner;

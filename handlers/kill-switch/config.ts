@@ -19,7 +19,8 @@ export interface KillSwitchConfig extends KillSwitchPolicy {
   eventSourceMappingUuid: string;
 }
 
-export function readKillSwitchConfig(env: NodeJS.ProcessEnv = process.env): KillSwitchConfig {
+/** The pause policy alone (threshold, forecasts), e.g. for the local lab, which has no functions to name. */
+export function readKillSwitchPolicy(env: NodeJS.ProcessEnv = process.env): KillSwitchPolicy {
   const rawThreshold = env[ENV.killSwitchThresholdPercent]?.trim();
   const thresholdPercent = rawThreshold ? Number(rawThreshold) : DEFAULT_THRESHOLD_PERCENT;
   if (!Number.isFinite(thresholdPercent) || thresholdPercent <= 0) {
@@ -29,9 +30,12 @@ export function readKillSwitchConfig(env: NodeJS.ProcessEnv = process.env): Kill
   if (rawForecast !== "true" && rawForecast !== "false") {
     throw new Error(`${ENV.killSwitchPauseOnForecast} must be "true" or "false", got "${rawForecast}"`);
   }
+  return { thresholdPercent, pauseOnForecast: rawForecast === "true" };
+}
+
+export function readKillSwitchConfig(env: NodeJS.ProcessEnv = process.env): KillSwitchConfig {
   return {
-    thresholdPercent,
-    pauseOnForecast: rawForecast === "true",
+    ...readKillSwitchPolicy(env),
     functions: [requireEnv(ENV.extractorFunctionName, env), requireEnv(ENV.apiFunctionName, env)],
     eventSourceMappingUuid: requireEnv(ENV.extractorEventSourceMappingUuid, env),
   };
