@@ -33,6 +33,13 @@ const pipeline = new MediaPipeline(
     apiThrottleBurst: config.apiThrottleBurst,
     apiThrottleRate: config.apiThrottleRate,
     dashboardDir: config.dashboardDir || undefined,
+    budgetLimitUsd: config.budgetLimitUsd,
+    budgetScope: config.budgetScope,
+    alertEmail: config.alertEmail,
+    killSwitchThresholdPercent: config.killSwitchThresholdPercent,
+    killSwitchPauseOnForecast: config.killSwitchPauseOnForecast,
+    syntheticsCanary: config.syntheticsCanary,
+    syntheticsRateMinutes: config.syntheticsRateMinutes,
   },
   { providers: [provider] },
 );
@@ -47,3 +54,17 @@ export const dashboardUrl = pipeline.dashboardUrl;
 export const tableName = pipeline.tableName;
 /** Cognito user pool: create users with `aws cognito-idp admin-create-user --user-pool-id <id> ...`. */
 export const userPoolId = pipeline.userPoolId;
+
+// Read by `npm run resume -- --stack NAME` (tools/resume.ts STACK_OUTPUTS) to undo a kill-switch pause.
+/** The extractor function (paused by the kill switch). */
+export const extractorFunctionName = pipeline.extractorFunctionName;
+/** The read API's function (paused by the kill switch). */
+export const apiFunctionName = pipeline.apiFunctionName;
+/** UUID of the extractor's SQS event source mapping (disabled by the kill switch). */
+export const extractorEventSourceMappingUuid = pipeline.extractorEventSourceMappingUuid;
+/** SNS topic every alarm notifies (subscribe on-call tooling here). */
+export const alarmTopicArn = pipeline.alarmTopicArn;
+/** SNS topic the budget publishes to (the kill switch and alertEmail subscribe to it). */
+export const budgetTopicArn = pipeline.budgetTopicArn;
+/** The stack's CloudWatch dashboard. */
+export const dashboardName = pipeline.dashboardName;

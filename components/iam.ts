@@ -54,3 +54,53 @@ export function lambdaRuntimeStatements(logGroupArn: pulumi.Input<string>): Poli
     },
   ];
 }
+
+export interface ArnParts {
+  partition: string;
+  service: string;
+  region: string;
+  account: string;
+  resource: string;
+}
+
+/** The fields of an ARN ("arn:aws:sns:us-east-1:123456789012:name"); throws on anything else. */
+export function parseArn(arn: string): ArnParts {
+  const m = /^arn:([^:]+):([^:]+):([^:]*):([^:]*):(.+)$/.exec(arn);
+  if (!m) throw new Error(`not an ARN: ${arn}`);
+  const [, partition, service, region, account, resource] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  return { partition, service, region, account, resource };
+}
+
+/**
+ * Resource-policy statement letting an AWS service publish to an SNS topic on behalf of this
+ * account only (confused-deputy guard): aws:SourceAccount is the topic's account, and
+ * aws:SourceArn matches `sourceArnPattern` (e.g. "arn:aws:cloudwatch:<region>:<account>:alarm:*").
+ */
+export function allowServicePublish(
+  sid: string,
+  service: string,
+  topicArn: pulumi.Input<string>,
+  sourceArnPattern: (topic: ArnParts) => string,
+): pulumi.Output<PolicyStatement> {
+  return pulumi.output(topicArn).apply((arn) => {
+    const topic = parseArn(arn);
+    return {
+      Sid: sid,
+      Effect: "Allow",
+      Principal: { Service: service },
+      Action: "sns:Publish",
+      Resource: arn,
+      Condition: {
+        StringEquals: { "aws:SourceAccount": topic.account },
+        ArnLike: { "aws:SourceArn": sourceArnPattern(topic) },
+      },
+    } satisfies PolicyStatement;
+  });
+}

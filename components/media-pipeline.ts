@@ -4,9 +4,10 @@
  *   upload -> ingest bucket --(S3 events)--> queue (+DLQ) -> extractor Lambda (+ffprobe layer)
  *          -> metadata table + raw JSON in the metadata bucket -> read API (Cognito JWT) -> dashboard
  *
- * Later components (observability, cost guard, backfill) take the parts they need from the
- * readonly fields here (extractor.function, extractor.queue, api.function, ...) and are added
- * at the end of the constructor.
+ * Then the cost guard (budget -> SNS -> kill switch), the optional Synthetics health canary,
+ * and observability (alarm topic, alarms on every function, queue, table and the API, log
+ * metric filters, the dashboard) take the parts they need from the readonly fields here
+ * (extractor.function, extractor.queue, api.function, ...) and are added at the end.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -18,14 +19,17 @@ import {
   DEFAULT_UPLOAD_LIMITS,
 } from "../lib/dashboard-config";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
-import { resourceName } from "../lib/naming";
+import { PROJECT_NAME, resourceName } from "../lib/naming";
 import { buildDashboardSync, DASHBOARD_DIST_DIR, dashboardNeedsBuild } from "../web/build";
+import { type BudgetScope, CostGuard } from "./cost-guard";
 import { DashboardSite } from "./dashboard-site";
 import { FfmpegLayer } from "./ffmpeg-layer";
+import { HealthCanary } from "./health-canary";
 import { MediaBucket } from "./media-bucket";
 import { MetadataApi } from "./metadata-api";
 import { MetadataExtractor } from "./metadata-extractor";
 import { MetadataTable } from "./metadata-table";
+import { PipelineObservability } from "./pipeline-observability";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 /** Shipped when the checkout has no dashboard sources, so the site (and its config.json) still deploy. */
@@ -69,6 +73,25 @@ export interface MediaPipelineArgs {
   apiCode?: pulumi.asset.Archive;
   /** A prebuilt ffprobe layer zip (tests). Default: built from lib/ffprobe-pin.ts. */
   layerZipPath?: string;
+  /** Monthly COST budget of the cost guard, in USD. */
+  budgetLimitUsd: number;
+  /**
+   * Whose costs the budget counts: "account" (default; one account per stack) or "stack" (costs
+   * tagged Environment=<stack>; the cost allocation tag must be activated in Billing).
+   */
+  budgetScope?: BudgetScope;
+  /** E-mail address for budget alerts and alarms (SNS e-mail subscriptions). Empty/undefined: none. */
+  alertEmail?: string;
+  /** Kill switch: pause when a budget alert reaches this percent of the budget. Default 100. */
+  killSwitchThresholdPercent?: number;
+  /** Kill switch: FORECASTED alerts pause too. Default false. */
+  killSwitchPauseOnForecast?: boolean;
+  /** Run the CloudWatch Synthetics canary against GET /health of the API. */
+  syntheticsCanary: boolean;
+  /** The canary's interval, in minutes. Default 5. */
+  syntheticsRateMinutes?: number;
+  /** Kill-switch code (tests). Default: the esbuild bundle of handlers/kill-switch. */
+  killSwitchCode?: pulumi.asset.Archive;
 }
 
 export class MediaPipeline extends pulumi.ComponentResource {
@@ -86,6 +109,19 @@ export class MediaPipeline extends pulumi.ComponentResource {
   public readonly tableName: pulumi.Output<string>;
   /** The Cognito user pool: invite users into it. */
   public readonly userPoolId: pulumi.Output<string>;
+  /** Budget, budget topic and the kill switch subscribed to it. */
+  public readonly costGuard: CostGuard;
+  /** The Synthetics canary on GET /health, when syntheticsCanary is on. */
+  public readonly healthCanary?: HealthCanary;
+  /** Alarm topic, alarms, log metric filters and the dashboard. */
+  public readonly observability: PipelineObservability;
+  /** What `npm run resume` needs (tools/resume.ts STACK_OUTPUTS). */
+  public readonly extractorFunctionName: pulumi.Output<string>;
+  public readonly apiFunctionName: pulumi.Output<string>;
+  public readonly extractorEventSourceMappingUuid: pulumi.Output<string>;
+  public readonly alarmTopicArn: pulumi.Output<string>;
+  public readonly budgetTopicArn: pulumi.Output<string>;
+  public readonly dashboardName: pulumi.Output<string>;
 
   constructor(name: string, args: MediaPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("media-pipeline:index:MediaPipeline", name, {}, opts);
@@ -177,11 +213,92 @@ export class MediaPipeline extends pulumi.ComponentResource {
       ),
     );
 
+    this.costGuard = new CostGuard(
+      part("cost-guard"),
+      {
+        limitUsd: args.budgetLimitUsd,
+        costFilterTag: args.budgetScope === "stack" ? { key: "Environment", value: args.stack } : undefined,
+        alertEmail: args.alertEmail || undefined,
+        extractorFunction: { name: this.extractor.function.name, arn: this.extractor.function.arn },
+        apiFunction: { name: this.api.function.name, arn: this.api.function.arn },
+        eventSourceMapping: {
+          uuid: this.extractor.eventSourceMapping.uuid,
+          arn: this.extractor.eventSourceMapping.arn,
+        },
+        killSwitchThresholdPercent: args.killSwitchThresholdPercent,
+        killSwitchPauseOnForecast: args.killSwitchPauseOnForecast,
+        architecture: args.architecture,
+        logRetentionDays: args.logRetentionDays,
+        code: args.killSwitchCode,
+      },
+      parent,
+    );
+
+    const canaryRateMinutes = args.syntheticsRateMinutes ?? 5;
+    if (args.syntheticsCanary) {
+      this.healthCanary = new HealthCanary(
+        part("health"),
+        {
+          apiUrl: this.api.url,
+          rateMinutes: canaryRateMinutes,
+          forceDestroy: args.lab,
+          // Artifacts are disposable: a lab keeps them no longer than its other objects.
+          artifactRetentionDays: labExpiry === undefined ? 31 : Math.min(31, labExpiry),
+          logRetentionDays: args.logRetentionDays,
+        },
+        parent,
+      );
+    }
+
+    this.observability = new PipelineObservability(
+      part("observability"),
+      {
+        dashboardName: part("pipeline"),
+        title: `${PROJECT_NAME} ${args.stack}`,
+        alertEmail: args.alertEmail || undefined,
+        functions: [
+          {
+            label: "Extractor",
+            function: this.extractor.function,
+            logGroup: this.extractor.logGroup,
+            source: part("extractor"),
+          },
+          { label: "Read API", function: this.api.function, logGroup: this.api.logGroup, source: part("api") },
+          {
+            label: "Kill switch",
+            function: this.costGuard.function,
+            logGroup: this.costGuard.logGroup,
+            source: part("kill-switch"),
+          },
+        ],
+        queue: {
+          name: this.extractor.queue.name,
+          // Older than the longest a failing message takes to be dead-lettered (every delivery
+          // waits out the visibility timeout), plus 10 minutes: a backlog, not a retry.
+          maxAgeSeconds: this.extractor.maxReceiveCount * this.extractor.queueVisibilityTimeoutSeconds + 600,
+        },
+        deadLetterQueue: { name: this.extractor.deadLetterQueue.name },
+        table: { name: this.table.tableName },
+        httpApi: { id: this.api.httpApi.id },
+        distribution: { id: this.dashboard.distribution.id },
+        extractorMetrics: { serviceName: this.extractor.serviceName },
+        killSwitchMetrics: { serviceName: this.costGuard.serviceName },
+        canary: this.healthCanary ? { name: this.healthCanary.canary.name, rateMinutes: canaryRateMinutes } : undefined,
+      },
+      parent,
+    );
+
     this.uploadBucketName = this.ingestBucket.bucketName;
     this.apiUrl = this.api.url;
     this.dashboardUrl = this.dashboard.url;
     this.tableName = this.table.tableName;
     this.userPoolId = this.api.userPool.id;
+    this.extractorFunctionName = this.extractor.function.name;
+    this.apiFunctionName = this.api.function.name;
+    this.extractorEventSourceMappingUuid = this.extractor.eventSourceMapping.uuid;
+    this.alarmTopicArn = this.observability.alarmTopicArn;
+    this.budgetTopicArn = this.costGuard.topic.arn;
+    this.dashboardName = this.observability.dashboardName;
 
     this.registerOutputs({
       uploadBucketName: this.uploadBucketName,
@@ -189,6 +306,12 @@ export class MediaPipeline extends pulumi.ComponentResource {
       dashboardUrl: this.dashboardUrl,
       tableName: this.tableName,
       userPoolId: this.userPoolId,
+      extractorFunctionName: this.extractorFunctionName,
+      apiFunctionName: this.apiFunctionName,
+      extractorEventSourceMappingUuid: this.extractorEventSourceMappingUuid,
+      alarmTopicArn: this.alarmTopicArn,
+      budgetTopicArn: this.budgetTopicArn,
+      dashboardName: this.dashboardName,
     });
   }
 }

@@ -40,6 +40,12 @@ export interface MetadataExtractorArgs {
   probeTimeoutMs?: number;
   /** Function code. Default: the esbuild bundle of handlers/extractor/index.ts. */
   code?: pulumi.asset.Archive;
+  /**
+   * Powertools service name (POWERTOOLS_SERVICE_NAME): the `service` key of its log lines and
+   * the `service` dimension of its EMF metrics. Default: the component's name, so two stacks
+   * in one account and region keep their metrics apart.
+   */
+  serviceName?: string;
 }
 
 export class MetadataExtractor extends pulumi.ComponentResource {
@@ -51,12 +57,18 @@ export class MetadataExtractor extends pulumi.ComponentResource {
   public readonly function: aws.lambda.Function;
   public readonly eventSourceMapping: aws.lambda.EventSourceMapping;
   public readonly queueVisibilityTimeoutSeconds: number;
+  /** Deliveries of a message before it is dead-lettered. */
+  public readonly maxReceiveCount: number;
+  /** The `service` dimension of the function's EMF metrics (namespace METRICS_NAMESPACE). */
+  public readonly serviceName: string;
 
   constructor(name: string, args: MetadataExtractorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("media-pipeline:extractor:MetadataExtractor", name, {}, opts);
     const parent = { parent: this };
     const settings = checkSettings(name, args);
     this.queueVisibilityTimeoutSeconds = settings.visibilityTimeoutSeconds;
+    this.maxReceiveCount = settings.maxReceiveCount;
+    this.serviceName = args.serviceName ?? name;
 
     this.deadLetterQueue = new aws.sqs.Queue(
       `${name}-dlq`,
@@ -123,7 +135,7 @@ export class MetadataExtractor extends pulumi.ComponentResource {
             [ENV.ffprobePath]: layer.binaryPath,
             [ENV.ffprobeSha256]: layer.binarySha256,
             [ENV.probeTimeoutMs]: String(settings.probeTimeoutMs),
-            [ENV.serviceName]: "extractor",
+            [ENV.serviceName]: this.serviceName,
             [ENV.metricsNamespace]: METRICS_NAMESPACE,
             NODE_OPTIONS: "--enable-source-maps",
           },

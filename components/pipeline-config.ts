@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
 import { PROJECT_NAME } from "../lib/naming";
 import { type StandardTags, standardTags } from "../lib/tags";
+import { BUDGET_SCOPES, type BudgetScope } from "./cost-guard";
 import { checkLogRetention, UNRESERVED } from "./refs";
 
 export interface PipelineConfig {
@@ -31,10 +32,20 @@ export interface PipelineConfig {
   allowedOrigins: string[];
   apiThrottleBurst: number;
   apiThrottleRate: number;
-  /** Read by the cost guard (a later component). */
+  /** The cost guard's monthly COST budget, in USD. */
   budgetLimitUsd: number;
+  /** Whose costs the budget counts: the whole account, or the stack's (Environment tag). */
+  budgetScope: BudgetScope;
   /** Where budget and alarm notifications go; empty for none. */
   alertEmail: string;
+  /** The kill switch pauses at this percent of the budget. */
+  killSwitchThresholdPercent: number;
+  /** FORECASTED budget alerts pause too. */
+  killSwitchPauseOnForecast: boolean;
+  /** Run the Synthetics canary on GET /health. */
+  syntheticsCanary: boolean;
+  /** The canary's interval, in minutes. */
+  syntheticsRateMinutes: number;
   /** Folder with a built dashboard; empty for web/dist (rebuilt when stale). */
   dashboardDir: string;
 }
@@ -71,6 +82,12 @@ export function readPipelineConfig(): PipelineConfig {
       `config ${PROJECT_NAME}:allowedOrigins must be a list of origins like https://example.com (no path), got ${JSON.stringify(allowedOrigins)}`,
     );
   }
+  const budgetScope = config.require("budgetScope") as BudgetScope;
+  if (!BUDGET_SCOPES.includes(budgetScope)) {
+    throw new Error(
+      `config ${PROJECT_NAME}:budgetScope must be one of ${BUDGET_SCOPES.join(", ")}, got ${budgetScope}`,
+    );
+  }
   const alertEmail = config.require("alertEmail");
   if (alertEmail !== "" && !/^[^@\s]+@[^@\s]+$/.test(alertEmail)) {
     throw new Error(`config ${PROJECT_NAME}:alertEmail must be an email address or empty, got ${alertEmail}`);
@@ -104,7 +121,12 @@ export function readPipelineConfig(): PipelineConfig {
     apiThrottleBurst: positiveInt("apiThrottleBurst", 5000),
     apiThrottleRate: positiveInt("apiThrottleRate", 10000),
     budgetLimitUsd: positiveInt("budgetLimitUsd"),
+    budgetScope,
     alertEmail,
+    killSwitchThresholdPercent: positiveInt("killSwitchThresholdPercent", 1000),
+    killSwitchPauseOnForecast: config.requireBoolean("killSwitchPauseOnForecast"),
+    syntheticsCanary: config.requireBoolean("syntheticsCanary"),
+    syntheticsRateMinutes: positiveInt("syntheticsRateMinutes", 60),
     dashboardDir: config.require("dashboardDir"),
   };
 }

@@ -9,7 +9,7 @@
  * @pulumi/aws typings, so a wrong guess fails the tests).
  *
  * Covers every service the project uses (S3, SQS, Lambda, DynamoDB, CloudWatch, IAM,
- * API Gateway, Cognito, CloudFront, Budgets, SNS, KMS, SSM, ACM), all types of each, as of
+ * API Gateway, Cognito, CloudFront, Budgets, SNS, Synthetics, KMS, SSM, ACM), all types of each, as of
  * @pulumi/aws 7.48.0.
  */
 
@@ -96,6 +96,9 @@ export const TAGGABLE_TYPES: ReadonlySet<string> = new Set([
   "aws:budgets/budgetAction:BudgetAction",
   // sns
   "aws:sns/topic:Topic",
+  // synthetics
+  "aws:synthetics/canary:Canary",
+  "aws:synthetics/group:Group",
   // kms
   "aws:kms/externalKey:ExternalKey",
   "aws:kms/key:Key",
@@ -294,6 +297,8 @@ export const NON_TAGGABLE_TYPES: ReadonlySet<string> = new Set([
   "aws:sns/smsPreferences:SmsPreferences",
   "aws:sns/topicPolicy:TopicPolicy",
   "aws:sns/topicSubscription:TopicSubscription",
+  // synthetics
+  "aws:synthetics/groupAssociation:GroupAssociation",
   // kms
   "aws:kms/alias:Alias",
   "aws:kms/ciphertext:Ciphertext",

@@ -14,6 +14,7 @@ import type { MediaPipelineArgs } from "../../components/media-pipeline";
 import type { LambdaArchitecture } from "../../lib/ffprobe-pin";
 import { PROJECT_NAME } from "../../lib/naming";
 import { type MockRuntime, useMockRuntime } from "../../tools/plan/mock-runtime";
+import type { MockEnvironment } from "../../tools/plan/mocks";
 import type { PlannedResource } from "../../tools/plan/types";
 
 export const TEST_STACK = "test";
@@ -51,6 +52,14 @@ export const T = {
   distribution: "aws:cloudfront/distribution:Distribution",
   originAccessControl: "aws:cloudfront/originAccessControl:OriginAccessControl",
   responseHeadersPolicy: "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+  metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  metricFilter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",
+  cloudwatchDashboard: "aws:cloudwatch/dashboard:Dashboard",
+  budget: "aws:budgets/budget:Budget",
+  topic: "aws:sns/topic:Topic",
+  topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
+  topicSubscription: "aws:sns/topicSubscription:TopicSubscription",
+  canary: "aws:synthetics/canary:Canary",
   provider: "pulumi:providers:aws",
   mediaBucket: "media-pipeline:storage:MediaBucket",
   metadataTable: "media-pipeline:storage:MetadataTable",
@@ -59,6 +68,12 @@ export const T = {
   api: "media-pipeline:api:MetadataApi",
   dashboard: "media-pipeline:web:DashboardSite",
   pipeline: "media-pipeline:index:MediaPipeline",
+  costGuard: "media-pipeline:cost:CostGuard",
+  healthCanary: "media-pipeline:synthetics:HealthCanary",
+  observability: "media-pipeline:observability:PipelineObservability",
+  alarmTopic: "media-pipeline:alarms:AlarmTopic",
+  lambdaAlarms: "media-pipeline:alarms:LambdaAlarms",
+  logAlarms: "media-pipeline:alarms:LogAlarms",
 } as const;
 
 let runtime: MockRuntime | undefined;
@@ -66,6 +81,12 @@ let runtime: MockRuntime | undefined;
 /** The process's mock runtime for the test stack, with nothing recorded yet (call in beforeEach). */
 export async function startMocks(): Promise<MockRuntime> {
   runtime = await useMockRuntime({ project: PROJECT_NAME, stack: TEST_STACK });
+  return runtime;
+}
+
+/** Like startMocks, with the mocks inventing ARNs in another region or account. */
+export async function startMocksIn(environment: Partial<MockEnvironment>): Promise<MockRuntime> {
+  runtime = await useMockRuntime({ project: PROJECT_NAME, stack: TEST_STACK, environment });
   return runtime;
 }
 
@@ -224,6 +245,9 @@ export function testPipelineArgs(overrides: Partial<MediaPipelineArgs> = {}): Me
     extractorCode: testCode("extractor"),
     apiCode: testCode("api"),
     layerZipPath: fakeLayerZip(),
+    budgetLimitUsd: 10,
+    syntheticsCanary: false,
+    killSwitchCode: testCode("kill-switch"),
     ...overrides,
   };
 }

@@ -22,6 +22,8 @@ describe("MediaPipeline", () => {
       `${T.dashboard} mp-test-dashboard`,
       `${T.mediaBucket} mp-test-ingest`,
       `${T.api} mp-test-api`,
+      `${T.costGuard} mp-test-cost-guard`,
+      `${T.observability} mp-test-observability`,
     ]);
     for (const r of res.all.filter((r) => r !== root)) {
       expect(res.ancestorsOf(r).at(-1)?.urn, `${r.type} ${r.name} is under the pipeline`).to.equal(root.urn);

@@ -5,10 +5,13 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import { REQUIRED_TAG_KEYS } from "../../lib/tags";
+import { evaluatePlan, isBlocking } from "../../policies/offline";
 import { formatPlanTree, MOCKED_NOTICE } from "../../tools/plan/print";
 import { type PlanResult, planProgram, REPO_ROOT } from "../../tools/plan/run-program";
 import { loadStackConfig } from "../../tools/plan/stack-config";
 import type { PlannedResource } from "../../tools/plan/types";
+import { STACK_OUTPUTS } from "../../tools/resume";
+import { danglingReferences, parseDashboard, stackNames } from "./dashboard-check";
 import { Resources, T } from "./helpers";
 
 const run = promisify(execFile);
@@ -80,7 +83,106 @@ describe("offline plan (planProgram)", function () {
       "dashboardUrl",
       "tableName",
       "userPoolId",
+      // tools/resume.ts STACK_OUTPUTS, and the observability and cost guard outputs.
+      "extractorFunctionName",
+      "apiFunctionName",
+      "extractorEventSourceMappingUuid",
+      "alarmTopicArn",
+      "budgetTopicArn",
+      "dashboardName",
     ]);
+  });
+
+  it("plans the observability and cost guard acceptance list for dev (dashboard, alarms, budget, kill switch, filters)", () => {
+    const res = new Resources(dev.resources);
+    const pipeline = res.one(T.pipeline);
+    const names = stackNames(res);
+
+    // A CloudWatch dashboard whose metrics all name resources of the stack.
+    const dashboard = res.oneUnder(pipeline, T.cloudwatchDashboard);
+    expect(dashboard.inputs.dashboardName).to.equal(dev.outputs.dashboardName);
+    expect(danglingReferences(parseDashboard(dashboard), names, "us-east-1")).to.deep.equal([]);
+
+    // Alarms on every function, the queue, the dead-letter queue, the table and the API, to one topic.
+    const topicArn = dev.outputs.alarmTopicArn;
+    const alarms = res.ofType(T.metricAlarm);
+    const dims = (a: PlannedResource) => [
+      a.inputs.dimensions as Record<string, string> | undefined,
+      ...((a.inputs.metricQueries as { metric?: { dimensions: Record<string, string> } }[] | undefined) ?? []).map(
+        (q) => q.metric?.dimensions,
+      ),
+    ];
+    const alarmed = (key: string, value: unknown) => alarms.filter((a) => dims(a).some((d) => d?.[key] === value));
+    const functions = res.ofType(T.function);
+    expect(functions.map((f) => f.name).sort()).to.deep.equal([
+      "mp-dev-api",
+      "mp-dev-cost-guard-kill-switch",
+      "mp-dev-extractor",
+    ]);
+    for (const fn of functions) expect(alarmed("FunctionName", fn.state.name), fn.name).to.have.length(3);
+    for (const q of res.ofType(T.queue)) expect(alarmed("QueueName", q.state.name), q.name).to.have.length(1);
+    expect(alarmed("TableName", res.one(T.table).state.name)).to.have.length(2);
+    expect(alarmed("ApiId", res.one(T.httpApi).id)).to.have.length(3);
+    for (const a of alarms) expect(a.inputs.alarmActions, a.name).to.deep.equal([topicArn]);
+
+    // A budget with four notifications to the budget topic, and the kill switch subscribed to that topic.
+    const guard = res.one(T.costGuard);
+    const budget = res.oneUnder(guard, T.budget);
+    const budgetTopic = res.oneUnder(guard, T.topic);
+    const notifications = budget.inputs.notifications as { subscriberSnsTopicArns: string[] }[];
+    expect(notifications).to.have.length(4);
+    for (const n of notifications) expect(n.subscriberSnsTopicArns).to.deep.equal([budgetTopic.state.arn]);
+    expect(budget.inputs.limitAmount).to.equal(dev.config["media-pipeline:budgetLimitUsd"]);
+    const killSwitch = res.oneUnder(guard, T.function);
+    expect(killSwitch.inputs.code).to.deep.include({ archive: "file" });
+    expect(res.ofType(T.topicSubscription).filter((s) => s.inputs.topic === budgetTopic.state.arn)).to.deep.equal(
+      res.under(guard, T.topicSubscription),
+    );
+    expect(
+      res
+        .ofType(T.topicSubscription)
+        .some(
+          (s) =>
+            s.inputs.protocol === "lambda" &&
+            s.inputs.topic === budgetTopic.state.arn &&
+            s.inputs.endpoint === killSwitch.state.arn,
+        ),
+    ).to.equal(true);
+    expect(
+      res
+        .ofType(T.permission)
+        .some((p) => p.inputs.principal === "sns.amazonaws.com" && p.inputs.sourceArn === budgetTopic.state.arn),
+    ).to.equal(true);
+
+    // Metric filters on the extractor's logs.
+    const extractorLogs = res.oneUnder(res.one(T.extractor), T.logGroup);
+    expect(res.ofType(T.metricFilter).filter((f) => f.inputs.logGroupName === extractorLogs.state.name)).to.have.length(
+      2,
+    );
+
+    // No canary in dev (syntheticsCanary: false); prod has one.
+    expect(res.ofType(T.canary)).to.deep.equal([]);
+    expect(new Resources(prod.resources).ofType(T.canary)).to.have.length(1);
+  });
+
+  it("exports what npm run resume reads, with the values of the planned resources", () => {
+    const res = new Resources(dev.resources);
+    expect(dev.outputs).to.deep.include({
+      [STACK_OUTPUTS.extractorFunction]: res.oneUnder(res.one(T.extractor), T.function).state.name,
+      [STACK_OUTPUTS.apiFunction]: res.oneUnder(res.one(T.api), T.function).state.name,
+      [STACK_OUTPUTS.eventSourceMapping]: res.one(T.eventSourceMapping).state.uuid,
+    });
+  });
+
+  it("passes every mandatory policy in dev and prod, with budget-required mandatory", async () => {
+    for (const plan of [dev, prod]) {
+      const { violations, config } = await evaluatePlan(plan.resources, {
+        stack: plan.stack,
+        stackConfig: plan.config,
+      });
+      expect(config["budget-required"]?.enforcementLevel, plan.stack).to.equal("mandatory");
+      expect(violations.filter(isBlocking), plan.stack).to.deep.equal([]);
+    }
   });
 
   it("tags every AWS resource through one provider whose default tags carry the required keys", () => {
@@ -103,7 +205,10 @@ describe("offline plan (planProgram)", function () {
     const buckets = res.ofType(T.bucket);
     expect(buckets.length).to.be.at.least(3);
     for (const b of buckets) expect(b.inputs.forceDestroy, b.name).to.equal(false);
-    for (const l of res.ofType(T.lifecycle)) {
+    // Data is kept; only the health canary's artifacts (screenshots, reports) expire, after 31 days.
+    const canaryArtifacts = res.under(res.one(T.healthCanary), T.lifecycle);
+    expect(canaryArtifacts).to.have.length(1);
+    for (const l of res.ofType(T.lifecycle).filter((l) => !canaryArtifacts.includes(l))) {
       expect((l.inputs.rules as { id: string }[]).map((r) => r.id)).to.not.include("expire-objects");
     }
     expect(res.ofType(T.versioning)).to.have.length(1);

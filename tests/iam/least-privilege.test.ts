@@ -3,7 +3,6 @@
  * the mocked MediaPipeline actually registers (role, bucket and queue policies' `policy`
  * inputs), with the ARNs the mocks gave the resources.
  */
-import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { expect } from "chai";
 import { MediaPipeline } from "../../components/media-pipeline";
 import {
@@ -15,41 +14,7 @@ import {
   T,
   testPipelineArgs,
 } from "../components/helpers";
-
-const ACCOUNT = "123456789012";
-type Decision = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
-
-interface Request {
-  action: string;
-  resource: string;
-  /** Identity policy of the caller; omitted for service principals. */
-  identity?: PolicyJson;
-  principal?: string;
-  resourcePolicy?: PolicyJson;
-  context?: Record<string, string>;
-}
-
-async function decide(req: Request): Promise<Decision> {
-  const result = await runSimulation(
-    {
-      identityPolicies: req.identity ? [{ name: "role-policy", policy: req.identity }] : [],
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      resourcePolicy: req.resourcePolicy,
-      request: {
-        principal: req.principal ?? `arn:aws:iam::${ACCOUNT}:role/function-role`,
-        action: req.action,
-        resource: { resource: req.resource, accountId: ACCOUNT },
-        contextVariables: { "aws:SecureTransport": "true", ...req.context },
-      },
-    },
-    {},
-  );
-  if (result.resultType === "error") {
-    throw new Error(`iam-simulate rejected ${req.action} on ${req.resource}: ${JSON.stringify(result.errors)}`);
-  }
-  return result.overallResult as Decision;
-}
+import { ACCOUNT, decide } from "./simulate";
 
 describe("IAM least privilege (iam-simulate on the mocked pipeline's policies)", () => {
   let res: Resources;

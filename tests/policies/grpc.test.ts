@@ -190,7 +190,7 @@ describe("policies: the pack over gRPC, started as the Pulumi CLI starts it", fu
     );
   });
 
-  it("AnalyzeStack: reports a bare bucket (lifecycle, security) and the missing budget (advisory in dev.json)", async () => {
+  it("AnalyzeStack: reports a bare bucket (lifecycle, security) and the missing budget (mandatory)", async () => {
     const req = new pb.AnalyzeStackRequest();
     req.setResourcesList([stackResource("aws:s3/bucket:Bucket", "media", { id: "media-1", bucket: "media-1" })]);
     const diags = summary(await rpc<pb.AnalyzeResponse>((cb) => client.analyzeStack(req, cb)));
@@ -202,7 +202,7 @@ describe("policies: the pack over gRPC, started as the Pulumi CLI starts it", fu
       "budget-required",
     ]);
     expect(diags[0]?.urn).to.equal(urn("aws:s3/bucket:Bucket", "media"));
-    expect(diags[4]?.level).to.equal(pb.EnforcementLevel.ADVISORY);
+    expect(diags[4]?.level).to.equal(pb.EnforcementLevel.MANDATORY);
     expect(diags[4]?.urn).to.equal("");
     expect(pack.stderr()).to.equal("");
   });

@@ -55,11 +55,11 @@ describe("policies: `npm run plan` verdicts", function () {
       [urn("aws:apigatewayv2/route:Route", "probe"), "mandatory"],
     ]);
     expect(byPolicy("lambda-log-retention")).to.have.length(1);
-    // budget-required is a stack policy: no resource. (Advisory in dev.json until the CostGuard lands.)
+    // budget-required is a stack policy: no resource. Mandatory (the CostGuard component adds the budget).
     expect(byPolicy("budget-required")).to.deep.equal([
       {
         policy: "budget-required",
-        level: "advisory",
+        level: "mandatory",
         message:
           'the stack has no COST budget; add an aws.budgets.Budget { budgetType: "COST", limitAmount <= 25, limitUnit: "USD", ' +
           'timeUnit: "MONTHLY" } with notifications at 10% ACTUAL, 25% ACTUAL, 100% ACTUAL, 100% FORECASTED that reach a ' +
@@ -75,7 +75,7 @@ describe("policies: `npm run plan` verdicts", function () {
       /Policy violations \(media-pipeline-policies@[\d.]+, config policies\/config\/dev\.json\):/,
     );
     expect(naive.stdout).to.contain("  [mandatory] api-authorized  aws:apigatewayv2/route:Route::probe\n");
-    expect(naive.stdout).to.contain("  [advisory] budget-required  (stack)\n");
+    expect(naive.stdout).to.contain("  [mandatory] budget-required  (stack)\n");
     expect(naive.stdout).to.match(
       /\d+ mandatory violation\(s\): `pulumi preview --policy-pack policies` would refuse this program\.\n$/,
     );

@@ -90,7 +90,9 @@ describe("policies: offline runner", () => {
   it("uses policies/config/<stack>.json when it exists, else the policies' defaults", async () => {
     const dev = await evaluatePlan([], { stack: "dev" });
     expect(dev.configFile).to.match(/policies\/config\/dev\.json$/);
-    expect(dev.config["budget-required"]?.enforcementLevel).to.equal("advisory");
+    // dev.json sets budget-required's cap only: the policy's own level, mandatory, applies.
+    expect(dev.config["budget-required"]?.enforcementLevel).to.equal("mandatory");
+    expect(dev.config["budget-required"]?.properties?.maxLimit).to.equal(25);
     const none = await evaluatePlan([], { stack: STACK });
     expect(none.configFile).to.equal(undefined);
     expect(none.violations).to.deep.equal([

@@ -72,9 +72,9 @@ describe("policies: the pack", () => {
       const config = reconcileConfig(POLICIES, PACK_ENFORCEMENT_LEVEL, readConfigFile(configFileFor(stack)));
       expect(config["s3-lifecycle"]?.properties?.lab).to.equal(stack === "dev");
       expect(config["lab-destroyable"]?.properties?.lab).to.equal(stack === "dev");
-      // Until the CostGuard (a later issue) adds the budget, the stacks run budget-required as advisory.
-      expect(config["budget-required"]?.enforcementLevel).to.equal("advisory");
-      expect(String(config["budget-required"]?.properties?.note)).to.contain("CostGuard");
+      // The CostGuard component adds the budget: the stacks run budget-required at its own level, mandatory.
+      expect(config["budget-required"]?.enforcementLevel).to.equal("mandatory");
+      expect(config["budget-required"]?.properties?.maxLimit).to.equal(stack === "dev" ? 25 : 300);
       expect(config["s3-secure"]?.enforcementLevel).to.equal("mandatory");
     });
   }

@@ -52,16 +52,35 @@ describe("policies: the dev and prod stacks under mocks", function () {
       expect(p.resources.filter((r) => r.custom).length).to.be.greaterThan(40);
       const violations = await evaluatePolicies(p.resources, { stack, stackConfig: p.config });
       expect(blocking(violations)).to.deep.equal([]);
-      // What remains is advisory: the budget the CostGuard will add, and (dev) the layer kept on destroy.
+      // What remains is advisory: (dev) the layer kept on destroy.
       const advisories = violations.map((v) => v.policy).sort();
-      expect(advisories).to.deep.equal(stack === "dev" ? ["budget-required", "lab-destroyable"] : ["budget-required"]);
+      expect(advisories).to.deep.equal(stack === "dev" ? ["lab-destroyable"] : []);
     });
   }
 
-  it("dev: makes budget-required mandatory again once the config stops overriding it", async () => {
+  it("dev: budget-required is mandatory and the CostGuard's budget satisfies it; without it the plan is refused", async () => {
     const p = await plan("dev");
-    const violations = await evaluatePolicies(p.resources, { stack: "dev", stackConfig: p.config, config: false });
+    const violations = await evaluatePolicies(p.resources, { stack: "dev", stackConfig: p.config });
+    expect(violations.filter((v) => v.policy === "budget-required")).to.deep.equal([]);
+    const withoutBudget = edited(
+      p.resources,
+      (r) => r.type === "aws:budgets/budget:Budget",
+      () => undefined,
+    );
+    const refused = await evaluatePolicies(withoutBudget, { stack: "dev", stackConfig: p.config });
+    expect(refused.filter((v) => v.policy === "budget-required").map((v) => v.level)).to.deep.equal(["mandatory"]);
+  });
+
+  it("dev: a budget whose topic nobody subscribes to reaches no one and fails budget-required", async () => {
+    const p = await plan("dev");
+    const resources = edited(
+      p.resources,
+      (r) => r.type === "aws:sns/topicSubscription:TopicSubscription" && r.name.startsWith("mp-dev-cost-guard"),
+      () => undefined,
+    );
+    const violations = await evaluatePolicies(resources, { stack: "dev", stackConfig: p.config });
     expect(blocking(violations).filter((m) => m.startsWith("budget-required"))).to.have.length(1);
+    expect(blocking(violations).join("\n")).to.contain("reaches no subscriber");
   });
 
   it("dev: a bucket without its public access block fails s3-secure", async () => {

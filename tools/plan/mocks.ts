@@ -157,6 +157,32 @@ const MAKERS: Record<string, StateMaker> = {
     const arn = `arn:aws:sns:${c.region}:${c.account}:${name}`;
     return { id: arn, state: { name, arn } };
   },
+  "aws:synthetics/canary:Canary": (c) => {
+    const name = physicalName(c);
+    // Synthetics runs the canary as a Lambda function of its own, cwsyn-<name>-<id>, published as a version.
+    const fn = `cwsyn-${name}-${uuid(c.hex)}`;
+    return {
+      id: name,
+      state: {
+        name,
+        arn: `arn:aws:synthetics:${c.region}:${c.account}:canary:${name}`,
+        engineArn: `arn:aws:lambda:${c.region}:${c.account}:function:${fn}:1`,
+        sourceLocationArn: `arn:aws:lambda:${c.region}:${c.account}:layer:cwsyn-${name}-${c.hex.slice(0, 8)}:1`,
+        status: c.inputs.startCanary ? "RUNNING" : "READY",
+      },
+    };
+  },
+  "aws:cloudwatch/dashboard:Dashboard": (c) => {
+    const name = physicalName(c, "dashboardName");
+    return {
+      id: name,
+      state: { dashboardName: name, dashboardArn: `arn:aws:cloudwatch::${c.account}:dashboard/${name}` },
+    };
+  },
+  "aws:budgets/budget:Budget": (c) => {
+    const name = physicalName(c);
+    return { id: `${c.account}:${name}`, state: { name, arn: `arn:aws:budgets::${c.account}:budget/${name}` } };
+  },
   "aws:apigatewayv2/api:Api": (c) => {
     const id = alnum(c.hex, 10, false);
     return {

@@ -1,0 +1,306 @@
+/**
+ * CostGuard: a monthly AWS Budgets COST budget whose notifications go to an SNS topic, an
+ * optional e-mail subscription to it, and the kill-switch Lambda (handlers/kill-switch)
+ * subscribed to the same topic, which pauses the pipeline when an alert reaches its
+ * threshold (docs/kill-switch.md). `npm run resume -- --stack NAME` undoes a pause.
+ *
+ *   AWS Budgets --(10/25/100 % ACTUAL, 100 % FORECASTED)--> budget topic --> e-mail
+ *                                                                      \--> kill-switch Lambda
+ *
+ * The kill switch's role may do exactly what handlers/kill-switch/lambda-control.ts calls,
+ * on exactly the two functions and the one event source mapping it pauses.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { LambdaArchitecture } from "../lib/ffprobe-pin";
+import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
+import {
+  allowServicePublish,
+  lambdaRuntimeStatements,
+  type PolicyStatement,
+  policyDocument,
+  serviceTrustPolicy,
+} from "./iam";
+import { bundleArchive } from "./lambda-code";
+import { checkLogRetention } from "./refs";
+
+export type BudgetNotificationType = "ACTUAL" | "FORECASTED";
+
+export interface BudgetNotificationSpec {
+  /** Percent of the budget's limit. */
+  thresholdPercent: number;
+  notificationType: BudgetNotificationType;
+}
+
+/** What the budget-required policy asks for by default (policies/budget.ts BUDGET_DEFAULTS). */
+export const DEFAULT_BUDGET_NOTIFICATIONS: readonly BudgetNotificationSpec[] = [
+  { thresholdPercent: 10, notificationType: "ACTUAL" },
+  { thresholdPercent: 25, notificationType: "ACTUAL" },
+  { thresholdPercent: 100, notificationType: "ACTUAL" },
+  { thresholdPercent: 100, notificationType: "FORECASTED" },
+];
+
+/** Whose costs the budget counts. */
+export type BudgetScope = "account" | "stack";
+export const BUDGET_SCOPES: readonly BudgetScope[] = ["account", "stack"];
+
+/**
+ * The kill switch waits up to 30 s for the mapping to disable, then makes a few calls per
+ * function: 60 s is the floor docs/kill-switch.md sets, 90 s leaves room for throttled retries.
+ */
+export const KILL_SWITCH_TIMEOUT_SECONDS = 90;
+
+export interface FunctionTarget {
+  name: pulumi.Input<string>;
+  arn: pulumi.Input<string>;
+}
+
+export interface EventSourceMappingTarget {
+  uuid: pulumi.Input<string>;
+  arn: pulumi.Input<string>;
+}
+
+export interface CostGuardArgs {
+  /** Monthly limit in USD. */
+  limitUsd: number;
+  /** Budget notifications, in percent of the limit. Default DEFAULT_BUDGET_NOTIFICATIONS. */
+  notifications?: readonly BudgetNotificationSpec[];
+  /**
+   * Count only costs carrying this cost allocation tag (it must be activated in the Billing
+   * console, or the budget sees nothing). Default: every cost of the account.
+   */
+  costFilterTag?: { key: string; value: string };
+  /** Also send budget alerts to this address (SNS e-mail subscription). Empty/undefined: none. */
+  alertEmail?: string;
+  /** The function fed by the queue: paused first (its event source mapping, then its concurrency). */
+  extractorFunction: FunctionTarget;
+  /** The read API's function (concurrency 0 while paused). */
+  apiFunction: FunctionTarget;
+  /** The extractor's SQS event source mapping. */
+  eventSourceMapping: EventSourceMappingTarget;
+  /** Pause when an alert stands for at least this percent of the budget. Default 100. */
+  killSwitchThresholdPercent?: number;
+  /** Let FORECASTED alerts pause too. Default false (only money actually spent pauses). */
+  killSwitchPauseOnForecast?: boolean;
+  architecture: LambdaArchitecture;
+  logRetentionDays: number;
+  /** Kill-switch code (tests). Default: the esbuild bundle of handlers/kill-switch. */
+  code?: pulumi.asset.Archive;
+}
+
+export class CostGuard extends pulumi.ComponentResource {
+  /** Where the budget publishes; the kill switch (and the e-mail address) subscribe to it. */
+  public readonly topic: aws.sns.Topic;
+  public readonly topicPolicy: aws.sns.TopicPolicy;
+  public readonly emailSubscription?: aws.sns.TopicSubscription;
+  public readonly budget: aws.budgets.Budget;
+  public readonly logGroup: aws.cloudwatch.LogGroup;
+  public readonly role: aws.iam.Role;
+  public readonly rolePolicy: aws.iam.RolePolicy;
+  /** The kill-switch function. */
+  public readonly function: aws.lambda.Function;
+  public readonly invokePermission: aws.lambda.Permission;
+  public readonly subscription: aws.sns.TopicSubscription;
+  /** The kill switch's Powertools service name: the `service` dimension of its EMF metrics. */
+  public readonly serviceName: string;
+  public readonly thresholdPercent: number;
+  public readonly pauseOnForecast: boolean;
+
+  constructor(name: string, args: CostGuardArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("media-pipeline:cost:CostGuard", name, {}, opts);
+    const parent = { parent: this };
+    const settings = checkSettings(name, args);
+    this.thresholdPercent = settings.thresholdPercent;
+    this.pauseOnForecast = settings.pauseOnForecast;
+    this.serviceName = `${name}-kill-switch`;
+
+    // --- Budget and its topic --------------------------------------------------------------
+    // Not KMS-encrypted: Budgets cannot publish to a topic under the AWS managed SNS key.
+    this.topic = new aws.sns.Topic(`${name}-topic`, { displayName: `${name} budget alerts` }, parent);
+    this.topicPolicy = new aws.sns.TopicPolicy(
+      `${name}-topic-policy`,
+      {
+        arn: this.topic.arn,
+        policy: policyDocument([
+          allowServicePublish(
+            "BudgetsOfThisAccount",
+            "budgets.amazonaws.com",
+            this.topic.arn,
+            (t) => `arn:${t.partition}:budgets::${t.account}:*`,
+          ),
+        ]),
+      },
+      parent,
+    );
+    if (args.alertEmail) {
+      this.emailSubscription = new aws.sns.TopicSubscription(
+        `${name}-email`,
+        { topic: this.topic.arn, protocol: "email", endpoint: args.alertEmail },
+        parent,
+      );
+    }
+    this.budget = new aws.budgets.Budget(
+      `${name}-budget`,
+      {
+        budgetType: "COST",
+        limitAmount: String(args.limitUsd),
+        limitUnit: "USD",
+        timeUnit: "MONTHLY",
+        costFilters: args.costFilterTag
+          ? [{ name: "TagKeyValue", values: [`user:${args.costFilterTag.key}$${args.costFilterTag.value}`] }]
+          : undefined,
+        notifications: settings.notifications.map((n) => ({
+          notificationType: n.notificationType,
+          threshold: n.thresholdPercent,
+          thresholdType: "PERCENTAGE",
+          comparisonOperator: "GREATER_THAN",
+          subscriberSnsTopicArns: [this.topic.arn],
+        })),
+      },
+      // Budgets checks that it may publish when the notification is created.
+      { parent: this, dependsOn: [this.topicPolicy] },
+    );
+
+    // --- Kill switch -----------------------------------------------------------------------
+    this.logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-kill-switch-logs`,
+      { namePrefix: `/aws/lambda/${name}-kill-switch-`, retentionInDays: args.logRetentionDays },
+      parent,
+    );
+    this.role = new aws.iam.Role(
+      `${name}-kill-switch-role`,
+      {
+        assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"),
+        description: "media-pipeline kill switch: pauses the extractor's event source mapping and both functions",
+      },
+      parent,
+    );
+    this.rolePolicy = new aws.iam.RolePolicy(
+      `${name}-kill-switch-policy`,
+      { role: this.role.name, policy: policyDocument(killSwitchStatements(args, this.logGroup.arn)) },
+      parent,
+    );
+    this.function = new aws.lambda.Function(
+      `${name}-kill-switch`,
+      {
+        description: "Pauses the media pipeline when a budget alert reaches its threshold (docs/kill-switch.md)",
+        runtime: aws.lambda.Runtime.NodeJS22dX,
+        architectures: [args.architecture],
+        handler: "index.handler",
+        code: args.code ?? bundleArchive("kill-switch"),
+        role: this.role.arn,
+        memorySize: 256,
+        timeout: KILL_SWITCH_TIMEOUT_SECONDS,
+        tracingConfig: { mode: "Active" },
+        loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO" },
+        environment: {
+          variables: {
+            [ENV.extractorFunctionName]: args.extractorFunction.name,
+            [ENV.apiFunctionName]: args.apiFunction.name,
+            [ENV.extractorEventSourceMappingUuid]: args.eventSourceMapping.uuid,
+            [ENV.killSwitchThresholdPercent]: String(settings.thresholdPercent),
+            [ENV.killSwitchPauseOnForecast]: String(settings.pauseOnForecast),
+            [ENV.serviceName]: this.serviceName,
+            [ENV.metricsNamespace]: METRICS_NAMESPACE,
+            NODE_OPTIONS: "--enable-source-maps",
+          },
+        },
+      },
+      { parent: this, dependsOn: [this.rolePolicy, this.logGroup] },
+    );
+    this.invokePermission = new aws.lambda.Permission(
+      `${name}-kill-switch-invoke`,
+      {
+        action: "lambda:InvokeFunction",
+        function: this.function.name,
+        principal: "sns.amazonaws.com",
+        // This topic, and no other, may invoke the kill switch.
+        sourceArn: this.topic.arn,
+      },
+      parent,
+    );
+    this.subscription = new aws.sns.TopicSubscription(
+      `${name}-kill-switch-subscription`,
+      { topic: this.topic.arn, protocol: "lambda", endpoint: this.function.arn },
+      // SNS must be allowed to invoke before the first alert is delivered.
+      { parent: this, dependsOn: [this.invokePermission] },
+    );
+
+    this.registerOutputs({
+      topicArn: this.topic.arn,
+      budgetName: this.budget.name,
+      killSwitchFunctionName: this.function.name,
+    });
+  }
+}
+
+/**
+ * The kill switch's grants: exactly the Lambda API calls of handlers/kill-switch/lambda-control.ts
+ * (GetFunction returns tags only with ListTags), on the two functions and the one mapping.
+ */
+export function killSwitchStatements(
+  args: Pick<CostGuardArgs, "extractorFunction" | "apiFunction" | "eventSourceMapping">,
+  logGroupArn: pulumi.Input<string>,
+): PolicyStatement[] {
+  return [
+    {
+      Sid: "PauseAndResumeFunctions",
+      Effect: "Allow",
+      Action: [
+        "lambda:GetFunction",
+        "lambda:ListTags",
+        "lambda:TagResource",
+        "lambda:UntagResource",
+        "lambda:PutFunctionConcurrency",
+        "lambda:DeleteFunctionConcurrency",
+      ],
+      Resource: [args.extractorFunction.arn, args.apiFunction.arn],
+    },
+    {
+      Sid: "PauseAndResumeEventSourceMapping",
+      Effect: "Allow",
+      Action: ["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping"],
+      Resource: args.eventSourceMapping.arn,
+    },
+    ...lambdaRuntimeStatements(logGroupArn),
+  ];
+}
+
+interface CostGuardSettings {
+  notifications: readonly BudgetNotificationSpec[];
+  thresholdPercent: number;
+  pauseOnForecast: boolean;
+}
+
+function checkSettings(name: string, args: CostGuardArgs): CostGuardSettings {
+  const fail = (what: string): never => {
+    throw new Error(`CostGuard ${name}: ${what}`);
+  };
+  if (!Number.isFinite(args.limitUsd) || args.limitUsd <= 0)
+    fail(`the budget limit must be positive, got ${args.limitUsd}`);
+  checkLogRetention(args.logRetentionDays, `CostGuard ${name}`);
+  const notifications = args.notifications ?? DEFAULT_BUDGET_NOTIFICATIONS;
+  if (notifications.length === 0 || notifications.length > 10) {
+    fail(`a budget takes 1 to 10 notifications, got ${notifications.length}`);
+  }
+  for (const n of notifications) {
+    if (!Number.isFinite(n.thresholdPercent) || n.thresholdPercent <= 0) {
+      fail(`notification thresholds are positive percentages, got ${n.thresholdPercent}`);
+    }
+  }
+  const thresholdPercent = args.killSwitchThresholdPercent ?? 100;
+  if (!Number.isFinite(thresholdPercent) || thresholdPercent <= 0) {
+    fail(`the kill-switch threshold must be a positive percentage, got ${thresholdPercent}`);
+  }
+  const pauseOnForecast = args.killSwitchPauseOnForecast ?? false;
+  // An alert reports the spend when it crosses its own threshold: a kill-switch threshold above
+  // every notification that may pause would never be reached.
+  const pausing = notifications.filter((n) => n.notificationType === "ACTUAL" || pauseOnForecast);
+  if (!pausing.some((n) => n.thresholdPercent >= thresholdPercent)) {
+    fail(
+      `no ${pauseOnForecast ? "" : "ACTUAL "}budget notification at or above the kill-switch threshold of ${thresholdPercent}%: ` +
+        "the kill switch would never pause; add one or lower the threshold",
+    );
+  }
+  return { notifications, thresholdPercent, pauseOnForecast };
+}
