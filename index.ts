@@ -40,6 +40,9 @@ const pipeline = new MediaPipeline(
     killSwitchPauseOnForecast: config.killSwitchPauseOnForecast,
     syntheticsCanary: config.syntheticsCanary,
     syntheticsRateMinutes: config.syntheticsRateMinutes,
+    backfillMaxConcurrency: config.backfillMaxConcurrency,
+    backfillBatchSize: config.backfillBatchSize,
+    backfillToleratedFailurePercent: config.backfillToleratedFailurePercent,
   },
   { providers: [provider] },
 );
@@ -68,3 +71,5 @@ export const alarmTopicArn = pipeline.alarmTopicArn;
 export const budgetTopicArn = pipeline.budgetTopicArn;
 /** The stack's CloudWatch dashboard. */
 export const dashboardName = pipeline.dashboardName;
+/** The backfill state machine: `npm run backfill -- --stack NAME [--prefix P] [--only-outdated]` starts it. */
+export const backfillStateMachineArn = pipeline.backfillStateMachineArn;

@@ -21,6 +21,7 @@ import {
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
 import { PROJECT_NAME, resourceName } from "../lib/naming";
 import { buildDashboardSync, DASHBOARD_DIST_DIR, dashboardNeedsBuild } from "../web/build";
+import { Backfill } from "./backfill";
 import { type BudgetScope, CostGuard } from "./cost-guard";
 import { DashboardSite } from "./dashboard-site";
 import { FfmpegLayer } from "./ffmpeg-layer";
@@ -92,6 +93,14 @@ export interface MediaPipelineArgs {
   syntheticsRateMinutes?: number;
   /** Kill-switch code (tests). Default: the esbuild bundle of handlers/kill-switch. */
   killSwitchCode?: pulumi.asset.Archive;
+  /** Backfill: concurrent child executions of its Distributed Map (each runs one batch). Default 10. */
+  backfillMaxConcurrency?: number;
+  /** Backfill: objects per batch (one invocation of the backfill function). Default 100. */
+  backfillBatchSize?: number;
+  /** Backfill: percent of objects whose batch may fail (after retries) without failing the run. Default 5. */
+  backfillToleratedFailurePercent?: number;
+  /** Backfill code (tests). Default: the esbuild bundle of handlers/backfill. */
+  backfillCode?: pulumi.asset.Archive;
 }
 
 export class MediaPipeline extends pulumi.ComponentResource {
@@ -122,6 +131,10 @@ export class MediaPipeline extends pulumi.ComponentResource {
   public readonly alarmTopicArn: pulumi.Output<string>;
   public readonly budgetTopicArn: pulumi.Output<string>;
   public readonly dashboardName: pulumi.Output<string>;
+  /** The backfill state machine (Distributed Map over the ingest bucket) and its function. */
+  public readonly backfill: Backfill;
+  /** What `npm run backfill -- --stack NAME` starts (tools/backfill.ts). */
+  public readonly backfillStateMachineArn: pulumi.Output<string>;
 
   constructor(name: string, args: MediaPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("media-pipeline:index:MediaPipeline", name, {}, opts);
@@ -213,6 +226,23 @@ export class MediaPipeline extends pulumi.ComponentResource {
       ),
     );
 
+    this.backfill = new Backfill(
+      part("backfill"),
+      {
+        layer: this.layer,
+        ingestBucket: { name: this.ingestBucket.bucketName, arn: this.ingestBucket.arn },
+        metadataBucket: { name: this.metadataBucket.bucketName, arn: this.metadataBucket.arn },
+        table: { name: this.table.tableName, arn: this.table.arn, listIndexArn: this.table.listIndexArn },
+        memoryMb: args.extractorMemoryMb,
+        logRetentionDays: args.logRetentionDays,
+        maxConcurrency: args.backfillMaxConcurrency,
+        batchSize: args.backfillBatchSize,
+        toleratedFailurePercent: args.backfillToleratedFailurePercent,
+        code: args.backfillCode,
+      },
+      parent,
+    );
+
     this.costGuard = new CostGuard(
       part("cost-guard"),
       {
@@ -270,6 +300,12 @@ export class MediaPipeline extends pulumi.ComponentResource {
             logGroup: this.costGuard.logGroup,
             source: part("kill-switch"),
           },
+          {
+            label: "Backfill",
+            function: this.backfill.function,
+            logGroup: this.backfill.logGroup,
+            source: part("backfill"),
+          },
         ],
         queue: {
           name: this.extractor.queue.name,
@@ -299,6 +335,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
     this.alarmTopicArn = this.observability.alarmTopicArn;
     this.budgetTopicArn = this.costGuard.topic.arn;
     this.dashboardName = this.observability.dashboardName;
+    this.backfillStateMachineArn = this.backfill.stateMachineArn;
 
     this.registerOutputs({
       uploadBucketName: this.uploadBucketName,
@@ -312,6 +349,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
       alarmTopicArn: this.alarmTopicArn,
       budgetTopicArn: this.budgetTopicArn,
       dashboardName: this.dashboardName,
+      backfillStateMachineArn: this.backfillStateMachineArn,
     });
   }
 }

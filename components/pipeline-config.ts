@@ -48,6 +48,12 @@ export interface PipelineConfig {
   syntheticsRateMinutes: number;
   /** Folder with a built dashboard; empty for web/dist (rebuilt when stale). */
   dashboardDir: string;
+  /** Backfill: concurrent child executions of its Distributed Map. */
+  backfillMaxConcurrency: number;
+  /** Backfill: objects per batch (one function invocation). */
+  backfillBatchSize: number;
+  /** Backfill: percent of objects whose batch may fail without failing the run. */
+  backfillToleratedFailurePercent: number;
 }
 
 const ARCHITECTURES: readonly LambdaArchitecture[] = ["x86_64", "arm64"];
@@ -59,6 +65,13 @@ export function readPipelineConfig(): PipelineConfig {
     const value = config.requireNumber(key);
     if (!Number.isInteger(value) || value < 1 || value > max) {
       throw new Error(`config ${PROJECT_NAME}:${key} must be a whole number from 1 to ${max}, got ${value}`);
+    }
+    return value;
+  };
+  const percent = (key: string): number => {
+    const value = config.requireNumber(key);
+    if (!Number.isInteger(value) || value < 0 || value > 100) {
+      throw new Error(`config ${PROJECT_NAME}:${key} must be a whole number from 0 to 100, got ${value}`);
     }
     return value;
   };
@@ -128,5 +141,8 @@ export function readPipelineConfig(): PipelineConfig {
     syntheticsCanary: config.requireBoolean("syntheticsCanary"),
     syntheticsRateMinutes: positiveInt("syntheticsRateMinutes", 60),
     dashboardDir: config.require("dashboardDir"),
+    backfillMaxConcurrency: positiveInt("backfillMaxConcurrency", 10_000),
+    backfillBatchSize: positiveInt("backfillBatchSize", 1000),
+    backfillToleratedFailurePercent: percent("backfillToleratedFailurePercent"),
   };
 }

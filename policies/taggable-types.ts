@@ -9,7 +9,7 @@
  * @pulumi/aws typings, so a wrong guess fails the tests).
  *
  * Covers every service the project uses (S3, SQS, Lambda, DynamoDB, CloudWatch, IAM,
- * API Gateway, Cognito, CloudFront, Budgets, SNS, Synthetics, KMS, SSM, ACM), all types of each, as of
+ * API Gateway, Cognito, CloudFront, Budgets, SNS, Synthetics, KMS, SSM, ACM, Step Functions), all types of each, as of
  * @pulumi/aws 7.48.0.
  */
 
@@ -115,6 +115,9 @@ export const TAGGABLE_TYPES: ReadonlySet<string> = new Set([
   "aws:ssm/quicksetupConfigurationManager:QuicksetupConfigurationManager",
   // acm
   "aws:acm/certificate:Certificate",
+  // sfn
+  "aws:sfn/activity:Activity",
+  "aws:sfn/stateMachine:StateMachine",
 ]);
 
 export const NON_TAGGABLE_TYPES: ReadonlySet<string> = new Set([
@@ -314,4 +317,6 @@ export const NON_TAGGABLE_TYPES: ReadonlySet<string> = new Set([
   "aws:ssm/serviceSetting:ServiceSetting",
   // acm
   "aws:acm/certificateValidation:CertificateValidation",
+  // sfn
+  "aws:sfn/alias:Alias",
 ]);

@@ -15,6 +15,7 @@ export const HANDLER_ENTRIES = {
   extractor: "handlers/extractor/index.ts",
   api: "handlers/api/index.ts",
   "kill-switch": "handlers/kill-switch/index.ts",
+  backfill: "handlers/backfill/index.ts",
 } as const;
 
 export type BundleName = keyof typeof HANDLER_ENTRIES;

@@ -60,6 +60,7 @@ export const T = {
   topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
   topicSubscription: "aws:sns/topicSubscription:TopicSubscription",
   canary: "aws:synthetics/canary:Canary",
+  stateMachine: "aws:sfn/stateMachine:StateMachine",
   provider: "pulumi:providers:aws",
   mediaBucket: "media-pipeline:storage:MediaBucket",
   metadataTable: "media-pipeline:storage:MetadataTable",
@@ -70,6 +71,7 @@ export const T = {
   pipeline: "media-pipeline:index:MediaPipeline",
   costGuard: "media-pipeline:cost:CostGuard",
   healthCanary: "media-pipeline:synthetics:HealthCanary",
+  backfill: "media-pipeline:backfill:Backfill",
   observability: "media-pipeline:observability:PipelineObservability",
   alarmTopic: "media-pipeline:alarms:AlarmTopic",
   lambdaAlarms: "media-pipeline:alarms:LambdaAlarms",
@@ -248,6 +250,7 @@ export function testPipelineArgs(overrides: Partial<MediaPipelineArgs> = {}): Me
     budgetLimitUsd: 10,
     syntheticsCanary: false,
     killSwitchCode: testCode("kill-switch"),
+    backfillCode: testCode("backfill"),
     ...overrides,
   };
 }

@@ -22,6 +22,7 @@ describe("MediaPipeline", () => {
       `${T.dashboard} mp-test-dashboard`,
       `${T.mediaBucket} mp-test-ingest`,
       `${T.api} mp-test-api`,
+      `${T.backfill} mp-test-backfill`,
       `${T.costGuard} mp-test-cost-guard`,
       `${T.observability} mp-test-observability`,
     ]);

@@ -90,7 +90,27 @@ describe("offline plan (planProgram)", function () {
       "alarmTopicArn",
       "budgetTopicArn",
       "dashboardName",
+      // tools/backfill.ts BACKFILL_STACK_OUTPUTS
+      "backfillStateMachineArn",
     ]);
+  });
+
+  it("plans the backfill for dev: a STANDARD state machine with its role, exported as backfillStateMachineArn", () => {
+    const res = new Resources(dev.resources);
+    const backfill = res.one(T.backfill);
+    expect(res.ancestorsOf(backfill)[0]?.urn).to.equal(res.one(T.pipeline).urn);
+    const sm = res.oneUnder(backfill, T.stateMachine);
+    expect(sm.inputs.type).to.equal("STANDARD");
+    const role = res.oneUnder(backfill, T.role, "-sfn-role");
+    expect(sm.inputs.roleArn).to.equal(role.state.arn);
+    expect(res.oneUnder(backfill, T.rolePolicy, "-sfn-policy").inputs.role).to.equal(role.state.name);
+    expect(dev.outputs.backfillStateMachineArn).to.equal(sm.state.arn);
+    const definition = JSON.parse(sm.inputs.definition as string);
+    const ingest = res.oneUnder(res.one(T.mediaBucket, "-ingest"), T.bucket).state.bucket;
+    expect(definition.States.Backfill.ItemReader.Parameters.Bucket).to.equal(ingest);
+    expect(definition.States.Backfill.MaxConcurrency).to.equal(
+      Number(dev.config["media-pipeline:backfillMaxConcurrency"]),
+    );
   });
 
   it("plans the observability and cost guard acceptance list for dev (dashboard, alarms, budget, kill switch, filters)", () => {
@@ -116,6 +136,7 @@ describe("offline plan (planProgram)", function () {
     const functions = res.ofType(T.function);
     expect(functions.map((f) => f.name).sort()).to.deep.equal([
       "mp-dev-api",
+      "mp-dev-backfill",
       "mp-dev-cost-guard-kill-switch",
       "mp-dev-extractor",
     ]);

@@ -255,6 +255,11 @@ const MAKERS: Record<string, StateMaker> = {
       },
     };
   },
+  "aws:sfn/stateMachine:StateMachine": (c) => {
+    const name = physicalName(c);
+    const arn = `arn:aws:states:${c.region}:${c.account}:stateMachine:${name}`;
+    return { id: arn, state: { name, arn, status: "ACTIVE", revisionId: uuid(c.hex), stateMachineVersionArn: "" } };
+  },
   "aws:cloudfront/originAccessControl:OriginAccessControl": (c) => ({
     id: `E${alnum(c.hex, 13)}`,
     state: { etag: `E${alnum(c.hex.slice(20), 13)}` },
