@@ -64,6 +64,8 @@ export function labPaths(dir: string) {
     queue: path.join(data, "queue", `${LAB_QUEUE_NAMES.queue}.jsonl`),
     deadLetterQueue: path.join(data, "queue", `${LAB_QUEUE_NAMES.deadLetterQueue}.jsonl`),
     sequencer: path.join(data, "sequencer.json"),
+    /** Intents of S3 changes whose events are not queued yet (lab/s3-notifications.ts): replayed after a crash. */
+    s3Journal: path.join(data, "s3-events.journal"),
     /** A recorded pause (lab/pipeline-control.ts): while it exists, the lab starts paused. */
     pause: path.join(data, "pause.json"),
     log: path.join(dir, "logs", "pipeline.jsonl"),
@@ -100,6 +102,16 @@ export interface LabOptions {
   paused?: boolean;
   /** How often tombstones past their TTL are swept (dynalite has no TTL). */
   ttlSweepIntervalMs?: number;
+  /**
+   * Where the extractor reaches S3 and DynamoDB, given the stand-ins' endpoints (default:
+   * those). The soak test (lab/soak/) puts fault-injecting proxies here.
+   */
+  extractorEndpoints?: (direct: ExtractorEndpoints) => ExtractorEndpoints | Promise<ExtractorEndpoints>;
+}
+
+export interface ExtractorEndpoints {
+  s3: string;
+  dynamodb: string;
 }
 
 /** What a client needs to talk to a running lab; written to <dir>/endpoints.json. */
@@ -271,14 +283,17 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
           await queue.send(body);
         },
         region: LAB_REGION,
+        journal: paths.s3Journal,
       },
     });
     cleanups.push(() => s3Server.close());
 
     const s3 = makeLabS3Client(s3Server.endpoint);
     const dynamodb = makeLabDynamoClient(dynamo.endpoint);
-    const extractorS3 = makeLabS3Client(s3Server.endpoint);
-    const extractorDynamo = makeLabDynamoClient(dynamo.endpoint);
+    const direct = { s3: s3Server.endpoint, dynamodb: dynamo.endpoint };
+    const extractorAt = (await options.extractorEndpoints?.(direct)) ?? direct;
+    const extractorS3 = makeLabS3Client(extractorAt.s3);
+    const extractorDynamo = makeLabDynamoClient(extractorAt.dynamodb);
     const apiDynamo = makeLabDynamoClient(dynamo.endpoint);
     const apiS3 = makeLabS3Client(s3Server.endpoint); // presigns only
     cleanups.push(() => {

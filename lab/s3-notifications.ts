@@ -13,9 +13,19 @@
  *
  * Delivery is awaited before the S3 response is sent, so an acknowledged upload always
  * has its event durably queued.
+ *
+ * A change that happened but whose event was not queued yet when the process died (SIGKILL
+ * between the store write and the queue append) is not lost either: with `journal`, each
+ * mutation first appends an intent line (bucket, key) and, once its event is queued, a done
+ * line. On the next start, replayJournal announces every intent left open from the store's
+ * current state (object present: ObjectCreated with its size and MD5; absent:
+ * ObjectRemoved), as S3 would still deliver the event of a committed change. The writes are
+ * plain appends (page cache): they survive the process, not the machine.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import * as fsSync from "node:fs";
+import { createReadStream } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import type { S3EventRecord } from "aws-lambda";
@@ -61,6 +71,8 @@ export interface NotificationOptions {
   /** Name of the notification configuration, as set on the bucket. */
   configurationId?: string;
   now?: () => Date;
+  /** Intent journal (see the file header); none: a crash can lose the event of the change in progress. */
+  journal?: string;
 }
 
 /** Principal ids the lab puts where S3 names the caller and the bucket owner. */
@@ -164,6 +176,125 @@ async function waitForSize(file: string, size: number, timeoutMs = 5_000): Promi
   }
 }
 
+type JournalLine = { i: string; b: string; k: string } | { d: string };
+
+/** Above this size, a journal with no open intent is truncated. */
+const JOURNAL_COMPACT_BYTES = 1024 * 1024;
+
+/** The intent journal of one running adapter (see the file header). */
+class IntentJournal {
+  private readonly fd: number;
+  private readonly prefix = randomBytes(4).toString("hex");
+  private counter = 0;
+  private open = 0;
+  private bytes: number;
+
+  constructor(file: string) {
+    fsSync.mkdirSync(path.dirname(file), { recursive: true });
+    this.fd = fsSync.openSync(file, "a");
+    this.bytes = fsSync.fstatSync(this.fd).size;
+  }
+
+  /** Records that (bucket, key) is about to change; returns the id to close it with. */
+  begin(bucket: string, key: string): string {
+    this.counter += 1;
+    const id = `${this.prefix}-${this.counter}`;
+    this.write({ i: id, b: bucket, k: key });
+    this.open += 1;
+    return id;
+  }
+
+  /** The change's event is queued (or the change failed: no event is due). */
+  end(id: string): void {
+    this.write({ d: id });
+    this.open -= 1;
+    if (this.open === 0 && this.bytes > JOURNAL_COMPACT_BYTES) {
+      fsSync.ftruncateSync(this.fd, 0);
+      this.bytes = 0;
+    }
+  }
+
+  close(): void {
+    fsSync.closeSync(this.fd);
+  }
+
+  private write(line: JournalLine): void {
+    const text = `${JSON.stringify(line)}\n`;
+    fsSync.writeSync(this.fd, text);
+    this.bytes += Buffer.byteLength(text);
+  }
+}
+
+async function md5File(file: string): Promise<{ md5: string; size: number }> {
+  const hash = createHash("md5");
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { md5: hash.digest("hex"), size };
+}
+
+/**
+ * Announces the changes a previous run recorded as intents but did not finish announcing
+ * (see the file header), from the store's current state, then empties the journal. Call it
+ * before serving requests. Returns how many events were sent.
+ */
+export async function replayJournal(store: FilesystemStoreLike, options: NotificationOptions): Promise<number> {
+  if (!options.journal) return 0;
+  let text: string;
+  try {
+    text = await fs.readFile(options.journal, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw err;
+  }
+  const pending = new Map<string, { bucket: string; key: string }>();
+  for (const line of text.split("\n")) {
+    let entry: JournalLine;
+    try {
+      entry = JSON.parse(line) as JournalLine;
+    } catch {
+      continue; // blank, or torn by the crash
+    }
+    if ("d" in entry) pending.delete(entry.d);
+    else pending.set(entry.i, { bucket: entry.b, key: entry.k });
+  }
+  const changes = new Map<string, { bucket: string; key: string }>();
+  for (const c of pending.values()) changes.set(`${c.bucket}\u0000${c.key}`, c);
+  const announce = announcer(options);
+  for (const { bucket, key } of changes.values()) {
+    if (await store.existsObject(bucket, key)) {
+      // The write may have been torn: describe (and make s3rver serve) what is on disk.
+      const file = store.getResourcePath(bucket, key, "object");
+      const { md5, size } = await md5File(file);
+      await fs.writeFile(`${file}.md5`, md5);
+      await announce({ operation: "Put", bucket, key, size, etag: md5 });
+    } else {
+      await announce({ operation: "Delete", bucket, key });
+    }
+  }
+  await fs.writeFile(options.journal, "");
+  return changes.size;
+}
+
+function announcer(options: NotificationOptions): (mutation: ObjectMutation) => Promise<void> {
+  const watched = new Set(options.buckets);
+  const now = options.now ?? (() => new Date());
+  return async (mutation) => {
+    if (!watched.has(mutation.bucket)) return;
+    // Sequencer taken after the store operation completed: later operations get greater ones.
+    const record = s3EventRecord(mutation, {
+      sequencer: options.sequencer.next(),
+      eventTime: now().toISOString(),
+      region: options.region,
+      configurationId: options.configurationId,
+      request: s3RequestContext.getStore(),
+    });
+    await options.deliver(JSON.stringify({ Records: [record] }));
+  };
+}
+
 /**
  * Wraps `store` so every object mutation in one of `options.buckets` is announced through
  * `options.deliver`. Returns a function restoring the original methods.
@@ -176,61 +307,91 @@ export function attachNotifications(store: FilesystemStoreLike, options: Notific
     deleteObject: store.deleteObject,
   };
   const watched = new Set(options.buckets);
-  const now = options.now ?? (() => new Date());
+  const announce = announcer(options);
+  const journal = options.journal ? new IntentJournal(options.journal) : undefined;
 
-  async function announce(mutation: ObjectMutation): Promise<void> {
-    if (!watched.has(mutation.bucket)) return;
-    // Sequencer taken after the store operation completed: later operations get greater ones.
-    const record = s3EventRecord(mutation, {
-      sequencer: options.sequencer.next(),
-      eventTime: now().toISOString(),
-      region: options.region,
-      configurationId: options.configurationId,
-      request: s3RequestContext.getStore(),
+  // s3rver writes an object in place: two PUTs of one key at once interleave their bytes
+  // under the MD5 of one of them. S3 replaces an object atomically, so mutations of a key
+  // are serialized here (last one wins, whole), as are their events.
+  const keyLocks = new Map<string, Promise<unknown>>();
+  function serialized<T>(bucket: string, key: string, run: () => Promise<T>): Promise<T> {
+    const id = `${bucket}\u0000${key}`;
+    const result = (keyLocks.get(id) ?? Promise.resolve()).then(run);
+    const tail = result.catch(() => undefined);
+    keyLocks.set(id, tail);
+    tail.then(() => {
+      if (keyLocks.get(id) === tail) keyLocks.delete(id);
     });
-    await options.deliver(JSON.stringify({ Records: [record] }));
+    return result;
+  }
+
+  /** Runs one mutation of (bucket, key): one at a time per key, between an intent and its done line (watched buckets). */
+  async function journaled<T>(bucket: string, key: string | undefined, run: () => Promise<T>): Promise<T> {
+    if (key === undefined) return run();
+    return serialized(bucket, key, async () => {
+      if (!journal || !watched.has(bucket)) return run();
+      const id = journal.begin(bucket, key);
+      try {
+        return await run();
+      } finally {
+        journal.end(id);
+      }
+    });
   }
 
   store.putObject = async function putObject(object) {
-    const result = await original.putObject.call(store, object);
-    if (insideMultipart.getStore()) return result;
-    await waitForSize(store.getResourcePath(object.bucket, object.key, "object"), result.size);
-    const method = s3RequestContext.getStore()?.method;
-    await announce({
-      operation: method === "POST" ? "Post" : "Put",
-      bucket: object.bucket,
-      key: object.key,
-      size: result.size,
-      etag: result.md5,
+    if (insideMultipart.getStore()) return original.putObject.call(store, object);
+    return journaled(object.bucket, object.key, async () => {
+      const result = await original.putObject.call(store, object);
+      await waitForSize(store.getResourcePath(object.bucket, object.key, "object"), result.size);
+      const method = s3RequestContext.getStore()?.method;
+      await announce({
+        operation: method === "POST" ? "Post" : "Put",
+        bucket: object.bucket,
+        key: object.key,
+        size: result.size,
+        etag: result.md5,
+      });
+      return result;
     });
-    return result;
   };
 
   store.putObjectMultipart = async function putObjectMultipart(bucket, uploadId, parts) {
     // The key lives in the upload's folder, which the original removes when done.
     const uploadDir = path.join(store.getResourcePath(bucket, undefined, "uploads"), uploadId);
     const key = await fs.readFile(path.join(uploadDir, "key"), "utf8").catch(() => undefined);
-    const result = await insideMultipart.run(true, () =>
-      original.putObjectMultipart.call(store, bucket, uploadId, parts),
-    );
-    if (key === undefined) return result;
-    await waitForSize(store.getResourcePath(bucket, key, "object"), result.size);
-    // s3rver's ETag for a multipart object is the MD5 of the whole object (S3's would be
-    // "<md5 of part md5s>-<parts>"); the event carries what GetObject will return.
-    await announce({ operation: "CompleteMultipartUpload", bucket, key, size: result.size, etag: result.md5 });
-    return result;
+    return journaled(bucket, key, async () => {
+      const result = await insideMultipart.run(true, () =>
+        original.putObjectMultipart.call(store, bucket, uploadId, parts),
+      );
+      if (key === undefined) return result;
+      await waitForSize(store.getResourcePath(bucket, key, "object"), result.size);
+      // s3rver's ETag for a multipart object is the MD5 of the whole object (S3's would be
+      // "<md5 of part md5s>-<parts>"); the event carries what GetObject will return.
+      await announce({ operation: "CompleteMultipartUpload", bucket, key, size: result.size, etag: result.md5 });
+      return result;
+    });
   };
 
   store.copyObject = async function copyObject(srcBucket, srcKey, destBucket, destKey, replacementMetadata) {
-    const metadata = await original.copyObject.call(store, srcBucket, srcKey, destBucket, destKey, replacementMetadata);
-    await announce({
-      operation: "Copy",
-      bucket: destBucket,
-      key: destKey,
-      size: Number(metadata["content-length"]),
-      etag: String(metadata.etag ?? "").replace(/"/g, ""),
+    return journaled(destBucket, destKey, async () => {
+      const metadata = await original.copyObject.call(
+        store,
+        srcBucket,
+        srcKey,
+        destBucket,
+        destKey,
+        replacementMetadata,
+      );
+      await announce({
+        operation: "Copy",
+        bucket: destBucket,
+        key: destKey,
+        size: Number(metadata["content-length"]),
+        etag: String(metadata.etag ?? "").replace(/"/g, ""),
+      });
+      return metadata;
     });
-    return metadata;
   };
 
   // s3rver deletes DeleteObjects' keys concurrently and then removes emptied folders;
@@ -238,16 +399,21 @@ export function attachNotifications(store: FilesystemStoreLike, options: Notific
   // gone). Deletes are serialized, and a cleanup ENOENT after a completed delete ignored.
   let deletes: Promise<unknown> = Promise.resolve();
   store.deleteObject = async function deleteObject(bucket, key) {
-    const run = deletes.then(() =>
-      original.deleteObject.call(store, bucket, key).catch(async (err: NodeJS.ErrnoException) => {
-        if (err?.code === "ENOENT" && !(await store.existsObject(bucket, key))) return;
-        throw err;
-      }),
-    );
-    deletes = run.catch(() => undefined);
-    await run;
-    await announce({ operation: "Delete", bucket, key });
+    await journaled(bucket, key, async () => {
+      const run = deletes.then(() =>
+        original.deleteObject.call(store, bucket, key).catch(async (err: NodeJS.ErrnoException) => {
+          if (err?.code === "ENOENT" && !(await store.existsObject(bucket, key))) return;
+          throw err;
+        }),
+      );
+      deletes = run.catch(() => undefined);
+      await run;
+      await announce({ operation: "Delete", bucket, key });
+    });
   };
 
-  return () => Object.assign(store, original);
+  return () => {
+    Object.assign(store, original);
+    journal?.close();
+  };
 }

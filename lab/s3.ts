@@ -9,10 +9,12 @@ import { randomBytes } from "node:crypto";
 import * as http from "node:http";
 import S3rver from "s3rver";
 import { closeServer, listen } from "./http-server";
+import { handleListObjectsV2, type ListingStore, listObjectsV2Bucket } from "./s3-list";
 import {
   attachNotifications,
   type FilesystemStoreLike,
   type NotificationOptions,
+  replayJournal,
   s3RequestContext,
 } from "./s3-notifications";
 
@@ -34,11 +36,22 @@ export interface LabS3 {
 export async function startLabS3(options: LabS3Options): Promise<LabS3> {
   const s3rver = new S3rver({ directory: options.directory, silent: true, address: options.host, port: options.port });
   const internals = s3rver as unknown as { store: FilesystemStoreLike };
+  // Changes a killed run committed without queuing their events: announce them first.
+  await replayJournal(internals.store, options.notifications);
   const detach = attachNotifications(internals.store, options.notifications);
   const handle = s3rver.callback();
 
   const server = http.createServer((req, res) => {
     const requestId = randomBytes(8).toString("hex").toUpperCase();
+    // s3rver's ListObjectsV2 cannot paginate on OpenSSL 3 (see s3-list.ts): answered here.
+    const listBucket = listObjectsV2Bucket(req);
+    if (listBucket !== undefined) {
+      handleListObjectsV2(internals.store as unknown as ListingStore, listBucket, req, res, requestId).catch(() => {
+        if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/xml" });
+        res.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code></Error>');
+      });
+      return;
+    }
     s3RequestContext.run(
       { method: req.method ?? "GET", sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, "") ?? "", requestId },
       () => handle(req, res),

@@ -44,7 +44,7 @@ export async function probeSource(
       requests: proxy.stats.s3Requests,
       probeMs: run.ms,
       contentType: proxy.stats.contentType,
-      proxy: proxy.stats,
+      proxy: { ...proxy.stats, slowestReadMs: proxy.slowestReadMs() },
     };
   } finally {
     await proxy.close();

@@ -2,16 +2,18 @@
  * What the extractor does for one object change. Plain function, no Lambda types:
  * the SQS handler, the local lab and the tests all call it.
  */
+
+import { createHash } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { FFPROBE_PIN } from "../../lib/ffprobe-pin";
-import type { MetadataDocument } from "../../lib/schema";
+import { EXTRACTOR_VERSION, type MetadataDocument } from "../../lib/schema";
 import { buildDocument, type DocumentContext, unprocessableDocument } from "./document";
 import type { FfprobeRun } from "./ffprobe";
 import { probeInPlace } from "./probe-in-place";
 import { ObjectChangedError } from "./range-proxy";
 import type { ObjectChange } from "./s3-event";
-import type { MetadataStore } from "./store";
+import { type MetadataStore, sameItemVersion } from "./store";
 
 /** The version string stored in documents: the pinned build, which the handler verified at start. */
 export const PINNED_FFPROBE_VERSION = FFPROBE_PIN.versionLine.replace(/^ffprobe version /, "");
@@ -27,6 +29,21 @@ export type Outcome =
   | "not-newer"
   /** The object changed or vanished since the event; the newer event will describe it. */
   | "superseded";
+
+/** S3 reads slower than this (or a quarter of the probe timeout, if less) make a failed probe a retry. */
+export const STALLED_READ_MS = 5_000;
+
+/**
+ * S3 answered a read so slowly that ffprobe gave up (its 10 s read timeout, or the probe
+ * deadline): the failure says nothing about the object, so the message is retried. Named
+ * TimeoutError, which errors.ts counts as transient.
+ */
+export class S3ReadStalledError extends Error {
+  constructor(readonly slowestReadMs: number) {
+    super(`an S3 read took ${slowestReadMs} ms to answer and ffprobe gave up waiting; retrying`);
+    this.name = "TimeoutError";
+  }
+}
 
 export interface ChangeResult {
   outcome: Outcome;
@@ -57,16 +74,59 @@ export function failureReason(run: FfprobeRun, timeoutMs: number): string {
   return `ffprobe could not read the object (${exit})${detail ? `: ${detail}` : ""}`;
 }
 
+/**
+ * Where the raw ffprobe JSON of this change goes: per (key, sequencer) for events; a backfill
+ * keeps the sequencer of the item it replaces, so its raw key also names the object version
+ * and extractor version (a retry lands on the same key, and the old document's raw JSON is
+ * never overwritten by a write that may still lose its compare-and-swap).
+ */
+function rawId(change: ObjectChange): string {
+  if (!change.backfill) return change.sequencer;
+  const tag = createHash("sha256")
+    .update(`${change.etag ?? ""}|${EXTRACTOR_VERSION}`)
+    .digest("hex")
+    .slice(0, 16);
+  return `${change.sequencer}-backfill-${tag}`;
+}
+
+/** Does the object exist? (For a backfill removal: an orphaned document is only removed if it does not.) */
+async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404) return false;
+    throw err;
+  }
+}
+
 export async function processChange(change: ObjectChange, deps: ProcessDeps): Promise<ChangeResult> {
   const now = deps.now ?? (() => new Date());
   if (change.action === "removed") {
+    if (change.backfill) {
+      // Reconcile removing an orphaned document: only while the object is still absent and
+      // the document is still the one selected (a new object's event then replaces the tombstone).
+      const expected = change.backfill.expected;
+      if (expected === null || expected.deleted) return { outcome: "not-newer" };
+      if (await objectExists(deps.s3, change.bucket, change.key)) return { outcome: "superseded" };
+      const written = await deps.store.putBackfillTombstone(change, now(), expected);
+      return { outcome: written === "written" ? "removed" : "not-newer" };
+    }
     const written = await deps.store.putTombstone(change, now());
     return { outcome: written === "written" ? "removed" : "not-newer" };
   }
 
-  // Skip the probe when a duplicate or an older event arrives: the table already knows better.
-  const current = await deps.store.currentSequencer(change.key);
-  if (current !== undefined && current >= change.sequencer) return { outcome: "not-newer" };
+  if (change.backfill) {
+    // Skip the probe when the item changed since the backfill selected the object: whatever
+    // wrote it (a newer event, another backfill) knows at least as much.
+    const current = await deps.store.currentVersion(change.key);
+    if (!sameItemVersion(current, change.backfill.expected)) return { outcome: "not-newer" };
+  } else {
+    // Skip the probe when a duplicate or an older event arrives: the table already knows better.
+    const current = await deps.store.currentSequencer(change.key);
+    if (current !== undefined && current >= change.sequencer) return { outcome: "not-newer" };
+  }
 
   const ctx: DocumentContext = {
     bucket: change.bucket,
@@ -107,6 +167,11 @@ export async function processChange(change: ObjectChange, deps: ProcessDeps): Pr
     if (upstream instanceof ObjectChangedError) return { outcome: "superseded" };
     // A probe that failed because S3 failed says nothing about the object: retry it.
     if (upstream && (result.exitCode !== 0 || result.timedOut)) throw upstream;
+    // Nor does one that failed while S3 was stalling (nothing failed, it was just too slow).
+    const stalledMs = Math.min(STALLED_READ_MS, deps.probeTimeoutMs / 4);
+    if ((result.exitCode !== 0 || result.timedOut) && result.proxy.slowestReadMs >= stalledMs) {
+      throw new S3ReadStalledError(result.proxy.slowestReadMs);
+    }
 
     probe = {
       exitCode: result.exitCode,
@@ -125,14 +190,16 @@ export async function processChange(change: ObjectChange, deps: ProcessDeps): Pr
     if (result.exitCode === 0 && result.output && !result.timedOut) {
       document = buildDocument(runCtx, result.output);
       if (document.status === "ok" && result.stdout) {
-        document.raw = await deps.store.putRaw(change.key, change.sequencer, result.stdout);
+        document.raw = await deps.store.putRaw(change.key, rawId(change), result.stdout);
       }
     } else {
       document = unprocessableDocument(runCtx, failureReason(result, deps.probeTimeoutMs));
     }
   }
 
-  const written = await deps.store.putDocument(document);
+  const written = change.backfill
+    ? await deps.store.putBackfillDocument(document, change.backfill.expected)
+    : await deps.store.putDocument(document);
   if (written === "not-newer") return { outcome: "not-newer", probe };
   return { outcome: document.status, document, probe };
 }

@@ -57,6 +57,11 @@ export interface RangeProxyStats {
   contentType?: string;
   /** The first S3 error seen, if any (transient or not: the caller classifies it). */
   upstreamError?: unknown;
+  /**
+   * The longest S3 took to answer one read (until its response arrived), ms. A read still
+   * unanswered counts until RangeProxy.slowestReadMs() is asked (the caller does when ffprobe exits).
+   */
+  slowestReadMs: number;
 }
 
 export const DEFAULT_INITIAL_WINDOW = 64 * 1024;
@@ -66,6 +71,8 @@ export interface RangeProxy {
   /** URL for ffprobe (loopback, no file extension: the format is found by probing). */
   url: string;
   stats: RangeProxyStats;
+  /** stats.slowestReadMs, counting the reads still waiting for S3 until now. */
+  slowestReadMs(): number;
   close(): Promise<void>;
 }
 
@@ -91,10 +98,16 @@ export function parseRange(
 export async function startRangeProxy(options: RangeProxyOptions): Promise<RangeProxy> {
   const initialWindow = options.initialWindow ?? DEFAULT_INITIAL_WINDOW;
   const maxWindow = options.maxWindow ?? DEFAULT_MAX_WINDOW;
-  const stats: RangeProxyStats = { bytesRead: 0, s3Requests: 0, clientRequests: 0, ranges: [] };
+  const stats: RangeProxyStats = { bytesRead: 0, s3Requests: 0, clientRequests: 0, ranges: [], slowestReadMs: 0 };
+  /** Start times of the reads S3 has not answered yet, by read. */
+  const waiting = new Map<number, number>();
+  let reads = 0;
 
   async function fetchWindow(start: number, end: number, signal: AbortSignal): Promise<Readable> {
     stats.s3Requests += 1;
+    const asked = performance.now();
+    const read = ++reads;
+    waiting.set(read, asked);
     try {
       const { body, contentType } = await options.source.read(start, end, signal);
       stats.contentType ??= contentType;
@@ -102,6 +115,10 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
     } catch (err) {
       if (!signal.aborted) stats.upstreamError ??= err; // an abort means the reader went away, not a failure
       throw err;
+    } finally {
+      // Aborted reads count too: ffprobe giving up on a read that S3 never answered is the stall itself.
+      waiting.delete(read);
+      stats.slowestReadMs = Math.max(stats.slowestReadMs, Math.round(performance.now() - asked));
     }
   }
 
@@ -173,6 +190,12 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
   return {
     url: `http://127.0.0.1:${port}/object`,
     stats,
+    slowestReadMs: () => {
+      const now = performance.now();
+      let slowest = stats.slowestReadMs;
+      for (const asked of waiting.values()) slowest = Math.max(slowest, Math.round(now - asked));
+      return slowest;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -6,7 +6,9 @@
  * events of the same key only (right-pad the shorter with zeros, compare
  * lexicographically); configuring a notification first sends an `s3:TestEvent`.
  */
+import { createHash } from "node:crypto";
 import type { S3Event, S3EventRecord } from "aws-lambda";
+import type { ItemVersion } from "./store";
 
 /** One change to one object, decoded. */
 export interface ObjectChange {
@@ -23,6 +25,13 @@ export interface ObjectChange {
   versionId?: string;
   /** Normalized sequencer (see normalizeSequencer). */
   sequencer: string;
+  /**
+   * Only on changes the backfill makes up (handlers/backfill), never parsed from an event:
+   * the table item the backfill selected the object against (null: the key had no item).
+   * The extractor then writes only if that item is still unchanged (a compare-and-swap,
+   * MetadataStore.putBackfillDocument) instead of ordering by sequencer.
+   */
+  backfill?: { expected: ItemVersion | null };
 }
 
 /** A message body that is not an S3 event notification we can act on. */
@@ -68,6 +77,31 @@ export function normalizeSequencer(sequencer: string): string {
     );
   }
   return upper.padEnd(SEQUENCER_WIDTH, "0");
+}
+
+/** Leading zeros of a backfill sequencer (see backfillSequencer). */
+const BACKFILL_SEQUENCER_ZEROS = 32;
+
+/**
+ * The sequencer of a document the backfill writes for a key that has no item at all (no S3
+ * event reached the table): 32 zeros, then 32 hex digits derived from the object's ETag.
+ * S3 sequencers carry their significant digits first (16-20 hex digits, not all zero; the
+ * lab's are 18), so once normalized, every real event of the key sorts after this value:
+ * the event-driven path (`sequencer < :seq`) replaces a backfill document as soon as any
+ * event of the key arrives, and never the other way round. The ETag part keeps the raw JSON
+ * key (naming.ts rawMetadataKey) distinct per object version.
+ */
+export function backfillSequencer(etag: string | undefined): string {
+  const digest = createHash("sha256")
+    .update(etag ?? "", "utf8")
+    .digest("hex")
+    .toUpperCase();
+  return "0".repeat(BACKFILL_SEQUENCER_ZEROS) + digest.slice(0, SEQUENCER_WIDTH - BACKFILL_SEQUENCER_ZEROS);
+}
+
+/** True for a sequencer made by backfillSequencer (no S3 event ever reached the table for that version). */
+export function isBackfillSequencer(sequencer: string): boolean {
+  return sequencer.length === SEQUENCER_WIDTH && sequencer.startsWith("0".repeat(BACKFILL_SEQUENCER_ZEROS));
 }
 
 /** Orders two sequencers of the same key as S3 documents it: negative when a is older than b. */
