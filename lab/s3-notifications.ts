@@ -28,6 +28,8 @@ import * as fsSync from "node:fs";
 import { createReadStream } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { S3EventRecord } from "aws-lambda";
 import { encodeS3EventKey } from "../handlers/extractor/s3-event";
 import { LAB_REGION } from "./clients";
@@ -144,7 +146,9 @@ export function s3TestEventBody(bucket: string, now = new Date()): string {
 export interface FilesystemStoreLike {
   getResourcePath(bucket: string, key?: string, resource?: string): string;
   existsObject(bucket: string, key: string): Promise<boolean>;
-  putObject(object: { bucket: string; key: string }): Promise<{ size: number; md5: string }>;
+  putObject(object: StoreObject): Promise<{ size: number; md5: string }>;
+  /** Writes the object's `.md5` and metadata files (s3rver's FilesystemStore has it). */
+  putMetadata?(bucket: string, key: string, metadata: unknown, md5?: string): Promise<void>;
   copyObject(
     srcBucket: string,
     srcKey: string,
@@ -154,6 +158,59 @@ export interface FilesystemStoreLike {
   ): Promise<Record<string, string | number>>;
   putObjectMultipart(bucket: string, uploadId: string, parts: unknown): Promise<{ size: number; md5: string }>;
   deleteObject(bucket: string, key: string): Promise<void>;
+}
+
+/** The object s3rver hands its store's putObject. */
+export interface StoreObject {
+  bucket: string;
+  key: string;
+  content?: Buffer | NodeJS.ReadableStream;
+  metadata?: unknown;
+}
+
+/**
+ * s3rver's putObject writes the object file in place: a GET during a PUT reads a truncated
+ * file under the previous version's ETag (and a ranged GET of the then empty file gets
+ * Content-Length 1 and no byte: the reader hangs), and a PUT cut short leaves a torn object.
+ * S3 replaces an object atomically; so does this: the bytes go to a temp file beside the
+ * object (never listed: s3rver lists only `*._S3rver_object`), renamed into place once
+ * complete, then the metadata is written as s3rver does.
+ */
+async function atomicPutObject(
+  store: FilesystemStoreLike & Required<Pick<FilesystemStoreLike, "putMetadata">>,
+  object: StoreObject,
+): Promise<{ size: number; md5: string }> {
+  const file = store.getResourcePath(object.bucket, object.key, "object");
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+  const hash = createHash("md5");
+  let size = 0;
+  try {
+    const content = object.content ?? Buffer.alloc(0);
+    const chunks: AsyncIterable<Buffer> = Buffer.isBuffer(content)
+      ? (async function* () {
+          yield content;
+        })()
+      : (content as AsyncIterable<Buffer>);
+    await pipeline(
+      chunks,
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          hash.update(chunk);
+          size += chunk.length;
+          callback(null, chunk);
+        },
+      }),
+      fsSync.createWriteStream(tmp),
+    );
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  const md5 = hash.digest("hex");
+  await store.putMetadata(object.bucket, object.key, object.metadata ?? {}, md5);
+  return { size, md5 };
 }
 
 /** Set while a multipart completion runs: its inner putObject is not a separate event. */
@@ -339,10 +396,15 @@ export function attachNotifications(store: FilesystemStoreLike, options: Notific
     });
   }
 
+  const writeObject = (object: StoreObject) =>
+    store.putMetadata
+      ? atomicPutObject(store as Parameters<typeof atomicPutObject>[0], object)
+      : original.putObject.call(store, object);
+
   store.putObject = async function putObject(object) {
-    if (insideMultipart.getStore()) return original.putObject.call(store, object);
+    if (insideMultipart.getStore()) return writeObject(object);
     return journaled(object.bucket, object.key, async () => {
-      const result = await original.putObject.call(store, object);
+      const result = await writeObject(object);
       await waitForSize(store.getResourcePath(object.bucket, object.key, "object"), result.size);
       const method = s3RequestContext.getStore()?.method;
       await announce({

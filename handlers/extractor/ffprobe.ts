@@ -77,6 +77,8 @@ export interface RunFfprobeOptions {
   input: string;
   timeoutMs: number;
   maxOutputBytes?: number;
+  /** Kills the run (its whole process group) when aborted: the caller already knows the outcome. */
+  signal?: AbortSignal;
 }
 
 /** The arguments for one probe: JSON, format and streams, errors only on stderr. */
@@ -127,6 +129,9 @@ export function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun> {
       timedOut = true;
       killGroup();
     }, options.timeoutMs);
+    const onAbort = () => killGroup();
+    if (options.signal?.aborted) killGroup();
+    else options.signal?.addEventListener("abort", onAbort, { once: true });
 
     child.stdout.on("data", (chunk: Buffer) => {
       if (outputCapped) return;
@@ -144,6 +149,7 @@ export function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun> {
     });
     child.on("error", (err) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
       if (!settled) {
         settled = true;
         reject(new Error(`cannot run ffprobe at ${options.ffprobePath}: ${err.message}`, { cause: err }));
@@ -152,6 +158,7 @@ export function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun> {
     // 'exit', not 'close': after a kill, an orphaned grandchild could hold the pipes open.
     child.on("exit", (exitCode, signal) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
       const finish = () => {
         if (settled) return;
         settled = true;

@@ -30,13 +30,16 @@ export async function probeSource(
   source: ByteSource,
   options: { ffprobePath: string; timeoutMs: number; maxOutputBytes?: number },
 ): Promise<ProbeInPlaceResult> {
-  const proxy = await startRangeProxy({ source });
+  // Once S3 failed or the object changed, the probe's result is decided: stop ffprobe there.
+  const stop = new AbortController();
+  const proxy = await startRangeProxy({ source, onUpstreamError: () => stop.abort() });
   try {
     const run = await runFfprobe({
       ffprobePath: options.ffprobePath,
       input: proxy.url,
       timeoutMs: options.timeoutMs,
       maxOutputBytes: options.maxOutputBytes,
+      signal: stop.signal,
     });
     return {
       ...run,

@@ -165,8 +165,9 @@ export async function processChange(change: ObjectChange, deps: ProcessDeps): Pr
     }
     const upstream = result.proxy.upstreamError;
     if (upstream instanceof ObjectChangedError) return { outcome: "superseded" };
-    // A probe that failed because S3 failed says nothing about the object: retry it.
-    if (upstream && (result.exitCode !== 0 || result.timedOut)) throw upstream;
+    // A probe during which S3 failed says nothing reliable about the object (ffprobe is
+    // stopped at the failure; had it finished first, it finished on partial reads): retry it.
+    if (upstream) throw upstream;
     // Nor does one that failed while S3 was stalling (nothing failed, it was just too slow).
     const stalledMs = Math.min(STALLED_READ_MS, deps.probeTimeoutMs / 4);
     if ((result.exitCode !== 0 || result.timedOut) && result.proxy.slowestReadMs >= stalledMs) {

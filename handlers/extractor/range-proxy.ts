@@ -35,6 +35,12 @@ export interface RangeProxyOptions {
   initialWindow?: number;
   /** Largest window, bytes. */
   maxWindow?: number;
+  /**
+   * Called once, at the first S3 failure (the object changed, or S3 failed): the probe's result
+   * is decided then. ffprobe itself would keep reconnecting with growing pauses (1 s, 3 s,
+   * 7 s...) until its deadline, so the caller stops it (probe-in-place.ts).
+   */
+  onUpstreamError?: (err: unknown) => void;
 }
 
 /** The object is gone or was replaced since the event: a newer event describes it. */
@@ -113,7 +119,11 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
       stats.contentType ??= contentType;
       return body;
     } catch (err) {
-      if (!signal.aborted) stats.upstreamError ??= err; // an abort means the reader went away, not a failure
+      // An abort means the reader went away, not a failure.
+      if (!signal.aborted && stats.upstreamError === undefined) {
+        stats.upstreamError = err;
+        options.onUpstreamError?.(err);
+      }
       throw err;
     } finally {
       // Aborted reads count too: ffprobe giving up on a read that S3 never answered is the stall itself.

@@ -1,13 +1,18 @@
 /**
- * A stalled S3 read (found by the soak test's fault proxy): when ffprobe gives up because S3
- * answers too slowly, the object is not called unprocessable - the message is retried.
+ * What the soak test found about slow and failing S3 reads: when ffprobe gives up because S3
+ * answers too slowly, the object is not called unprocessable (the message is retried); and
+ * when S3 fails or the object changes after the first windows, ffprobe is stopped at once
+ * instead of reconnecting until the probe's deadline.
  */
 import * as fs from "node:fs/promises";
+import { Readable } from "node:stream";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
 import { createExtractor } from "../../handlers/extractor/extractor";
 import { resolveLocalFfprobe } from "../../handlers/extractor/ffprobe";
+import { probeSource } from "../../handlers/extractor/probe-in-place";
+import { ObjectChangedError } from "../../handlers/extractor/range-proxy";
 import { makeLabS3Client } from "../../lab/clients";
 import { discardSink, LabLogger, LabMetrics } from "../../lab/log";
 import { type EmbeddedAws, startEmbeddedAws } from "../helpers/embedded-aws";
@@ -93,4 +98,34 @@ describe("extractor: stalled S3 reads (integration)", function () {
     expect(await item("stall/late.wav")).to.include({ status: "ok" });
     slow.destroy();
   });
+
+  for (const failure of ["the object changed", "S3 failed"] as const) {
+    it(`stops ffprobe at once when ${failure} after the first window (it would reconnect until the deadline)`, async () => {
+      const body = await fs.readFile(await ensureMedia("wav"));
+      let reads = 0;
+      const started = Date.now();
+      const run = await probeSource(
+        {
+          size: body.length,
+          read: async (start, end) => {
+            reads += 1;
+            if (reads > 1) {
+              throw failure === "the object changed"
+                ? new ObjectChangedError("replaced")
+                : Object.assign(new Error("We encountered an internal error."), {
+                    name: "InternalError",
+                    $metadata: { httpStatusCode: 500 },
+                  });
+            }
+            return { body: Readable.from([body.subarray(start, end + 1)]) };
+          },
+        },
+        { ffprobePath, timeoutMs: 20_000 },
+      );
+      expect(Date.now() - started).to.be.lessThan(3_000);
+      expect(run.timedOut).to.equal(false);
+      expect(run.exitCode).to.not.equal(0);
+      expect(run.proxy.upstreamError).to.be.instanceOf(Error);
+    });
+  }
 });
