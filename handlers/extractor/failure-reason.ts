@@ -32,6 +32,13 @@ const SCRUB: [RegExp, string][] = [
   [/(^|[\s'"(=])\/[^\s'"):]+/g, "$1(a path)"], // absolute paths
 ];
 
+/**
+ * ffprobe's own refusals of a reference format before the whitelist is consulted: the HLS
+ * demuxer of this build declines a playlist served without an .m3u8 name or an HLS MIME type
+ * (the range proxy sends neither).
+ */
+const REFERENCE_REFUSALS = /Not detecting m3u8\/hls/;
+
 /** ffprobe's messages that describe reading, not the object. */
 const NOISE =
   /Stream ends prematurely|Will reconnect|Connection (refused|reset|timed out)|HTTP error|Network is unreachable/i;
@@ -44,7 +51,11 @@ export function scrub(text: string): string {
 
 /** A readable, leak-free cause for a failed ffprobe run. */
 export function failureReason(run: FailedRun, timeoutMs: number): string {
-  if ((run.refusedFormat && REFERENCE_DEMUXERS.has(run.refusedFormat)) || (run.proxy?.otherPaths ?? 0) > 0) {
+  if (
+    (run.refusedFormat && REFERENCE_DEMUXERS.has(run.refusedFormat)) ||
+    (run.proxy?.otherPaths ?? 0) > 0 ||
+    REFERENCE_REFUSALS.test(run.stderr)
+  ) {
     return REFERENCE_REASON;
   }
   if (run.refusedFormat) return `its format (${run.refusedFormat}) is not one the pipeline reads: not probed`;
