@@ -51,3 +51,24 @@ export function probeSlotsHere(env: NodeJS.ProcessEnv = process.env): number {
   const memory = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
   return probeSlots(Number.isFinite(memory) && memory > 0 ? memory : LOCAL_MEMORY_MB);
 }
+
+/** Time one record needs after its probe for S3 and DynamoDB writes, ms. */
+export const WRITE_MARGIN_MS = 5_000;
+
+/**
+ * How long a batch of `batchSize` records can take in a function of `memoryMb`: its records
+ * probe `probeSlots` at a time, each round up to the probe deadline, plus the writes.
+ */
+export function worstBatchMs(batchSize: number, memoryMb: number, probeTimeoutMs: number): number {
+  return Math.ceil(batchSize / probeSlots(memoryMb)) * probeTimeoutMs + WRITE_MARGIN_MS;
+}
+
+/**
+ * The largest batch (at most 10, the SQS default for Lambda) that finishes within the
+ * function's timeout even when every probe runs to its deadline; at least 1.
+ */
+export function defaultBatchSize(memoryMb: number, timeoutSeconds: number, probeTimeoutMs: number): number {
+  let size = 10;
+  while (size > 1 && worstBatchMs(size, memoryMb, probeTimeoutMs) > timeoutSeconds * 1000) size -= 1;
+  return size;
+}
