@@ -184,7 +184,7 @@ describe("Backfill", () => {
       /2 at a time/,
     );
     expect(
-      () => new Backfill("b7", backfillArgs(layer, { batchSize: 400, itemConcurrency: 16, memoryMb: 6400 })),
+      () => new Backfill("b7", backfillArgs(layer, { batchSize: 200, itemConcurrency: 8, memoryMb: 3400 })),
     ).not.to.throw();
     expect(() => new Backfill("b8", backfillArgs(layer, { batchSize: 100 }))).to.throw(/lower the batch size/);
   });
