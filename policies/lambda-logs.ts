@@ -108,8 +108,9 @@ export const lambdaLogRetention: StackValidationPolicy = withExceptions({
         continue;
       }
       if (target.kind === "undeclared") {
-        // Lambda creates a missing group on first write, with no expiry (Lambda developer guide,
-        // "Sending Lambda function logs to CloudWatch Logs": log groups default to never expire).
+        // Lambda creates the default group on first invocation, and a custom group that does not
+        // exist under the name given (Lambda developer guide, "Configuring CloudWatch log groups");
+        // a group created that way never expires.
         reportViolation(
           `function ${label(fn)} logs to ${target.name}, which this stack does not declare, so Lambda creates it ` +
             `with unlimited retention (and \`pulumi destroy\` leaves it); declare an aws.cloudwatch.LogGroup named ` +
