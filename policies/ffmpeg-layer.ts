@@ -268,7 +268,9 @@ export const ffmpegLayerPinned: StackValidationPolicy = withExceptions({
         fnArchs !== UNKNOWN && fnArchs.length > 0 && typeof fnArchs[0] === "string" ? fnArchs[0] : "x86_64";
       const lastPinned = ordered.findLastIndex((o) => o !== UNKNOWN && "layer" in o && o.pinned);
       if (lastPinned < 0) {
-        const claimed = ordered.filter((o): o is LayerFacts => o !== UNKNOWN && "layer" in o && o.claims);
+        const claimed = ordered.filter(
+          (o): o is LayerFacts => o !== UNKNOWN && "layer" in o && (o.claims || o.carriesFf),
+        );
         reportViolation(
           claimed.length > 0
             ? `function ${label(fn)} runs ffprobe from an FFmpeg layer that is not the verified pinned build (see that layer's violation).`

@@ -97,6 +97,18 @@ function digestAt(path: string, entry: string): string | undefined {
   }
 }
 
+/** SHA-256 of a file, cached per size and mtime (the pinned binary is 79 MB). */
+function cachedFileDigest(file: string): string | undefined {
+  try {
+    const st = statSync(file);
+    const key = `${file}\0\0${st.size}\0${st.mtimeMs}`;
+    if (!cache.has(key)) cache.set(key, sha256OfFile(file));
+    return cache.get(key);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * SHA-256 of the file at `entry` (e.g. "bin/ffprobe") in a layer's `code`, or undefined when
  * the archive is not local or lacks the file.
@@ -114,7 +126,7 @@ export async function archiveEntryDigest(code: unknown, entry: string): Promise<
     const direct = assets[entry];
     if (direct && typeof direct === "object" && "path" in direct) {
       const path = await Promise.resolve((direct as { path: unknown }).path);
-      return typeof path === "string" ? sha256OfFile(path) : undefined;
+      return typeof path === "string" ? cachedFileDigest(path) : undefined;
     }
     // A nested archive mounted at a prefix of `entry` (e.g. "bin" -> FileArchive of a directory).
     for (const [prefix, nested] of Object.entries(assets)) {
