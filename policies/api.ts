@@ -60,7 +60,12 @@ function sameTarget(a: PolicyResource, keyA: string, b: PolicyResource, keyB: st
 }
 
 /** The path of a REST resource ("/files/{key}"), from its `path` or its pathPart chain; undefined when unknown. */
-function restPath(resourceId: PolicyResource, key: string, all: readonly PolicyResource[], depth = 0): string | undefined {
+function restPath(
+  resourceId: PolicyResource,
+  key: string,
+  all: readonly PolicyResource[],
+  depth = 0,
+): string | undefined {
   if (depth > 20) return undefined;
   const apis = ofTypes(all, [REST_API_TYPE]);
   if (apis.some((api) => sameTarget(resourceId, key, api, "rootResourceId"))) return "/";

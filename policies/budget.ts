@@ -144,7 +144,9 @@ function scopeProblems(budget: PolicyResource, now: number): string[] {
   }
   const expression = prop(budget.props, "filterExpression");
   if (expression !== UNKNOWN && expression !== undefined && expression !== null) {
-    problems.push("it sets a filterExpression, which narrows what it counts (use no filter, or costFilters on the stack's Environment tag)");
+    problems.push(
+      "it sets a filterExpression, which narrows what it counts (use no filter, or costFilters on the stack's Environment tag)",
+    );
   }
   const costTypes = prop(budget.props, "costTypes");
   for (const key of SPEND_COST_TYPES) {
@@ -259,7 +261,10 @@ export const budgetRequired: StackValidationPolicy = withExceptions({
   validateStack: (args, reportViolation) => {
     const given = configOf(args, BUDGET_DEFAULTS);
     const profile = profileOf(undefined, args.resources[0]?.urn).profile;
-    const cfg = { ...given, maxLimit: given.maxLimit ?? PROFILE_LIMITS[profile].budgetMaxLimit } as Required<BudgetConfig>;
+    const cfg = {
+      ...given,
+      maxLimit: given.maxLimit ?? PROFILE_LIMITS[profile].budgetMaxLimit,
+    } as Required<BudgetConfig>;
     const now = Date.now();
     const costBudgets = ofTypes(args.resources, [BUDGET_TYPE]).filter((b) => {
       const t = prop(b.props, "budgetType");

@@ -393,7 +393,11 @@ export async function analyzeResource(
   return withStackEnvironment(ctx.stackEnvironment, () => analyzeResourceNow(policies, r, ctx));
 }
 
-async function analyzeResourceNow(policies: Policies, r: ResourceDescription, ctx: PackContext): Promise<AnalyzeResult> {
+async function analyzeResourceNow(
+  policies: Policies,
+  r: ResourceDescription,
+  ctx: PackContext,
+): Promise<AnalyzeResult> {
   const diagnostics: Diagnostic[] = [];
   const notApplicable: AnalyzeResult["notApplicable"] = [];
   for (const p of policies) {

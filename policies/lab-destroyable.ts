@@ -94,7 +94,9 @@ function labProblems(args: ResourceValidationArgs): string[] {
     const hold = prop(args.props, "objectLockLegalHoldStatus");
     if (mode === "COMPLIANCE") out.push(objectLockMessage(what, "its retain-until date"));
     if (hold === "ON") {
-      out.push(`${what} has an Object Lock legal hold, so it cannot be deleted by \`pulumi destroy\` in this lab stack.`);
+      out.push(
+        `${what} has an Object Lock legal hold, so it cannot be deleted by \`pulumi destroy\` in this lab stack.`,
+      );
     }
   }
   return out;

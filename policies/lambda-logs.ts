@@ -4,8 +4,8 @@
  * first invocation, /aws/lambda/<name>, which never expires and which `pulumi destroy` leaves behind.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { FUNCTION_TYPE } from "./ffmpeg-layer";
 import { withExceptions } from "./exceptions";
+import { FUNCTION_TYPE } from "./ffmpeg-layer";
 import { PROFILE_LIMITS, profileOf } from "./stack-profile";
 import { asNumber, asString, configOf, label, ofTypes, path, prop, schemaWithNote, UNKNOWN } from "./util";
 

@@ -19,9 +19,9 @@ import {
   asNumber,
   asString,
   attachedTo,
-  entries,
   configOf,
   elements,
+  entries,
   label,
   type Maybe,
   ofTypes,
@@ -302,8 +302,7 @@ export function writersOf(bucket: PolicyResource, resources: readonly PolicyReso
   const arn = asString(prop(bucket.props, "arn"));
   const knownArn = typeof arn === "string" ? arn : undefined;
   const buckets = ofTypes(resources, BUCKET_TYPES);
-  const mine = (r: PolicyResource, key: string) =>
-    referencedBy(r, key, buckets, ["id", "bucket"]).includes(bucket);
+  const mine = (r: PolicyResource, key: string) => referencedBy(r, key, buckets, ["id", "bucket"]).includes(bucket);
   // Browser uploads: a CORS rule allowing a method that writes.
   for (const cors of ofTypes(resources, CORS_TYPES).filter((c) => mine(c, "bucket"))) {
     const rules = elements(prop(cors.props, "corsRules"));
@@ -430,7 +429,7 @@ export const s3Secure: StackValidationPolicy = withExceptions({
   description:
     "Every S3 bucket blocks public access (all four public access block settings), declares its server-side " +
     "encryption explicitly, and has a bucket policy that denies requests not made over TLS and allows nothing to " +
-    "anyone (Principal \"*\") without a condition that restricts who or from where.",
+    'anyone (Principal "*") without a condition that restricts who or from where.',
   enforcementLevel: "mandatory",
   configSchema: schemaWithNote({
     properties: {

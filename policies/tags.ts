@@ -12,16 +12,7 @@ import { missingTags, REQUIRED_TAG_KEYS } from "../lib/tags";
 import { withExceptions } from "./exceptions";
 import { stackEnvironment, urnParts } from "./stack-profile";
 import { mustBeTagged } from "./taggable-types";
-import {
-  prop,
-  providerDefaultTags,
-  readTags,
-  schemaWithNote,
-  strings,
-  type TagMap,
-  UNKNOWN,
-  configOf,
-} from "./util";
+import { configOf, prop, providerDefaultTags, readTags, schemaWithNote, strings, type TagMap, UNKNOWN } from "./util";
 
 export interface RequiredTagsConfig {
   /** Tag keys every taggable resource must carry with a non-empty value. */

@@ -11,7 +11,10 @@ describe("policies: no-escape-hatches", () => {
   // Class: an aws.cloudformation.Stack (or another template deployer, or a dynamic provider) carried anything past every policy.
   it("refuses a CloudFormation stack that deploys an open bucket", async () => {
     const template = JSON.stringify({ Resources: { Open: { Type: "AWS::S3::Bucket" } } });
-    const out = await runResource(noEscapeHatches, withProvider("aws:cloudformation/stack:Stack", "sneaky", { templateBody: template }));
+    const out = await runResource(
+      noEscapeHatches,
+      withProvider("aws:cloudformation/stack:Stack", "sneaky", { templateBody: template }),
+    );
     expect(out.levels).to.deep.equal(["mandatory"]);
     expect(out.messages[0]).to.contain("sneaky (aws:cloudformation/stack:Stack) deploys a CloudFormation template");
   });
@@ -50,8 +53,12 @@ describe("policies: no-escape-hatches", () => {
   });
 
   it("fair use: a justified CloudFormation stack passes with a named exception", async () => {
-    const config = { exceptions: [{ resource: "vendor-stack", reason: "SEC-88: vendor-supplied template, reviewed 2026-11" }] };
-    const out = await runResource(noEscapeHatches, withProvider("aws:cloudformation/stack:Stack", "vendor-stack"), { config });
+    const config = {
+      exceptions: [{ resource: "vendor-stack", reason: "SEC-88: vendor-supplied template, reviewed 2026-11" }],
+    };
+    const out = await runResource(noEscapeHatches, withProvider("aws:cloudformation/stack:Stack", "vendor-stack"), {
+      config,
+    });
     expect(out.messages).to.deep.equal([]);
   });
 });

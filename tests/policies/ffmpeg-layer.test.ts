@@ -168,7 +168,12 @@ describe("policies: ffmpeg-layer-pinned, evasions", () => {
 
   // Class: a remote archive was judged by its description.
   it("refuses a layer from a remote archive (or an S3 object) that claims the pin by its description", async () => {
-    const remote = layer({ code: { "4dabf18193072939515e22adb298388d": "0def7320c3a5731c473e5ecbe6d01bc7", uri: "https://example.com/ffmpeg.zip" } });
+    const remote = layer({
+      code: {
+        "4dabf18193072939515e22adb298388d": "0def7320c3a5731c473e5ecbe6d01bc7",
+        uri: "https://example.com/ffmpeg.zip",
+      },
+    });
     const out = await runStack(ffmpegLayerPinned, [component, remote, extractor([remote.props?.arn])]);
     expect(out.messages[0]).to.contain("claims to carry ffprobe but its content cannot be read here");
     const s3 = layer({ code: undefined, s3Bucket: "somewhere", s3Key: "ffmpeg.zip" });
@@ -183,19 +188,34 @@ describe("policies: ffmpeg-layer-pinned, evasions", () => {
     const out = await runStack(ffmpegLayerPinned, [component, l, extractor([l.props?.arn])]);
     expect(out.messages[0]).to.contain("only the pinned bin/ffprobe may ship");
     const good = layer();
-    expect((await runStack(ffmpegLayerPinned, [component, good, extractor([good.props?.arn])])).messages).to.deep.equal([]);
+    expect((await runStack(ffmpegLayerPinned, [component, good, extractor([good.props?.arn])])).messages).to.deep.equal(
+      [],
+    );
   });
 
   // Class: a later layer that also provides bin/ffprobe shadowed the pinned one unnoticed.
   it("refuses a later layer that carries bin/ffprobe, or an unreadable/external layer after the pinned one", async () => {
     const pinned = layer();
     const zip = zipWith("shadow.zip", [{ name: "bin/ffprobe", data: Buffer.from("shadow") }]);
-    const shadow = res(LAYER, "tools", { layerName: "tools", arn: "arn:aws:lambda:us-east-1:123456789012:layer:tools:1", code: fileArchive(zip) });
-    const out = await runStack(ffmpegLayerPinned, [component, pinned, shadow, extractor([pinned.props?.arn, shadow.props?.arn])]);
-    expect(out.messages.some((m) => m.includes("it also carries bin/ffprobe and shadows the pinned one"))).to.equal(true);
+    const shadow = res(LAYER, "tools", {
+      layerName: "tools",
+      arn: "arn:aws:lambda:us-east-1:123456789012:layer:tools:1",
+      code: fileArchive(zip),
+    });
+    const out = await runStack(ffmpegLayerPinned, [
+      component,
+      pinned,
+      shadow,
+      extractor([pinned.props?.arn, shadow.props?.arn]),
+    ]);
+    expect(out.messages.some((m) => m.includes("it also carries bin/ffprobe and shadows the pinned one"))).to.equal(
+      true,
+    );
     const powertools = "arn:aws:lambda:us-east-1:094274105915:layer:AWSLambdaPowertoolsTypeScriptV2:30";
     const config = { allowedLayerArns: [powertools] };
-    const after = await runStack(ffmpegLayerPinned, [component, pinned, extractor([pinned.props?.arn, powertools])], { config });
+    const after = await runStack(ffmpegLayerPinned, [component, pinned, extractor([pinned.props?.arn, powertools])], {
+      config,
+    });
     expect(after.messages).to.deep.equal([
       `function mp-dev-extractor (aws:lambda/function:Function) lists external layer ${powertools} after the pinned ` +
         "FFmpeg layer; its content cannot be read here, so it could shadow /opt/bin/ffprobe; put the FfmpegLayer last in `layers`.",
@@ -205,7 +225,11 @@ describe("policies: ffmpeg-layer-pinned, evasions", () => {
   it("fair use: an allowlisted external layer BEFORE the pinned one, and a readable layer without ffprobe after it, pass", async () => {
     const pinned = layer();
     const zip = zipWith("fonts.zip", [{ name: "fonts/a.ttf", data: Buffer.from("font") }]);
-    const fonts = res(LAYER, "fonts", { layerName: "fonts", arn: "arn:aws:lambda:us-east-1:123456789012:layer:fonts:1", code: fileArchive(zip) });
+    const fonts = res(LAYER, "fonts", {
+      layerName: "fonts",
+      arn: "arn:aws:lambda:us-east-1:123456789012:layer:fonts:1",
+      code: fileArchive(zip),
+    });
     const powertools = "arn:aws:lambda:us-east-1:094274105915:layer:AWSLambdaPowertoolsTypeScriptV2:30";
     const out = await runStack(
       ffmpegLayerPinned,
@@ -218,12 +242,25 @@ describe("policies: ffmpeg-layer-pinned, evasions", () => {
   // Class: a function that runs ffprobe without the expected environment variables or handler name was never checked.
   it("refuses a function without the ffprobe variables that uses an unpinned ffprobe layer, or ships ffprobe in its code", async () => {
     const zip = zipWith("diy.zip", [{ name: "bin/ffprobe", data: Buffer.from("diy build") }]);
-    const diy = res(LAYER, "media-tools", { layerName: "media-tools", arn: "arn:aws:lambda:us-east-1:123456789012:layer:media-tools:1", code: fileArchive(zip) });
+    const diy = res(LAYER, "media-tools", {
+      layerName: "media-tools",
+      arn: "arn:aws:lambda:us-east-1:123456789012:layer:media-tools:1",
+      code: fileArchive(zip),
+    });
     const quiet = res(FUNCTION, "thumbs", { name: "thumbs", handler: "main.run", layers: [diy.props?.arn] });
     const out = await runStack(ffmpegLayerPinned, [diy, quiet]);
     expect(out.messages.some((m) => m.startsWith("FFmpeg layer media-tools"))).to.equal(true);
-    expect(out.messages.some((m) => m.includes("function thumbs (aws:lambda/function:Function) runs ffprobe from an FFmpeg layer that is not the verified pinned build"))).to.equal(true);
-    const codeZip = zipWith("fn.zip", [{ name: "index.js", data: Buffer.from("") }, { name: "vendor/ffmpeg", data: Buffer.from("x") }]);
+    expect(
+      out.messages.some((m) =>
+        m.includes(
+          "function thumbs (aws:lambda/function:Function) runs ffprobe from an FFmpeg layer that is not the verified pinned build",
+        ),
+      ),
+    ).to.equal(true);
+    const codeZip = zipWith("fn.zip", [
+      { name: "index.js", data: Buffer.from("") },
+      { name: "vendor/ffmpeg", data: Buffer.from("x") },
+    ]);
     const bundled = res(FUNCTION, "thumbs", { name: "thumbs", handler: "index.run", code: fileArchive(codeZip) });
     expect((await runStack(ffmpegLayerPinned, [bundled])).messages).to.deep.equal([
       "function thumbs (aws:lambda/function:Function) ships vendor/ffmpeg in its own code; ffprobe must come from the " +
@@ -234,7 +271,12 @@ describe("policies: ffmpeg-layer-pinned, evasions", () => {
   // False alarm: a handler whose name merely contains "extractor" (an EXIF extractor) was treated as an ffprobe runner.
   it("fair use: an EXIF extractor (handler exif-extractor.handler, no ffprobe anywhere) passes", async () => {
     const codeZip = zipWith("exif.zip", [{ name: "exif-extractor.js", data: Buffer.from("") }]);
-    const exif = res(FUNCTION, "exif", { name: "exif", handler: "exif-extractor.handler", code: fileArchive(codeZip), layers: [] });
+    const exif = res(FUNCTION, "exif", {
+      name: "exif",
+      handler: "exif-extractor.handler",
+      code: fileArchive(codeZip),
+      layers: [],
+    });
     expect((await runStack(ffmpegLayerPinned, [exif])).messages).to.deep.equal([]);
   });
 });

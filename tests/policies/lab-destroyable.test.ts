@@ -44,9 +44,17 @@ describe("policies: lab-destroyable", () => {
   });
 
   it("lab: deletion protection of any service (an RDS instance, an EC2 termination guard) is refused", async () => {
-    const rds = await runResource(labDestroyable, res("aws:rds/instance:Instance", "db", { deletionProtection: true }), lab);
+    const rds = await runResource(
+      labDestroyable,
+      res("aws:rds/instance:Instance", "db", { deletionProtection: true }),
+      lab,
+    );
     expect(rds.messages[0]).to.contain("sets deletionProtection: true");
-    const vm = await runResource(labDestroyable, res("aws:ec2/instance:Instance", "vm", { disableApiTermination: true }), lab);
+    const vm = await runResource(
+      labDestroyable,
+      res("aws:ec2/instance:Instance", "vm", { disableApiTermination: true }),
+      lab,
+    );
     expect(vm.messages[0]).to.contain("sets disableApiTermination: true");
   });
 
@@ -63,26 +71,38 @@ describe("policies: lab-destroyable", () => {
       labDestroyable,
       res(BUCKET, "b", {
         forceDestroy: true,
-        objectLockConfiguration: { objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: "COMPLIANCE", days: 30 } } },
+        objectLockConfiguration: {
+          objectLockEnabled: "Enabled",
+          rule: { defaultRetention: { mode: "COMPLIANCE", days: 30 } },
+        },
       }),
       lab,
     );
     expect(inline.messages[0]).to.contain("COMPLIANCE mode for 30 day(s)");
     const object = await runResource(
       labDestroyable,
-      res("aws:s3/bucketObjectv2:BucketObjectv2", "o", { objectLockMode: "COMPLIANCE", objectLockLegalHoldStatus: "ON" }),
+      res("aws:s3/bucketObjectv2:BucketObjectv2", "o", {
+        objectLockMode: "COMPLIANCE",
+        objectLockLegalHoldStatus: "ON",
+      }),
       lab,
     );
     expect(object.messages).to.have.length(2);
   });
 
   it("fair use, lab: Object Lock in GOVERNANCE mode (forceDestroy bypasses it) passes", async () => {
-    const config = res(OBJECT_LOCK, "lock", { bucket: "b", rule: { defaultRetention: { mode: "GOVERNANCE", days: 1 } } });
+    const config = res(OBJECT_LOCK, "lock", {
+      bucket: "b",
+      rule: { defaultRetention: { mode: "GOVERNANCE", days: 1 } },
+    });
     expect((await runResource(labDestroyable, config, lab)).messages).to.deep.equal([]);
   });
 
   it("fair use, production: COMPLIANCE Object Lock is the production stack's business", async () => {
-    const config = res(OBJECT_LOCK, "lock", { bucket: "b", rule: { defaultRetention: { mode: "COMPLIANCE", years: 5 } } });
+    const config = res(OBJECT_LOCK, "lock", {
+      bucket: "b",
+      rule: { defaultRetention: { mode: "COMPLIANCE", years: 5 } },
+    });
     expect((await runResource(labDestroyable, config, prod)).messages).to.deep.equal([]);
   });
 
@@ -137,7 +157,11 @@ describe("policies: lab-destroyable follows the stack's own lab setting", () => 
     const none = await runResource(labDestroyable, table("edge"), { stack: "edge" });
     expect(none.messages).to.have.length(2);
     expect(none.messages[0]).to.contain("(no lab setting in the stack's config (production by default))");
-    const forced = await runResource(labDestroyable, table("edge"), { stack: "edge", stackConfig: LAB_STACK, config: { lab: false } });
+    const forced = await runResource(labDestroyable, table("edge"), {
+      stack: "edge",
+      stackConfig: LAB_STACK,
+      config: { lab: false },
+    });
     expect(forced.messages).to.have.length(2);
   });
 });

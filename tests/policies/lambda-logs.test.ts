@@ -51,15 +51,25 @@ describe("policies: lambda-log-retention", () => {
 
   // Class: a custom log group not declared in the stack was only advised about.
   it("refuses a custom log group the stack does not declare (Lambda creates it with unlimited retention)", async () => {
-    const fn = res(FUNCTION, "api", { name: "api-1", loggingConfig: { logFormat: "JSON", logGroup: "/shared/lambda" } });
+    const fn = res(FUNCTION, "api", {
+      name: "api-1",
+      loggingConfig: { logFormat: "JSON", logGroup: "/shared/lambda" },
+    });
     const out = await runStack(lambdaLogRetention, [fn]);
     expect(out.levels).to.deep.equal(["mandatory"]);
-    expect(out.messages[0]).to.contain("logs to /shared/lambda, which this stack does not declare, so Lambda creates it");
+    expect(out.messages[0]).to.contain(
+      "logs to /shared/lambda, which this stack does not declare, so Lambda creates it",
+    );
   });
 
   it("fair use: a group managed by another stack passes with a named exception, which is then used", async () => {
-    const fn = res(FUNCTION, "api", { name: "api-1", loggingConfig: { logFormat: "JSON", logGroup: "/shared/lambda" } });
-    const config = { exceptions: [{ resource: "api", reason: "PLAT-9: /shared/lambda is owned by the platform stack (30 days)" }] };
+    const fn = res(FUNCTION, "api", {
+      name: "api-1",
+      loggingConfig: { logFormat: "JSON", logGroup: "/shared/lambda" },
+    });
+    const config = {
+      exceptions: [{ resource: "api", reason: "PLAT-9: /shared/lambda is owned by the platform stack (30 days)" }],
+    };
     expect((await runStack(lambdaLogRetention, [fn], { config })).messages).to.deep.equal([]);
   });
 
@@ -91,8 +101,14 @@ describe("policies: lambda-log-retention", () => {
   describe("preview and update shapes of a function that sets no loggingConfig", () => {
     const group = res(LOG_GROUP, "api-logs", { name: "/aws/lambda/api-1", retentionInDays: 14 });
     const preview = res(FUNCTION, "api", { name: "api-1", loggingConfig: unknownValue("object") });
-    const previewField = res(FUNCTION, "api", { name: "api-1", loggingConfig: { logFormat: "Text", logGroup: UNKNOWN_STRING } });
-    const update = res(FUNCTION, "api", { name: "api-1", loggingConfig: { logFormat: "Text", logGroup: "/aws/lambda/api-1" } });
+    const previewField = res(FUNCTION, "api", {
+      name: "api-1",
+      loggingConfig: { logFormat: "Text", logGroup: UNKNOWN_STRING },
+    });
+    const update = res(FUNCTION, "api", {
+      name: "api-1",
+      loggingConfig: { logFormat: "Text", logGroup: "/aws/lambda/api-1" },
+    });
 
     for (const [shape, fn] of [
       ["preview (loggingConfig unknown)", preview],

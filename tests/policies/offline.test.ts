@@ -116,12 +116,19 @@ describe("policies: offline runner", () => {
     const lab = await evaluatePolicies([table], { stack: "edge", stackConfig: { "media-pipeline:lab": "true" } });
     expect(lab.filter((v) => v.policy === "lab-destroyable")).to.deep.equal([]);
     const prod = await evaluatePolicies([table], { stack: "edge", stackConfig: { "media-pipeline:lab": "false" } });
-    expect(prod.filter((v) => v.policy === "lab-destroyable").map((v) => v.level)).to.deep.equal(["mandatory", "mandatory"]);
+    expect(prod.filter((v) => v.policy === "lab-destroyable").map((v) => v.level)).to.deep.equal([
+      "mandatory",
+      "mandatory",
+    ]);
   });
 
   it("passes `protect` to the pack (a protected queue in a lab stack is refused)", async () => {
     const queue = planned("aws:sqs/queue:Queue", "q", {}, { protect: true });
-    const out = await evaluatePolicies([queue], { stack: STACK, stackConfig: { "media-pipeline:lab": "true" }, config: false });
+    const out = await evaluatePolicies([queue], {
+      stack: STACK,
+      stackConfig: { "media-pipeline:lab": "true" },
+      config: false,
+    });
     expect(out.filter((v) => v.policy === "lab-destroyable").map((v) => v.message)).to.deep.equal([
       "q (aws:sqs/queue:Queue) is protected (protect: true), so `pulumi destroy` fails in this lab stack; remove protect.",
     ]);

@@ -251,7 +251,10 @@ describe("policies: s3-lifecycle, deployed content is not a blanket exemption", 
         Statement: [{ Effect: "Allow", Action: ["s3:PutObject"], Resource: "arn:aws:s3:::site/*" }],
       }),
     });
-    const logging = res("aws:s3/bucketLogging:BucketLogging", "other-logging", { bucket: "other", targetBucket: "site" });
+    const logging = res("aws:s3/bucketLogging:BucketLogging", "other-logging", {
+      bucket: "other",
+      targetBucket: "site",
+    });
     for (const writer of [notification, role, logging]) {
       const out = await runStack(s3Lifecycle, [site, index, writer, lifecycle(site, [abortRule])], lab);
       expect(out.messages, writer.name).to.have.length(1);
@@ -264,9 +267,14 @@ describe("policies: s3-lifecycle, deployed content is not a blanket exemption", 
       corsRules: [{ allowedMethods: ["GET", "HEAD"], allowedOrigins: ["*"] }],
     });
     const reader = res("aws:iam/rolePolicy:RolePolicy", "reader", {
-      policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::site/*" }] }),
+      policy: JSON.stringify({
+        Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::site/*" }],
+      }),
     });
-    const ownLogging = res("aws:s3/bucketLogging:BucketLogging", "site-logging", { bucket: "site", targetBucket: "logs" });
+    const ownLogging = res("aws:s3/bucketLogging:BucketLogging", "site-logging", {
+      bucket: "site",
+      targetBucket: "logs",
+    });
     const out = await runStack(s3Lifecycle, [site, index, cors, reader, ownLogging, lifecycle(site, [abortRule])], lab);
     expect(out.messages).to.deep.equal([]);
   });
@@ -286,13 +294,25 @@ describe("policies: s3-secure, the whole bucket policy", () => {
   // Class: an Allow to Principal "*" was never looked at.
   it("refuses an Allow to anyone next to a correct TLS deny", async () => {
     const policy = JSON.stringify({
-      Statement: [tlsDeny, { Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::data/*" }],
+      Statement: [
+        tlsDeny,
+        { Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::data/*" },
+      ],
     });
     const out = await runStack(s3Secure, [b, ...secureParts(b, policy)]);
     expect(out.levels).to.deep.equal(["mandatory"]);
     expect(out.messages[0]).to.contain('its bucket policy allows s3:GetObject to anyone (Principal "*")');
     const awsStar = JSON.stringify({
-      Statement: [tlsDeny, { Effect: "Allow", Principal: { AWS: ["*"] }, Action: "s3:PutObject", Resource: "arn:aws:s3:::data/*", Condition: { Bool: { "aws:SecureTransport": "true" } } }],
+      Statement: [
+        tlsDeny,
+        {
+          Effect: "Allow",
+          Principal: { AWS: ["*"] },
+          Action: "s3:PutObject",
+          Resource: "arn:aws:s3:::data/*",
+          Condition: { Bool: { "aws:SecureTransport": "true" } },
+        },
+      ],
     });
     expect((await runStack(s3Secure, [b, ...secureParts(b, awsStar)])).messages).to.have.length(1);
   });

@@ -184,7 +184,11 @@ describe("policies: the dev and prod stacks under mocks", function () {
         stack: "pr-42",
         stackConfig: { ...p.config, "media-pipeline:lab": "false" },
       });
-      expect(blocking(asProd).some((m) => m.includes("in this production stack (the stack's config media-pipeline:lab=false)"))).to.equal(true);
+      expect(
+        blocking(asProd).some((m) =>
+          m.includes("in this production stack (the stack's config media-pipeline:lab=false)"),
+        ),
+      ).to.equal(true);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

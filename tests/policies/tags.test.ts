@@ -1,6 +1,6 @@
+import type { StackValidationPolicy } from "@pulumi/policy";
 import { expect } from "chai";
 import { requiredTags } from "../../policies/tags";
-import type { StackValidationPolicy } from "@pulumi/policy";
 import { awsProvider, res, runResource, runStack, STANDARD_TAGS, UNKNOWN_STRING } from "./harness";
 
 const BUCKET = "aws:s3/bucket:Bucket";
@@ -80,7 +80,10 @@ describe("policies: required-tags", () => {
     const vm = await runResource(requiredTags, { ...res("aws:ec2/instance:Instance", "vm"), provider: awsProvider() });
     expect(vm.levels).to.deep.equal(["mandatory"]);
     expect(vm.messages[0]).to.contain("vm (aws:ec2/instance:Instance): missing required tags: Project, Environment");
-    const future = await runResource(requiredTags, { ...res("aws:future/gadget:Gadget", "g"), provider: awsProvider() });
+    const future = await runResource(requiredTags, {
+      ...res("aws:future/gadget:Gadget", "g"),
+      provider: awsProvider(),
+    });
     expect(future.levels).to.deep.equal(["mandatory"]);
   });
 
@@ -96,7 +99,11 @@ describe("policies: required-tags", () => {
   it("refuses Environment=prod in the dev stack, and a Project that is not the project", async () => {
     const out = await runResource(
       requiredTags,
-      { ...res(BUCKET, "b"), urn: "urn:pulumi:dev::media-pipeline::aws:s3/bucket:Bucket::b", provider: awsProvider({ ...STANDARD_TAGS, Environment: "prod", Project: "other" }) },
+      {
+        ...res(BUCKET, "b"),
+        urn: "urn:pulumi:dev::media-pipeline::aws:s3/bucket:Bucket::b",
+        provider: awsProvider({ ...STANDARD_TAGS, Environment: "prod", Project: "other" }),
+      },
       { stack: "dev" },
     );
     expect(out.messages).to.have.length(1);
