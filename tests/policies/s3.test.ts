@@ -361,3 +361,16 @@ describe("policies: s3-secure, the whole bucket policy", () => {
     expect((await runStack(s3Secure, [b, ...secureParts(b, split)])).messages).to.deep.equal([]);
   });
 });
+
+describe("policies: s3-lifecycle follows the stack's own lab setting", () => {
+  it("requires lab expiration in a stack whose config says lab: true, with no `lab` in the policy config", async () => {
+    const b = bucket("uploads");
+    const lab = await runStack(s3Lifecycle, [b, lifecycle(b, [abortRule])], {
+      stack: "pr-7",
+      stackConfig: { "media-pipeline:lab": "true" },
+    });
+    expect(lab.messages[0]).to.contain("is in a lab stack but its objects never expire within 30 days");
+    const prod = await runStack(s3Lifecycle, [b, lifecycle(b, [abortRule])], { stack: "pr-7" });
+    expect(prod.messages).to.deep.equal([]);
+  });
+});
