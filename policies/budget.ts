@@ -3,6 +3,8 @@
  * notifications at the configured thresholds that reach a subscriber.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { withExceptions } from "./exceptions";
+import { PROFILE_LIMITS, profileOf, stackEnvironment, urnParts } from "./stack-profile";
 import {
   asNumber,
   asString,
@@ -31,15 +33,14 @@ export interface ThresholdRequirement {
 }
 
 export interface BudgetConfig {
-  /** Largest limitAmount a budget may have, in `currency`, per `timeUnit`. */
-  maxLimit: number;
+  /** Largest limitAmount a budget may have, in `currency`, per `timeUnit`; unset: the stack profile's (lab 25, production 300). */
+  maxLimit?: number;
   currency: string;
   timeUnit: "DAILY" | "MONTHLY" | "QUARTERLY" | "ANNUALLY";
   thresholds: ThresholdRequirement[];
 }
 
 export const BUDGET_DEFAULTS: BudgetConfig = {
-  maxLimit: 100,
   currency: "USD",
   timeUnit: "MONTHLY",
   thresholds: [
@@ -100,9 +101,78 @@ function describe(t: ThresholdRequirement): string {
   return `${t.threshold}% ${t.notificationType}`;
 }
 
-/** What is wrong with one budget (empty when it satisfies the policy). */
-function problemsOf(budget: PolicyResource, resources: readonly PolicyResource[], cfg: BudgetConfig): string[] {
+/** Cost types whose exclusion hides real spend from a COST budget. */
+const SPEND_COST_TYPES = [
+  "includeSubscription",
+  "includeRecurring",
+  "includeUpfront",
+  "includeOtherSubscription",
+  "includeSupport",
+  "includeTax",
+];
+
+/** "2087-06-15_00:00" (Budgets' format) -> epoch ms. */
+function budgetTime(value: string): number | undefined {
+  const m = value.match(/^(\d{4})-(\d{2})-(\d{2})_(\d{2}):(\d{2})$/);
+  if (!m) return undefined;
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]));
+}
+
+/**
+ * What narrows the budget so it no longer counts the stack's spend: cost filters other than the
+ * stack's own Environment tag, a filter expression, cost types that leave spend out, a period that
+ * has ended or not begun, an auto-adjusting limit.
+ */
+function scopeProblems(budget: PolicyResource, now: number): string[] {
   const problems: string[] = [];
+  const stack = stackEnvironment().stack ?? urnParts(budget.urn).stack;
+  const ownTag = stack ? `user:Environment$${stack}` : undefined;
+  const filters = elements(prop(budget.props, "costFilters"));
+  if (filters !== UNKNOWN) {
+    for (const f of filters) {
+      const name = asString(prop(f, "name"));
+      const values = strings(prop(f, "values"));
+      if (name === UNKNOWN || values === UNKNOWN || values.includes(UNKNOWN)) continue;
+      const ownScope = name === "TagKeyValue" && values.length === 1 && values[0] === ownTag;
+      if (!ownScope) {
+        problems.push(
+          `its cost filter ${name ?? "?"}=${JSON.stringify(values)} counts only part of the spend (only ` +
+            `TagKeyValue ${ownTag ?? "user:Environment$<stack>"}, the stack's own tag, is accepted)`,
+        );
+      }
+    }
+  }
+  const expression = prop(budget.props, "filterExpression");
+  if (expression !== UNKNOWN && expression !== undefined && expression !== null) {
+    problems.push(
+      "it sets a filterExpression, which narrows what it counts (use no filter, or costFilters on the stack's Environment tag)",
+    );
+  }
+  const costTypes = prop(budget.props, "costTypes");
+  for (const key of SPEND_COST_TYPES) {
+    if (prop(costTypes, key) === false) problems.push(`its costTypes.${key} is false, so that spend is not counted`);
+  }
+  const end = asString(prop(budget.props, "timePeriodEnd"));
+  const start = asString(prop(budget.props, "timePeriodStart"));
+  const endAt = typeof end === "string" ? budgetTime(end) : undefined;
+  const startAt = typeof start === "string" ? budgetTime(start) : undefined;
+  if (endAt !== undefined && endAt <= now) problems.push(`its period ended at ${String(end)}`);
+  if (startAt !== undefined && startAt > now) problems.push(`its period only starts at ${String(start)}`);
+  const autoAdjust = prop(budget.props, "autoAdjustData");
+  if (autoAdjust !== UNKNOWN && autoAdjust !== undefined && autoAdjust !== null) {
+    problems.push("its limit adjusts itself (autoAdjustData), so the cap cannot hold");
+  }
+  return problems;
+}
+
+/** What is wrong with one budget (empty when it satisfies the policy). */
+function problemsOf(
+  budget: PolicyResource,
+  resources: readonly PolicyResource[],
+  cfg: Required<BudgetConfig>,
+  now: number,
+): string[] {
+  const problems: string[] = scopeProblems(budget, now);
   const limit = asNumber(prop(budget.props, "limitAmount"));
   const unit = asString(prop(budget.props, "limitUnit"));
   const timeUnit = asString(prop(budget.props, "timeUnit"));
@@ -144,10 +214,11 @@ function problemsOf(budget: PolicyResource, resources: readonly PolicyResource[]
   return problems;
 }
 
-export const budgetRequired: StackValidationPolicy = {
+export const budgetRequired: StackValidationPolicy = withExceptions({
   name: "budget-required",
   description:
-    "The stack contains an AWS Budgets COST budget whose limit is at most the configured cap, with notifications " +
+    "The stack contains an AWS Budgets COST budget, counting the whole account or the stack's own Environment tag " +
+    "over a current period, whose fixed limit is at most the configured cap (per stack profile), with notifications " +
     "at the configured thresholds (10%, 25%, 100% actual and 100% forecast by default) that reach a subscriber.",
   enforcementLevel: "mandatory",
   configSchema: schemaWithNote({
@@ -155,8 +226,9 @@ export const budgetRequired: StackValidationPolicy = {
       maxLimit: {
         type: "number",
         minimum: 1,
-        default: BUDGET_DEFAULTS.maxLimit,
-        description: "Largest limitAmount a budget may have (in `currency`, per `timeUnit`).",
+        description:
+          "Largest limitAmount a budget may have (in `currency`, per `timeUnit`). Unset: 25 in a lab stack, 300 in " +
+          "production (the stack's own `lab` config decides).",
       },
       currency: { type: "string", default: BUDGET_DEFAULTS.currency, description: "The budget's limitUnit." },
       timeUnit: {
@@ -187,7 +259,13 @@ export const budgetRequired: StackValidationPolicy = {
     "timeUnit MONTHLY and one PERCENTAGE / GREATER_THAN notification per required threshold, each with " +
     "subscriberEmailAddresses or a subscribed SNS topic (the CostGuard component builds one).",
   validateStack: (args, reportViolation) => {
-    const cfg = configOf(args, BUDGET_DEFAULTS);
+    const given = configOf(args, BUDGET_DEFAULTS);
+    const profile = profileOf(undefined, args.resources[0]?.urn).profile;
+    const cfg = {
+      ...given,
+      maxLimit: given.maxLimit ?? PROFILE_LIMITS[profile].budgetMaxLimit,
+    } as Required<BudgetConfig>;
+    const now = Date.now();
     const costBudgets = ofTypes(args.resources, [BUDGET_TYPE]).filter((b) => {
       const t = prop(b.props, "budgetType");
       return t === "COST" || t === UNKNOWN;
@@ -201,10 +279,10 @@ export const budgetRequired: StackValidationPolicy = {
       );
       return;
     }
-    const results = costBudgets.map((b) => ({ budget: b, problems: problemsOf(b, args.resources, cfg) }));
+    const results = costBudgets.map((b) => ({ budget: b, problems: problemsOf(b, args.resources, cfg, now) }));
     if (results.some((r) => r.problems.length === 0)) return;
     for (const { budget, problems } of results) {
       reportViolation(`COST budget ${label(budget)} does not qualify: ${problems.join("; ")}.`, budget.urn);
     }
   },
-};
+});

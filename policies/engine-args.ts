@@ -29,6 +29,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import * as policyModule from "@pulumi/policy";
+import { type StackEnvironment, withStackEnvironment } from "./stack-profile";
 
 // Runtime pieces of @pulumi/policy that its .d.ts files do not declare.
 const unknownCheckingProxy = (policyModule as unknown as { unknownCheckingProxy: <T>(v: T) => T }).unknownCheckingProxy;
@@ -299,6 +300,11 @@ export interface PackContext {
   /** Reconciled per-policy config (what the engine sends with Configure). */
   config?: PackConfig;
   stackTags?: StackTags;
+  /**
+   * The stack's project, name and configuration: what the CLI puts in the pack process's
+   * environment (PULUMI_CONFIG, PULUMI_NODEJS_PROJECT / _STACK; see stack-profile.ts).
+   */
+  stackEnvironment?: StackEnvironment;
 }
 
 function isResourcePolicy(p: ResourceValidationPolicy | StackValidationPolicy): p is ResourceValidationPolicy {
@@ -384,6 +390,14 @@ export async function analyzeResource(
   r: ResourceDescription,
   ctx: PackContext,
 ): Promise<AnalyzeResult> {
+  return withStackEnvironment(ctx.stackEnvironment, () => analyzeResourceNow(policies, r, ctx));
+}
+
+async function analyzeResourceNow(
+  policies: Policies,
+  r: ResourceDescription,
+  ctx: PackContext,
+): Promise<AnalyzeResult> {
   const diagnostics: Diagnostic[] = [];
   const notApplicable: AnalyzeResult["notApplicable"] = [];
   for (const p of policies) {
@@ -421,6 +435,14 @@ export async function analyzeResource(
 
 /** Runs every stack policy of `policies` over a stack, like the server's AnalyzeStack RPC. */
 export async function analyzeStack(
+  policies: Policies,
+  resources: readonly StackResourceDescription[],
+  ctx: PackContext,
+): Promise<AnalyzeResult> {
+  return withStackEnvironment(ctx.stackEnvironment, () => analyzeStackNow(policies, resources, ctx));
+}
+
+async function analyzeStackNow(
   policies: Policies,
   resources: readonly StackResourceDescription[],
   ctx: PackContext,

@@ -1,24 +1,28 @@
 /**
- * ffmpeg-layer-pinned: a function that runs ffprobe uses the project's FFmpeg layer, that
- * layer's content is the pinned build, and no function uses a layer outside the stack unless
- * its ARN is allowlisted.
+ * ffmpeg-layer-pinned: every ffprobe / ffmpeg binary the stack ships to Lambda (in a layer or in a
+ * function's own code) is the pinned build, a function set up to run ffprobe gets it from a layer
+ * whose content the pack verified and that no later layer can shadow, and no function uses a
+ * layer from outside the stack unless its ARN is allowlisted.
+ *
+ * Trust comes from content, never from names: the pack reads the layer's `code` archive (the
+ * FfmpegLayer component's zip is on this machine, under .cache/ffprobe-layer/) and hashes its
+ * bin/ffprobe against lib/ffprobe-pin.ts. A component type name, a layer name or a description can
+ * be written by anyone, so they only mark a layer as *claiming* to be the FFmpeg layer, which then
+ * must prove it. A layer whose content cannot be read here (a remote archive, an S3 object) cannot
+ * prove anything: it is refused if it claims ffprobe, and it may not come after the pinned layer.
+ *
+ * Layer order: Lambda extracts a function's layers into /opt in the order listed, and a later
+ * layer's file at the same path replaces the earlier one (Lambda developer guide, "Adding layers
+ * to functions", "Packaging your layer content"), so /opt/bin/ffprobe is the LAST layer's.
  *
  * It is a stack policy because a function's `layers` hold the layer's ARN, which is unknown
  * during a preview of a new layer: the join goes through the engine's property dependencies.
- *
- * How the pin is verified, for every layer that carries ffprobe (made by the FfmpegLayer
- * component, or described or named as an ffprobe/ffmpeg layer):
- *  - the record: the FfmpegLayer component writes `layerDescription(arch)` (build,
- *    package@version, arch, sha256 from lib/ffprobe-pin.ts) into the LayerVersion description;
- *    it must be exactly that for the layer's one compatible architecture;
- *  - the content: when the layer's `code` archive is on this machine (the component's zip is,
- *    under .cache/ffprobe-layer/), the SHA-256 of its bin/ffprobe must be the pinned one. An
- *    archive the pack cannot read (remote, or built elsewhere) is judged by the record alone.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { FFPROBE_PIN, type LambdaArchitecture, layerDescription } from "../lib/ffprobe-pin";
 import { ENV } from "../lib/runtime-env";
-import { archiveEntryDigest } from "./layer-content";
+import { withExceptions } from "./exceptions";
+import { archiveEntryDigest, archiveEntryNames } from "./layer-content";
 import {
   asString,
   configOf,
@@ -55,83 +59,124 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-function isFfmpegComponent(r: PolicyResource | undefined): boolean {
-  return !!r && r.type.endsWith(FFMPEG_LAYER_COMPONENT_SUFFIX);
-}
-
-/** The layer was made by the project's FfmpegLayer component (it or an ancestor is one). */
-function fromFfmpegComponent(layer: PolicyResource): boolean {
-  for (let p = layer.parent; p; p = p.parent) if (isFfmpegComponent(p)) return true;
-  return false;
-}
-
-/** A layer that claims to carry ffprobe: made by the component, or described / named as such. */
-function looksLikeFfmpegLayer(layer: PolicyResource): boolean {
-  if (fromFfmpegComponent(layer)) return true;
-  const description = asString(prop(layer.props, "description"));
-  const name = asString(prop(layer.props, "layerName"));
-  return (
-    (typeof description === "string" && description.startsWith("ffprobe ")) ||
-    (typeof name === "string" && /ffmpeg|ffprobe/i.test(name))
-  );
-}
+/** The project's FfmpegLayer component type (a name anyone can give a component: a claim, not a proof). */
+export const FFMPEG_LAYER_COMPONENT_TYPE = `media-pipeline:lambda${FFMPEG_LAYER_COMPONENT_SUFFIX}`;
 
 /** Path of the binary inside the layer's archive ("bin/ffprobe" for /opt/bin/ffprobe). */
 export const LAYER_BINARY_ENTRY = FFPROBE_PIN.layerBinaryPath.replace(/^\/opt\//, "");
 
-/** Why the layer is not the pinned build (undefined: it is, or it cannot be known yet). */
-async function pinProblem(layer: PolicyResource): Promise<string | undefined> {
+/** A file that is an ffprobe or ffmpeg executable by name. */
+function isFfBinary(entry: string): boolean {
+  return /(^|\/)(ffprobe|ffmpeg)$/i.test(entry);
+}
+
+/** What the pack can tell about an archive's content. */
+interface Content {
+  /** undefined: unreadable here (remote, S3 object, not on this machine); UNKNOWN: not known in this preview. */
+  entries: string[] | undefined | typeof UNKNOWN;
+  /** SHA-256 of bin/ffprobe when present and readable. */
+  ffprobeDigest?: string;
+}
+
+async function contentOf(code: unknown): Promise<Content> {
+  if (code === UNKNOWN) return { entries: UNKNOWN };
+  if (code === undefined || code === null) return { entries: undefined };
+  const names = await archiveEntryNames(code);
+  if (!names) return { entries: undefined };
+  const digest = names.includes(LAYER_BINARY_ENTRY) ? await archiveEntryDigest(code, LAYER_BINARY_ENTRY) : undefined;
+  return { entries: names, ffprobeDigest: digest };
+}
+
+interface LayerFacts {
+  layer: PolicyResource;
+  content: Content;
+  /** Named, described or parented as the FFmpeg layer. */
+  claims: boolean;
+  /** Content read and bin/ffprobe is the pinned build for the layer's one architecture, record included. */
+  pinned: boolean;
+  /** Carries an ffprobe/ffmpeg binary (known from its content). */
+  carriesFf: boolean;
+  arch?: string;
+  problem?: string;
+}
+
+function claimsFfmpeg(layer: PolicyResource): boolean {
+  for (let p = layer.parent; p; p = p.parent) if (p.type.endsWith(FFMPEG_LAYER_COMPONENT_SUFFIX)) return true;
+  const description = asString(prop(layer.props, "description"));
+  const name = asString(prop(layer.props, "layerName"));
+  return (
+    (typeof description === "string" && /ffprobe|ffmpeg/i.test(description)) ||
+    (typeof name === "string" && /ffmpeg|ffprobe/i.test(name))
+  );
+}
+
+async function layerFacts(layer: PolicyResource): Promise<LayerFacts> {
+  const content = await contentOf(prop(layer.props, "code"));
+  const claims = claimsFfmpeg(layer);
+  const entriesKnown = Array.isArray(content.entries) ? content.entries : [];
+  const carriesFf = entriesKnown.some(isFfBinary);
   const archs = strings(prop(layer.props, "compatibleArchitectures"));
-  if (archs === UNKNOWN || archs.includes(UNKNOWN)) return undefined;
-  if (archs.length !== 1) {
-    return (
-      `declares compatibleArchitectures ${JSON.stringify(archs)}; it must name exactly one ` +
-      `architecture (x86_64 or arm64), since the layer carries one pinned binary`
-    );
+  const arch = archs !== UNKNOWN && archs.length === 1 && typeof archs[0] === "string" ? archs[0] : undefined;
+  const facts: LayerFacts = { layer, content, claims, pinned: false, carriesFf, arch };
+  if (content.entries === UNKNOWN) return facts; // judged after the update, when the archive is known
+  if (!claims && !carriesFf) return facts;
+  if (content.entries === undefined) {
+    facts.problem =
+      "claims to carry ffprobe but its content cannot be read here (a remote archive or an S3 object), so the pin " +
+      "cannot be verified; build it with the FfmpegLayer component from a local archive";
+    return facts;
   }
-  const arch = archs[0] as string;
-  if (!(arch in FFPROBE_PIN.binaries)) return `declares unsupported architecture ${arch}`;
+  const stray = entriesKnown.filter((e) => isFfBinary(e) && e !== LAYER_BINARY_ENTRY);
+  if (stray.length > 0) {
+    facts.problem = `carries ${stray.join(", ")} besides ${LAYER_BINARY_ENTRY}; only the pinned ${LAYER_BINARY_ENTRY} may ship`;
+    return facts;
+  }
+  if (archs === UNKNOWN || archs.includes(UNKNOWN)) return facts;
+  if (archs.length !== 1 || !arch) {
+    facts.problem =
+      `declares compatibleArchitectures ${JSON.stringify(archs)}; it must name exactly one architecture ` +
+      "(x86_64 or arm64), since the layer carries one pinned binary";
+    return facts;
+  }
+  if (!(arch in FFPROBE_PIN.binaries)) {
+    facts.problem = `declares unsupported architecture ${arch}`;
+    return facts;
+  }
+  const pinnedSha = FFPROBE_PIN.binaries[arch as LambdaArchitecture].sha256;
+  if (content.ffprobeDigest === undefined) {
+    facts.problem = `has no readable ${LAYER_BINARY_ENTRY}, so it does not carry the pinned ffprobe`;
+    return facts;
+  }
+  if (content.ffprobeDigest !== pinnedSha) {
+    facts.problem =
+      `carries a ${LAYER_BINARY_ENTRY} whose SHA-256 is ${content.ffprobeDigest}, not the pinned ${pinnedSha} ` +
+      "(rebuild the layer zip with components/ffprobe-layer-build.ts)";
+    return facts;
+  }
   const expected = layerDescription(arch as LambdaArchitecture);
   const description = asString(prop(layer.props, "description"));
-  if (description === UNKNOWN) return undefined;
-  if (description !== expected) {
-    return (
+  if (description !== UNKNOWN && description !== expected) {
+    facts.problem =
       `does not record the pinned ffprobe build: its description is ${JSON.stringify(description ?? "")}, ` +
-      `expected ${JSON.stringify(expected)} (build it with the FfmpegLayer component from lib/ffprobe-pin.ts)`
-    );
+      `expected ${JSON.stringify(expected)} (build it with the FfmpegLayer component from lib/ffprobe-pin.ts)`;
+    return facts;
   }
-  // The content itself, when the archive is on this machine (the FfmpegLayer's zip is).
-  const code = prop(layer.props, "code");
-  if (code === UNKNOWN || code === undefined || code === null) return undefined;
-  const digest = await archiveEntryDigest(code, LAYER_BINARY_ENTRY);
-  const pinned = FFPROBE_PIN.binaries[arch as LambdaArchitecture].sha256;
-  if (digest !== undefined && digest !== pinned) {
-    return (
-      `carries a ${LAYER_BINARY_ENTRY} whose SHA-256 is ${digest}, not the pinned ${pinned} ` +
-      "(rebuild the layer zip with components/ffprobe-layer-build.ts)"
-    );
-  }
-  return undefined;
+  facts.pinned = true;
+  return facts;
 }
 
-function layerArchitecture(layer: PolicyResource): string | undefined {
-  const archs = strings(prop(layer.props, "compatibleArchitectures"));
-  return archs !== UNKNOWN && archs.length === 1 && typeof archs[0] === "string" ? archs[0] : undefined;
-}
-
-/** The function runs ffprobe: its environment names the binary, or it is the extractor. */
-export function runsFfprobe(fn: PolicyResource): boolean {
+/** The function is configured to run ffprobe: its environment carries the ffprobe settings. */
+export function configuredForFfprobe(fn: PolicyResource): boolean {
   const vars = entries(path(fn.props, "environment", "variables"));
-  if (vars !== UNKNOWN && vars.some(([k]) => k === ENV.ffprobePath || k === ENV.ffprobeSha256)) return true;
-  const handler = asString(prop(fn.props, "handler"));
-  return typeof handler === "string" && /extractor/i.test(handler);
+  return vars !== UNKNOWN && vars.some(([k]) => k === ENV.ffprobePath || k === ENV.ffprobeSha256);
 }
 
-export const ffmpegLayerPinned: StackValidationPolicy = {
+export const ffmpegLayerPinned: StackValidationPolicy = withExceptions({
   name: "ffmpeg-layer-pinned",
   description:
-    "A function that runs ffprobe uses a layer from the project's FfmpegLayer component whose recorded SHA-256 " +
-    "matches lib/ffprobe-pin.ts, and no function uses a layer ARN outside the stack unless it is allowlisted.",
+    "Every ffprobe/ffmpeg binary the stack ships to Lambda (layer or function code) is the pinned build of " +
+    "lib/ffprobe-pin.ts, verified by hashing the archive; a function that runs ffprobe has the verified layer with " +
+    "no later layer able to shadow /opt/bin/ffprobe; no function uses a layer ARN outside the stack unless allowlisted.",
   enforcementLevel: "mandatory",
   configSchema: schemaWithNote({
     properties: {
@@ -147,32 +192,35 @@ export const ffmpegLayerPinned: StackValidationPolicy = {
     },
   }),
   remediationSteps:
-    "Give the function the layer of the project's FfmpegLayer component (components/ffmpeg-layer.ts) instead of " +
-    "a public layer; if you must use an external layer, add its ARN to allowedLayerArns in the policy config.",
+    "Give the function the layer of the project's FfmpegLayer component (components/ffmpeg-layer.ts), last in its " +
+    "`layers`, instead of a public layer or a binary in the function's own code; if you must use an external layer, " +
+    "add its ARN to allowedLayerArns in the policy config.",
   validateStack: async (args, reportViolation) => {
     const cfg = configOf(args, FFMPEG_LAYER_DEFAULTS);
     const layers = ofTypes(args.resources, [LAYER_TYPE]);
-
-    const badPins = new Map<PolicyResource, string>();
-    for (const layer of layers.filter(looksLikeFfmpegLayer)) {
-      const problem = await pinProblem(layer);
-      if (problem) {
-        badPins.set(layer, problem);
-        reportViolation(`FFmpeg layer ${label(layer)} ${problem}.`, layer.urn);
-      }
+    const facts = new Map<PolicyResource, LayerFacts>();
+    for (const layer of layers) {
+      const f = await layerFacts(layer);
+      facts.set(layer, f);
+      if (f.problem) reportViolation(`FFmpeg layer ${label(layer)} ${f.problem}.`, layer.urn);
     }
 
     for (const fn of ofTypes(args.resources, [FUNCTION_TYPE])) {
       const refs = elements(prop(fn.props, "layers"));
-      const used: PolicyResource[] = [];
+      /** The function's layers in order: a stack layer, an external ARN, or unknown. */
+      const ordered: (LayerFacts | { external: string } | typeof UNKNOWN)[] = [];
       if (refs !== UNKNOWN) {
         for (const ref of refs) {
           const inStack = referencedBy(fn, "layers", layers, ["arn", "id"], ref);
           if (inStack.length > 0) {
-            used.push(...inStack);
+            ordered.push(facts.get(inStack[0] as PolicyResource) as LayerFacts);
             continue;
           }
-          if (typeof ref !== "string") continue; // unknown and untraceable: judged after apply
+          if (typeof ref !== "string") {
+            ordered.push(UNKNOWN); // unknown and untraceable: judged after apply
+            continue;
+          }
+          ordered.push({ external: ref });
           if (!cfg.allowedLayerArns.some((p) => matchesPattern(ref, p))) {
             reportViolation(
               `function ${label(fn)} uses layer ${ref}, which is neither built by this stack nor in allowedLayerArns; ` +
@@ -183,32 +231,80 @@ export const ffmpegLayerPinned: StackValidationPolicy = {
           }
         }
       }
-      if (!runsFfprobe(fn)) continue;
-      if (refs === UNKNOWN) continue;
-      const fnArchs = strings(prop(fn.props, "architectures"));
-      const fnArch =
-        fnArchs !== UNKNOWN && fnArchs.length > 0 && typeof fnArchs[0] === "string" ? fnArchs[0] : "x86_64";
-      const projectLayers = used.filter(fromFfmpegComponent);
-      const good = projectLayers.filter((l) => !badPins.has(l) && (layerArchitecture(l) ?? fnArch) === fnArch);
-      if (good.length > 0) continue;
-      if (projectLayers.length === 0) {
+
+      // The function's own code must not carry an ffprobe/ffmpeg binary (it would bypass the layer's pin).
+      const own = await contentOf(prop(fn.props, "code"));
+      const ownFf = Array.isArray(own.entries) ? own.entries.filter(isFfBinary) : [];
+      if (ownFf.length > 0) {
         reportViolation(
-          `function ${label(fn)} runs ffprobe but uses no layer from the project's FfmpegLayer component; add ` +
-            "that layer's arn to its `layers`.",
-          fn.urn,
-        );
-      } else if (projectLayers.every((l) => badPins.has(l))) {
-        reportViolation(
-          `function ${label(fn)} runs ffprobe from an FFmpeg layer whose pin record is wrong (see that layer's violation).`,
-          fn.urn,
-        );
-      } else {
-        reportViolation(
-          `function ${label(fn)} runs on ${fnArch} but its FFmpeg layer is built for ` +
-            `${projectLayers.map((l) => layerArchitecture(l) ?? "?").join(", ")}; use the FfmpegLayer built for ${fnArch}.`,
+          `function ${label(fn)} ships ${ownFf.join(", ")} in its own code; ffprobe must come from the pinned FFmpeg ` +
+            "layer, whose content this policy verifies.",
           fn.urn,
         );
       }
+
+      const usesFfLayer = ordered.some((o) => o !== UNKNOWN && "layer" in o && (o.claims || o.carriesFf));
+      const runs = configuredForFfprobe(fn) || usesFfLayer;
+      if (!runs || refs === UNKNOWN) continue;
+      if (asString(prop(fn.props, "packageType")) === "Image") {
+        reportViolation(
+          `function ${label(fn)} is a container image and runs ffprobe; the pack cannot read an image, so the pin ` +
+            "cannot be verified; use a .zip function with the FfmpegLayer.",
+          fn.urn,
+        );
+        continue;
+      }
+      const ffPath = asString(path(fn.props, "environment", "variables", ENV.ffprobePath));
+      if (typeof ffPath === "string" && ffPath !== FFPROBE_PIN.layerBinaryPath) {
+        reportViolation(
+          `function ${label(fn)} sets ${ENV.ffprobePath}=${ffPath}; it must be ${FFPROBE_PIN.layerBinaryPath}, the ` +
+            "pinned layer's binary.",
+          fn.urn,
+        );
+      }
+      if (ordered.includes(UNKNOWN)) continue;
+      const fnArchs = strings(prop(fn.props, "architectures"));
+      const fnArch =
+        fnArchs !== UNKNOWN && fnArchs.length > 0 && typeof fnArchs[0] === "string" ? fnArchs[0] : "x86_64";
+      const lastPinned = ordered.findLastIndex((o) => o !== UNKNOWN && "layer" in o && o.pinned);
+      if (lastPinned < 0) {
+        const claimed = ordered.filter(
+          (o): o is LayerFacts => o !== UNKNOWN && "layer" in o && (o.claims || o.carriesFf),
+        );
+        reportViolation(
+          claimed.length > 0
+            ? `function ${label(fn)} runs ffprobe from an FFmpeg layer that is not the verified pinned build (see that layer's violation).`
+            : `function ${label(fn)} runs ffprobe but uses no layer whose content is the pinned ffprobe; add the ` +
+                "project's FfmpegLayer arn to its `layers`.",
+          fn.urn,
+        );
+        continue;
+      }
+      const pinnedLayer = ordered[lastPinned] as LayerFacts;
+      if (pinnedLayer.arch !== undefined && pinnedLayer.arch !== fnArch) {
+        reportViolation(
+          `function ${label(fn)} runs on ${fnArch} but its FFmpeg layer is built for ${pinnedLayer.arch}; use the ` +
+            `FfmpegLayer built for ${fnArch}.`,
+          fn.urn,
+        );
+      }
+      // Layers after the pinned one are extracted over it: they must be readable and carry no ffprobe/ffmpeg.
+      for (const later of ordered.slice(lastPinned + 1)) {
+        if (later === UNKNOWN) continue;
+        const what = "external" in later ? `external layer ${later.external}` : `layer ${label(later.layer)}`;
+        const readable = !("external" in later) && Array.isArray(later.content.entries);
+        const shadows = readable && (later as LayerFacts).carriesFf;
+        if (!readable || shadows) {
+          reportViolation(
+            `function ${label(fn)} lists ${what} after the pinned FFmpeg layer; ` +
+              (shadows
+                ? `it also carries ${LAYER_BINARY_ENTRY} and shadows the pinned one`
+                : "its content cannot be read here, so it could shadow /opt/bin/ffprobe") +
+              "; put the FfmpegLayer last in `layers`.",
+            fn.urn,
+          );
+        }
+      }
     }
   },
-};
+});

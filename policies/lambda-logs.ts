@@ -4,71 +4,86 @@
  * first invocation, /aws/lambda/<name>, which never expires and which `pulumi destroy` leaves behind.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { withExceptions } from "./exceptions";
 import { FUNCTION_TYPE } from "./ffmpeg-layer";
-import {
-  asNumber,
-  asString,
-  configOf,
-  label,
-  ofTypes,
-  path,
-  prop,
-  referencedBy,
-  reportAt,
-  schemaWithNote,
-  UNKNOWN,
-} from "./util";
+import { PROFILE_LIMITS, profileOf } from "./stack-profile";
+import { asNumber, asString, configOf, label, ofTypes, path, prop, schemaWithNote, UNKNOWN } from "./util";
 
 export const LOG_GROUP_TYPE = "aws:cloudwatch/logGroup:LogGroup";
 
 export interface LogRetentionConfig {
-  maxRetentionDays: number;
+  /** Unset: the stack profile's (lab 14, production 365). */
+  maxRetentionDays?: number;
 }
 
-export const LOG_RETENTION_DEFAULTS: LogRetentionConfig = { maxRetentionDays: 30 };
+export const LOG_RETENTION_DEFAULTS: LogRetentionConfig = {};
 
 /** The retention values CloudWatch Logs accepts. */
 export const CLOUDWATCH_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
+/** Where a function's logs go, as far as the stack tells. */
+type LogTarget =
+  /** Declared groups of the stack the function writes to. */
+  | { kind: "declared"; groups: PolicyResource[] }
+  /** A group name the stack does not declare (Lambda or someone else creates it). */
+  | { kind: "undeclared"; name: string }
+  /** Named from other resources' outputs that are not log groups: cannot be identified before the update. */
+  | { kind: "unidentified"; from: string[] }
+  | { kind: "unknown" };
+
+function groupsNamed(groups: readonly PolicyResource[], name: string): PolicyResource[] {
+  return groups.filter((g) => prop(g.props, "name") === name || prop(g.props, "id") === name);
+}
+
 /**
- * The declared log groups a function writes to: the one its loggingConfig names, else
- * /aws/lambda/<name>. UNKNOWN when that cannot be told before the update.
+ * The log group a function writes to:
+ *  - loggingConfig.logGroup when it is a known string: the program's custom group, or, after an
+ *    update, what AWS reports (the default /aws/lambda/<name> even when the program set none);
+ *  - when it is unknown (a preview), the log groups its value came from (the engine's property
+ *    dependencies of loggingConfig). With no property dependency at all, the value is the
+ *    provider's own computed default, i.e. /aws/lambda/<name>;
+ *  - otherwise /aws/lambda/<name>.
+ * A log group that is merely in the function's plain dependsOn is never taken for its group.
  */
-function logGroupOf(fn: PolicyResource, groups: readonly PolicyResource[]): PolicyResource[] | typeof UNKNOWN {
-  const loggingConfig = prop(fn.props, "loggingConfig");
+function logTargetOf(fn: PolicyResource, groups: readonly PolicyResource[]): LogTarget {
   const configured = path(fn.props, "loggingConfig", "logGroup");
-  if (typeof configured === "string") return referencedBy(fn, "loggingConfig", groups, ["name", "id"], configured);
-  if (configured === UNKNOWN || (loggingConfig !== undefined && loggingConfig !== null)) {
-    // Named by a group's output (e.g. logGroup.name of a namePrefix group), not known yet.
-    const found = referencedBy(fn, "loggingConfig", groups, ["name", "id"], UNKNOWN);
-    if (found.length > 0) return found;
-    if (configured === UNKNOWN) return UNKNOWN;
+  if (typeof configured === "string" && configured !== "") {
+    const found = groupsNamed(groups, configured);
+    return found.length > 0 ? { kind: "declared", groups: found } : { kind: "undeclared", name: configured };
+  }
+  if (configured === UNKNOWN) {
+    const deps = fn.propertyDependencies?.loggingConfig ?? [];
+    const fromGroups = deps.filter((d) => groups.includes(d));
+    if (fromGroups.length > 0) return { kind: "declared", groups: fromGroups };
+    if (deps.length > 0) return { kind: "unidentified", from: deps.map((d) => label(d)) };
   }
   const name = asString(prop(fn.props, "name"));
   // A group whose name was computed from this function (e.g. interpolate`/aws/lambda/${fn.name}`).
-  const derived = groups.filter((g) => referencedBy(g, "name", [fn], ["name", "id", "arn"]).includes(fn));
-  if (name === UNKNOWN) return derived.length > 0 ? derived : UNKNOWN;
-  if (name === undefined) return derived;
+  const derived = groups.filter((g) => (g.propertyDependencies?.name ?? []).includes(fn));
+  if (derived.length > 0) return { kind: "declared", groups: derived };
+  if (name === UNKNOWN) return { kind: "unknown" };
+  if (name === undefined) return { kind: "unknown" };
   const expected = `/aws/lambda/${name}`;
-  const byName = groups.filter((g) => prop(g.props, "name") === expected);
-  return byName.length > 0 ? byName : derived;
+  const byName = groupsNamed(groups, expected);
+  return byName.length > 0 ? { kind: "declared", groups: byName } : { kind: "undeclared", name: expected };
 }
 
-export const lambdaLogRetention: StackValidationPolicy = {
+export const lambdaLogRetention: StackValidationPolicy = withExceptions({
   name: "lambda-log-retention",
   description:
     "Every Lambda function's log group is declared in the stack with a retention of at most the configured days " +
     "(an undeclared /aws/lambda/<name> group is created by Lambda and never expires).",
-  enforcementLevel: "advisory",
+  enforcementLevel: "mandatory",
   configSchema: schemaWithNote({
     properties: {
       maxRetentionDays: {
         type: "integer",
         enum: [...CLOUDWATCH_RETENTION_DAYS],
-        default: LOG_RETENTION_DEFAULTS.maxRetentionDays,
-        description: "Longest retention (days) a function's log group may have; one of CloudWatch's allowed values.",
+        description:
+          "Longest retention (days) a function's log group may have; one of CloudWatch's allowed values. Unset: 14 " +
+          "in a lab stack, 365 in production (the stack's own `lab` config decides).",
       },
     },
   }),
@@ -76,34 +91,35 @@ export const lambdaLogRetention: StackValidationPolicy = {
     'Declare an aws.cloudwatch.LogGroup named "/aws/lambda/<function name>" (or pass one in the function\'s ' +
     "loggingConfig.logGroup) with retentionInDays at most the configured maximum.",
   validateStack: (args, reportViolation) => {
-    const { maxRetentionDays } = configOf(args, LOG_RETENTION_DEFAULTS);
+    const given = configOf(args, LOG_RETENTION_DEFAULTS);
+    const profile = profileOf(undefined, args.resources[0]?.urn).profile;
+    const maxRetentionDays = given.maxRetentionDays ?? PROFILE_LIMITS[profile].logMaxRetentionDays;
     const groups = ofTypes(args.resources, [LOG_GROUP_TYPE]);
     for (const fn of ofTypes(args.resources, [FUNCTION_TYPE])) {
-      const found = logGroupOf(fn, groups);
-      if (found === UNKNOWN) continue;
-      const fnName = asString(prop(fn.props, "name"));
-      const groupName = typeof fnName === "string" ? `/aws/lambda/${fnName}` : "/aws/lambda/<function name>";
-      const configured = path(fn.props, "loggingConfig", "logGroup");
-      if (found.length === 0 && typeof configured === "string") {
-        reportAt(
-          reportViolation,
-          "advisory",
-          `function ${label(fn)} logs to ${configured}, which this stack does not declare, so its retention cannot be ` +
-            `checked; make sure it keeps logs at most ${maxRetentionDays} days.`,
-          fn.urn,
-        );
-        continue;
-      }
-      if (found.length === 0) {
+      const target = logTargetOf(fn, groups);
+      if (target.kind === "unknown") continue;
+      if (target.kind === "unidentified") {
         reportViolation(
-          `function ${label(fn)} has no log group declared, so Lambda creates ${groupName} with unlimited retention; ` +
-            `declare an aws.cloudwatch.LogGroup named ${groupName} (or set loggingConfig.logGroup) with ` +
-            `retentionInDays <= ${maxRetentionDays}.`,
+          `function ${label(fn)} logs to a group named from ${target.from.join(", ")}, none of which is a log group ` +
+            "of this stack, so its retention cannot be checked; pass a declared aws.cloudwatch.LogGroup's name in " +
+            `loggingConfig.logGroup, with retentionInDays <= ${maxRetentionDays}.`,
           fn.urn,
         );
         continue;
       }
-      for (const group of found) {
+      if (target.kind === "undeclared") {
+        // Lambda creates the default group on first invocation, and a custom group that does not
+        // exist under the name given (Lambda developer guide, "Configuring CloudWatch log groups");
+        // a group created that way never expires.
+        reportViolation(
+          `function ${label(fn)} logs to ${target.name}, which this stack does not declare, so Lambda creates it ` +
+            `with unlimited retention (and \`pulumi destroy\` leaves it); declare an aws.cloudwatch.LogGroup named ` +
+            `${target.name} (or pass a declared group in loggingConfig.logGroup) with retentionInDays <= ${maxRetentionDays}.`,
+          fn.urn,
+        );
+        continue;
+      }
+      for (const group of target.groups) {
         const days = asNumber(prop(group.props, "retentionInDays"));
         if (days === UNKNOWN) continue;
         if (days === undefined || days === 0) {
@@ -120,4 +136,4 @@ export const lambdaLogRetention: StackValidationPolicy = {
       }
     }
   },
-};
+});

@@ -5,7 +5,7 @@
  * FileAssets. Anything else (a remote archive, an S3 object) cannot be read here.
  */
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { inflateRawSync } from "node:zlib";
 
@@ -97,6 +97,18 @@ function digestAt(path: string, entry: string): string | undefined {
   }
 }
 
+/** SHA-256 of a file, cached per size and mtime (the pinned binary is 79 MB). */
+function cachedFileDigest(file: string): string | undefined {
+  try {
+    const st = statSync(file);
+    const key = `${file}\0\0${st.size}\0${st.mtimeMs}`;
+    if (!cache.has(key)) cache.set(key, sha256OfFile(file));
+    return cache.get(key);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * SHA-256 of the file at `entry` (e.g. "bin/ffprobe") in a layer's `code`, or undefined when
  * the archive is not local or lacks the file.
@@ -114,12 +126,93 @@ export async function archiveEntryDigest(code: unknown, entry: string): Promise<
     const direct = assets[entry];
     if (direct && typeof direct === "object" && "path" in direct) {
       const path = await Promise.resolve((direct as { path: unknown }).path);
-      return typeof path === "string" ? sha256OfFile(path) : undefined;
+      return typeof path === "string" ? cachedFileDigest(path) : undefined;
     }
     // A nested archive mounted at a prefix of `entry` (e.g. "bin" -> FileArchive of a directory).
     for (const [prefix, nested] of Object.entries(assets)) {
       if (entry.startsWith(`${prefix}/`)) return archiveEntryDigest(nested, entry.slice(prefix.length + 1));
     }
+  }
+  return undefined;
+}
+
+/** Names of the files in a zip (central directory); undefined when it cannot be read. */
+export function zipEntryNames(zipPath: string): string[] | undefined {
+  let zip: Buffer;
+  try {
+    zip = readFileSync(zipPath);
+  } catch {
+    return undefined;
+  }
+  const min = Math.max(0, zip.length - 65_557);
+  let end = -1;
+  for (let i = zip.length - 22; i >= min; i--) {
+    if (zip.readUInt32LE(i) === SIG_END) {
+      end = i;
+      break;
+    }
+  }
+  if (end < 0) return undefined;
+  const count = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  const names: string[] = [];
+  for (let n = 0; n < count && at + 46 <= zip.length; n++) {
+    if (zip.readUInt32LE(at) !== SIG_CENTRAL) return undefined;
+    const nameLength = zip.readUInt16LE(at + 28);
+    const extraLength = zip.readUInt16LE(at + 30);
+    const commentLength = zip.readUInt16LE(at + 32);
+    names.push(zip.toString("utf8", at + 46, at + 46 + nameLength));
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return names;
+}
+
+function directoryEntries(dir: string, prefix = ""): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const rel = `${prefix}${e.name}`;
+    if (e.isDirectory()) out.push(...directoryEntries(join(dir, e.name), `${rel}/`));
+    else out.push(rel);
+  }
+  return out;
+}
+
+/**
+ * The file paths inside an archive (`code` of a layer or function): a zip or a directory on this
+ * machine, or an AssetArchive (its keys, nested archives expanded). undefined when it cannot be
+ * read here (a remote archive, a missing file).
+ */
+export async function archiveEntryNames(code: unknown): Promise<string[] | undefined> {
+  const archive = unproxy(code) as Record<string, unknown> | undefined;
+  if (!archive || typeof archive !== "object") return undefined;
+  if ("path" in archive) {
+    const p = await Promise.resolve(archive.path);
+    if (typeof p !== "string") return undefined;
+    try {
+      return statSync(p).isDirectory() ? directoryEntries(p) : zipEntryNames(p);
+    } catch {
+      return undefined;
+    }
+  }
+  if ("assets" in archive) {
+    const assets = (await Promise.resolve(archive.assets)) as Record<string, unknown> | undefined;
+    if (!assets) return undefined;
+    const out: string[] = [];
+    for (const [key, value] of Object.entries(assets)) {
+      const inner = unproxy(value) as Record<string, unknown> | undefined;
+      if (inner && typeof inner === "object" && "assets" in inner) {
+        const nested = await archiveEntryNames(inner);
+        if (!nested) return undefined;
+        out.push(...nested.map((n) => `${key}/${n}`));
+      } else if (inner && typeof inner === "object" && /Archive/.test(inner.constructor?.name ?? "")) {
+        const nested = await archiveEntryNames(inner);
+        if (!nested) return undefined;
+        out.push(...nested.map((n) => `${key}/${n}`));
+      } else {
+        out.push(key);
+      }
+    }
+    return out;
   }
   return undefined;
 }

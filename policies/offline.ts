@@ -45,6 +45,8 @@ export interface EvaluateOptions {
    * default AWS provider, which resources without an explicit provider get (e.g. aws:defaultTags).
    */
   stackConfig?: Record<string, string>;
+  /** Project name; defaults to the one in the resources' URNs. */
+  project?: string;
   /** Stack tags (what the engine sends with ConfigureStack). */
   stackTags?: Record<string, string>;
 }
@@ -111,6 +113,11 @@ function defaultProvider(pkg: string, stack: string, project: string, stackConfi
   return { type, name, urn: `urn:pulumi:${stack}::${project}::${type}::${name}`, props: providerProps };
 }
 
+/** The options the engine sends with a resource: its parent and `protect` (retainOnDelete is not in the protocol). */
+function engineOptions(r: PlannedResource): { parent?: string; protect?: boolean } {
+  return { ...(r.parent ? { parent: r.parent } : {}), ...(r.protect ? { protect: true } : {}) };
+}
+
 function projectOf(urn: string): string {
   // urn:pulumi:<stack>::<project>::<type>::<name>
   return urn.split("::")[1] ?? "project";
@@ -133,12 +140,15 @@ export async function evaluatePlan(
     if (configFile) given = readConfigFile(configFile);
   }
   const config = reconcileConfig(POLICIES, PACK_ENFORCEMENT_LEVEL, given);
+  const project = options.project ?? (resources[0] ? projectOf(resources[0].urn) : undefined);
   const ctx = {
     packName: PACK_NAME,
     packVersion: PACK_VERSION,
     packEnforcementLevel: PACK_ENFORCEMENT_LEVEL,
     config,
     stackTags: stackTagsOf(options.stackTags ?? {}),
+    // What the CLI gives the pack process in PULUMI_CONFIG / PULUMI_NODEJS_PROJECT / _STACK.
+    stackEnvironment: { project, stack: options.stack, config: options.stackConfig ?? {} },
   };
 
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
@@ -170,7 +180,7 @@ export async function evaluatePlan(
         name: r.name,
         urn: r.urn,
         props: props(r.inputs),
-        opts: r.parent ? { parent: r.parent } : {},
+        opts: engineOptions(r),
         provider: providerOf(r),
       },
       ctx,
@@ -184,10 +194,11 @@ export async function evaluatePlan(
     urn: r.urn,
     // Bridged providers report `id` among a resource's outputs; the mocks return it apart.
     props: props(r.custom && r.id !== undefined && !("id" in r.state) ? { ...r.state, id: r.id } : r.state),
-    opts: r.parent ? { parent: r.parent } : {},
+    opts: engineOptions(r),
     provider: providerOf(r),
     parent: r.parent,
     dependencies: r.dependencies,
+    propertyDependencies: r.propertyDependencies,
   }));
   const stack = await analyzeStack(POLICIES, stackResources, ctx);
   for (const d of stack.diagnostics) add(d, d.urn);

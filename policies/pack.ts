@@ -6,6 +6,7 @@
 import type { EnforcementLevel, Policies } from "@pulumi/policy";
 import { apiAuthorized } from "./api";
 import { budgetRequired } from "./budget";
+import { noEscapeHatches } from "./escape-hatches";
 import { ffmpegLayerPinned } from "./ffmpeg-layer";
 import { labDestroyable } from "./lab-destroyable";
 import { lambdaLogRetention } from "./lambda-logs";
@@ -27,6 +28,7 @@ export const POLICIES: Policies = [
   lambdaLogRetention,
   apiAuthorized,
   labDestroyable,
+  noEscapeHatches,
 ];
 
 /** The pack's version: the CLI and @pulumi/policy read it from the pack's package.json. */

@@ -4,18 +4,32 @@
  * both policies are stack policies that join those resources to their bucket.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { withExceptions } from "./exceptions";
+import {
+  actionMatches,
+  allowsAny,
+  isPublicAllow,
+  policyDocument,
+  S3_WRITE_ACTIONS,
+  type Statement,
+  statements,
+} from "./policy-document";
+import { profileOf } from "./stack-profile";
 import {
   asNumber,
   asString,
   attachedTo,
   configOf,
   elements,
+  entries,
   label,
   type Maybe,
   ofTypes,
   path,
   prop,
+  referencedBy,
   schemaWithNote,
+  strings,
   UNKNOWN,
 } from "./util";
 
@@ -116,33 +130,34 @@ function versioningEnabled(bucket: PolicyResource, all: readonly PolicyResource[
 }
 
 export interface S3LifecycleConfig {
-  /** Lab stack: objects must expire. */
-  lab: boolean;
+  /** Lab stack: objects must expire. Unset: the stack's own `<project>:lab` config decides. */
+  lab?: boolean;
   /** Incomplete multipart uploads must be aborted within this many days. */
   maxAbortDays: number;
   /** In a lab stack, objects (and noncurrent versions) must expire within this many days. */
   labExpirationDays: number;
 }
 
-export const S3_LIFECYCLE_DEFAULTS: S3LifecycleConfig = { lab: false, maxAbortDays: 7, labExpirationDays: 30 };
+export const S3_LIFECYCLE_DEFAULTS: S3LifecycleConfig = { maxAbortDays: 7, labExpirationDays: 30 };
 
 const ABORT_FIX =
   'add an aws.s3.BucketLifecycleConfiguration for it with an enabled whole-bucket rule: { id: "abort-incomplete-uploads", ' +
   'status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: N } }';
 
-export const s3Lifecycle: StackValidationPolicy = {
+export const s3Lifecycle: StackValidationPolicy = withExceptions({
   name: "s3-lifecycle",
   description:
     "Every S3 bucket has a lifecycle configuration that aborts incomplete multipart uploads; " +
-    "in lab stacks, objects also expire within the configured number of days (except in buckets whose objects " +
-    "the stack itself deploys, such as a website's).",
+    "in lab stacks, objects also expire within the configured number of days (except in buckets that only hold " +
+    "objects the stack itself deploys, such as a website's, and that nothing else can write to).",
   enforcementLevel: "mandatory",
   configSchema: schemaWithNote({
     properties: {
       lab: {
         type: "boolean",
-        default: S3_LIFECYCLE_DEFAULTS.lab,
-        description: "True for a lab (throw-away) stack: objects must expire.",
+        description:
+          "True for a lab (throw-away) stack: objects must expire. Leave unset to follow the stack's own " +
+          "configuration (<project>:lab in Pulumi.<stack>.yaml).",
       },
       maxAbortDays: {
         type: "integer",
@@ -194,11 +209,24 @@ export const s3Lifecycle: StackValidationPolicy = {
           bucket.urn,
         );
       }
-      if (!cfg.lab) continue;
-      // A bucket whose content the stack deploys (a website's files, as BucketObjectv2
-      // resources) is emptied by `pulumi destroy` itself, and expiring its objects would break
-      // what it serves: the lab expiration rule is for buckets filled from outside the stack.
-      if (attachments(bucket, args.resources, OBJECT_TYPES).length > 0) continue;
+      if (profileOf(cfg.lab, bucket.urn).profile !== "lab") continue;
+      // A bucket whose only content is what the stack deploys (a website's files, as
+      // BucketObjectv2 resources) is emptied by `pulumi destroy` itself, and expiring its objects
+      // would break what it serves. One deployed object proves nothing, though: the exemption
+      // holds only while nothing else in the stack can write to the bucket.
+      if (attachments(bucket, args.resources, OBJECT_TYPES).length > 0) {
+        const writers = writersOf(bucket, args.resources);
+        if (writers.length === 0) continue;
+        if (!live.some((r) => r.expirationDays !== undefined && r.expirationDays <= cfg.labExpirationDays)) {
+          reportViolation(
+            `${who} is in a lab stack and its objects never expire within ${cfg.labExpirationDays} days; the stack ` +
+              `deploys objects into it, but ${writers.join(", ")} also write(s) to it, so it is not deployed content ` +
+              `only; add an enabled whole-bucket rule with expiration: { days: ${cfg.labExpirationDays} } (or fewer).`,
+            bucket.urn,
+          );
+        }
+        continue;
+      }
       const expiring = live.filter((r) => r.expirationDays !== undefined && r.expirationDays <= cfg.labExpirationDays);
       if (expiring.length === 0) {
         reportViolation(
@@ -219,7 +247,135 @@ export const s3Lifecycle: StackValidationPolicy = {
       }
     }
   },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Who can write to a bucket besides the stack's own deployments
+// ---------------------------------------------------------------------------------------------
+
+export const CORS_TYPES = [
+  "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
+  "aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2",
+] as const;
+export const NOTIFICATION_TYPE = "aws:s3/bucketNotification:BucketNotification";
+/** Resources holding an IAM policy document in `policy`. */
+const IAM_POLICY_TYPES = [
+  "aws:iam/policy:Policy",
+  "aws:iam/rolePolicy:RolePolicy",
+  "aws:iam/userPolicy:UserPolicy",
+  "aws:iam/groupPolicy:GroupPolicy",
+];
+/**
+ * Resources that deliver objects into a bucket they name (logs, replicas, inventories, exports),
+ * and the inputs that name it.
+ */
+const DELIVERY_KEYS: Record<string, string[]> = {
+  "aws:s3/bucketLogging:BucketLogging": ["targetBucket"],
+  "aws:s3/bucketLoggingV2:BucketLoggingV2": ["targetBucket"],
+  "aws:s3/bucketReplicationConfig:BucketReplicationConfig": ["rules"],
+  "aws:s3/inventory:Inventory": ["destination"],
+  "aws:s3/analyticsConfiguration:AnalyticsConfiguration": ["storageClassAnalysis"],
+  "aws:cloudfront/distribution:Distribution": ["loggingConfig"],
+  "aws:cloudtrail/trail:Trail": ["s3BucketName"],
+  "aws:lb/loadBalancer:LoadBalancer": ["accessLogs", "connectionLogs"],
+  "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": ["extendedS3Configuration", "s3Configuration"],
+  "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": ["deliveryDestinationConfiguration"],
 };
+
+function bucketIdentifiers(bucket: PolicyResource): string[] {
+  return ["id", "bucket", "arn"]
+    .map((k) => prop(bucket.props, k))
+    .filter((v): v is string => typeof v === "string" && v !== "");
+}
+
+/** Whether a statement's resources can cover objects of the bucket. */
+function coversObjectsOf(s: Statement, arn: string | undefined): boolean {
+  if (s.notResource) return true;
+  if (!arn) return s.resources.some((r) => r === "*" || r.includes("/") || r.startsWith("arn:aws:s3:::"));
+  return s.resources.some((r) => actionMatches(r, `${arn}/any-key`));
+}
+
+/** The names of stack resources that can put objects into `bucket` (besides its deployed objects). */
+export function writersOf(bucket: PolicyResource, resources: readonly PolicyResource[]): string[] {
+  const out: string[] = [];
+  const ids = bucketIdentifiers(bucket);
+  const arn = asString(prop(bucket.props, "arn"));
+  const knownArn = typeof arn === "string" ? arn : undefined;
+  const buckets = ofTypes(resources, BUCKET_TYPES);
+  const mine = (r: PolicyResource, key: string) => referencedBy(r, key, buckets, ["id", "bucket"]).includes(bucket);
+  // Browser uploads: a CORS rule allowing a method that writes.
+  for (const cors of ofTypes(resources, CORS_TYPES).filter((c) => mine(c, "bucket"))) {
+    const rules = elements(prop(cors.props, "corsRules"));
+    const writes =
+      rules === UNKNOWN ||
+      rules.some((rule) => {
+        const methods = strings(prop(rule, "allowedMethods"));
+        return methods === UNKNOWN || methods.some((m) => m === UNKNOWN || ["PUT", "POST", "DELETE"].includes(m));
+      });
+    if (writes) out.push(`CORS configuration ${cors.name}`);
+  }
+  // Event notifications: objects are expected to arrive from outside the stack.
+  for (const n of ofTypes(resources, [NOTIFICATION_TYPE]).filter((c) => mine(c, "bucket"))) {
+    out.push(`event notification ${n.name}`);
+  }
+  // Bucket policies and IAM policies that allow writing objects of this bucket.
+  const docs: { who: string; doc: Maybe<unknown>; r: PolicyResource; key: string }[] = [];
+  for (const p of attachments(bucket, resources, [BUCKET_POLICY_TYPE])) {
+    docs.push({ who: `bucket policy ${p.name}`, doc: policyDocument(prop(p.props, "policy")), r: p, key: "policy" });
+  }
+  for (const p of ofTypes(resources, IAM_POLICY_TYPES)) {
+    docs.push({ who: `IAM policy ${p.name}`, doc: policyDocument(prop(p.props, "policy")), r: p, key: "policy" });
+  }
+  for (const role of ofTypes(resources, ["aws:iam/role:Role"])) {
+    const inline = elements(prop(role.props, "inlinePolicies"));
+    if (inline === UNKNOWN) continue;
+    for (const p of inline) {
+      docs.push({ who: `role ${role.name}`, doc: policyDocument(prop(p, "policy")), r: role, key: "inlinePolicies" });
+    }
+  }
+  for (const { who, doc, r, key } of docs) {
+    if (doc === UNKNOWN) {
+      // Text known only after apply: a writer when it was built from this bucket.
+      if ((r.propertyDependencies?.[key] ?? []).includes(bucket)) out.push(who);
+      continue;
+    }
+    const writes = statements(doc).some(
+      (s) =>
+        allowsAny(s, S3_WRITE_ACTIONS) &&
+        coversObjectsOf(s, knownArn) &&
+        (s.notResource || s.resources.some((res) => res === "*" || ids.some((id) => res.includes(id)) || !knownArn)),
+    );
+    if (writes) out.push(who);
+  }
+  // Services that deliver objects into a bucket they name.
+  for (const r of resources) {
+    const keys = DELIVERY_KEYS[r.type];
+    if (!keys) continue;
+    const delivers = keys.some((key) => {
+      const value = prop(r.props, key);
+      if (value === UNKNOWN) return (r.propertyDependencies?.[key] ?? []).includes(bucket);
+      const text = JSON.stringify(plainOf(value)) ?? "";
+      return (
+        ids.some((id) => text.includes(`"${id}"`) || text.includes(`"${id}.s3`) || text.includes(`${id}/`)) ||
+        (r.propertyDependencies?.[key] ?? []).includes(bucket)
+      );
+    });
+    if (delivers) out.push(`${r.type.split(":").pop()} ${r.name}`);
+  }
+  return [...new Set(out)];
+}
+
+/** Props as plain JSON, unknown values dropped (for a text search). */
+function plainOf(value: unknown): unknown {
+  const list = entries(value);
+  if (list === UNKNOWN) return undefined;
+  if (Array.isArray(value)) {
+    const items = elements(value);
+    return items === UNKNOWN ? [] : items.map((v) => (v === UNKNOWN ? null : plainOf(v)));
+  }
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(list.map(([k, v]) => [k, v === UNKNOWN ? null : plainOf(v)]));
+}
 
 // ---------------------------------------------------------------------------------------------
 // s3-secure
@@ -234,65 +390,46 @@ export const S3_SECURE_DEFAULTS: S3SecureConfig = { allowedSseAlgorithms: ["AES2
 
 const PAB_FLAGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"] as const;
 
-/** Statement Effect=Deny, Principal=*, Action s3:* / *, Condition Bool aws:SecureTransport=false, on bucket and objects. */
-function deniesInsecureTransport(doc: unknown): boolean {
-  if (!doc || typeof doc !== "object") return false;
-  const raw = (doc as { Statement?: unknown }).Statement;
-  const statements = Array.isArray(raw) ? raw : raw ? [raw] : [];
-  return statements.some((s) => {
-    if (!s || typeof s !== "object") return false;
-    const st = s as Record<string, unknown>;
-    if (st.Effect !== "Deny") return false;
-    const principal = st.Principal;
-    const anyone =
-      principal === "*" ||
-      (principal !== null &&
-        typeof principal === "object" &&
-        list((principal as Record<string, unknown>).AWS).includes("*"));
-    if (!anyone) return false;
-    if (!list(st.Action).some((a) => a === "*" || a === "s3:*")) return false;
-    const bool = (st.Condition as Record<string, Record<string, unknown>> | undefined)?.Bool;
-    const secure = bool ? list(bool["aws:SecureTransport"]).map((v) => String(v).toLowerCase()) : [];
-    if (!secure.includes("false")) return false;
-    const resources = list(st.Resource);
-    const objects = resources.some((r) => r === "*" || r.endsWith("/*"));
-    const bucketItself = resources.some((r) => r === "*" || (r.startsWith("arn:") && !r.includes("/")));
-    return objects && bucketItself;
-  });
+/**
+ * A Deny statement that refuses every request made without TLS: Principal "*" (not NotPrincipal),
+ * Action "s3:*" or "*" (not NotAction), and a condition that is exactly
+ * Bool aws:SecureTransport = false. Any further condition narrows the deny (it then applies only
+ * when that condition also holds), so such a statement does not count.
+ */
+function isTlsDeny(s: Statement): boolean {
+  if (s.effect !== "Deny" || !s.anyone || s.notAction || s.notResource) return false;
+  if (!s.actions.some((a) => a === "*" || a.toLowerCase() === "s3:*")) return false;
+  const ops = Object.keys(s.condition);
+  if (ops.length !== 1 || ops[0] !== "Bool") return false;
+  const body = s.condition.Bool ?? {};
+  const keys = Object.keys(body);
+  if (keys.length !== 1 || keys[0]?.toLowerCase() !== "aws:securetransport") return false;
+  const values = (body[keys[0] as string] ?? []).map((v) => v.toLowerCase());
+  return values.length > 0 && values.every((v) => v === "false");
 }
 
-function list(v: unknown): string[] {
-  if (typeof v === "string") return [v];
-  if (typeof v === "boolean") return [String(v)];
-  return Array.isArray(v) ? v.filter((x) => typeof x === "string" || typeof x === "boolean").map(String) : [];
+/**
+ * The bucket's policies deny non-TLS requests on the bucket itself and on every object: the
+ * qualifying Deny statements together (one may cover the bucket ARN, another ARN/*) cover both.
+ */
+function deniesInsecureTransport(docs: readonly unknown[], arn: string | undefined): boolean {
+  const denies = docs.flatMap((d) => statements(d)).filter(isTlsDeny);
+  const covers = (target: string) => denies.some((s) => s.resources.some((r) => actionMatches(r, target)));
+  if (arn) return covers(arn) && covers(`${arn}/any-key`);
+  // ARN unknown: the generic shape (a bucket ARN and an ARN/* pattern, or "*").
+  const resources = denies.flatMap((s) => s.resources);
+  return (
+    resources.some((r) => r === "*" || r.endsWith("/*")) &&
+    resources.some((r) => r === "*" || (r.startsWith("arn:") && !r.includes("/")))
+  );
 }
 
-/** A policy document from a `policy` prop: a JSON string (or an object); UNKNOWN when not known yet. */
-function policyDocument(value: Maybe<unknown>): Maybe<unknown> {
-  if (value === UNKNOWN) return UNKNOWN;
-  if (typeof value === "string") {
-    try {
-      return JSON.parse(value);
-    } catch {
-      return undefined;
-    }
-  }
-  if (value && typeof value === "object") {
-    // A proxied object: copy it to plain JSON, treating any unknown inside as unknown overall.
-    try {
-      return JSON.parse(JSON.stringify(value));
-    } catch {
-      return UNKNOWN;
-    }
-  }
-  return undefined;
-}
-
-export const s3Secure: StackValidationPolicy = {
+export const s3Secure: StackValidationPolicy = withExceptions({
   name: "s3-secure",
   description:
     "Every S3 bucket blocks public access (all four public access block settings), declares its server-side " +
-    "encryption explicitly, and has a bucket policy that denies requests not made over TLS.",
+    "encryption explicitly, and has a bucket policy that denies requests not made over TLS and allows nothing to " +
+    'anyone (Principal "*") without a condition that restricts who or from where.',
   enforcementLevel: "mandatory",
   configSchema: schemaWithNote({
     properties: {
@@ -369,7 +506,20 @@ export const s3Secure: StackValidationPolicy = {
       const inline = prop(bucket.props, "policy");
       if (inline !== undefined && inline !== null && inline !== "") docs.push(policyDocument(inline));
       if (docs.some((d) => d === UNKNOWN)) continue; // policy text computed from values known only after apply
-      if (!docs.some(deniesInsecureTransport)) {
+      const open = docs
+        .flatMap((d) => statements(d))
+        .filter(isPublicAllow)
+        .map((st) => (st.notAction ? `NotAction ${st.actions.join(", ")}` : st.actions.join(", ")));
+      if (open.length > 0) {
+        reportViolation(
+          `${who}: its bucket policy allows ${open.join("; ")} to anyone (Principal "*") without a condition that ` +
+            "restricts the caller (aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, aws:SourceVpce...); grant " +
+            'a named principal (e.g. Service "cloudfront.amazonaws.com" with aws:SourceArn of the distribution).',
+          bucket.urn,
+        );
+      }
+      const arn = asString(prop(bucket.props, "arn"));
+      if (!deniesInsecureTransport(docs, typeof arn === "string" ? arn : undefined)) {
         reportViolation(
           `${who} does not deny requests made without TLS; add to its aws.s3.BucketPolicy the statement ` +
             '{ Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [<bucket ARN>, "<bucket ARN>/*"], ' +
@@ -379,4 +529,4 @@ export const s3Secure: StackValidationPolicy = {
       }
     }
   },
-};
+});

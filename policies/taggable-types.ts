@@ -1,322 +1,94 @@
 /**
- * Which AWS resource types carry tags, for the required-tags policy.
+ * Which AWS resource types carry tags, for the required-tags policy, decided from the installed
+ * @pulumi/aws itself rather than a hand list (@pulumi/policy has no such list:
+ * pulumi/pulumi-policy#301).
  *
- * A type in TAGGABLE_TYPES has a `tags` map input (and a provider-computed `tagsAll`, so the
- * provider's `defaultTags` reach it). A type in NON_TAGGABLE_TYPES has no tags input. A type in
- * neither list is reported by required-tags as an advisory ("not in the taggable-types list"),
- * never silently passed: when the project starts using a new AWS type, add it to one of the
- * lists (tests/policies/taggable-types.test.ts checks every entry against the installed
- * @pulumi/aws typings, so a wrong guess fails the tests).
+ * A resource class of @pulumi/aws lives in `<module>/<name>.js` with its typings in
+ * `<module>/<name>.d.ts`; the class records its type token (`static __pulumiType =
+ * 'aws:s3/bucket:Bucket'`), and a taggable type's `<Name>Args` interface declares a `tags` input
+ * (the provider's `defaultTags` reach exactly those types through `tagsAll`).
  *
- * Covers every service the project uses (S3, SQS, Lambda, DynamoDB, CloudWatch, IAM,
- * API Gateway, Cognito, CloudFront, Budgets, SNS, Synthetics, KMS, SSM, ACM, Step Functions), all types of each, as of
- * @pulumi/aws 7.48.0.
+ * A type this copy of @pulumi/aws does not know (a newer provider, a typo, a renamed class) is
+ * `undefined`: required-tags treats it as taggable, so a new type is checked rather than passed.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 
-export const TAGGABLE_TYPES: ReadonlySet<string> = new Set([
-  // s3
-  "aws:s3/accessPoint:AccessPoint",
-  "aws:s3/bucket:Bucket",
-  "aws:s3/bucketObject:BucketObject",
-  "aws:s3/bucketObjectv2:BucketObjectv2",
-  "aws:s3/bucketV2:BucketV2",
-  "aws:s3/directoryBucket:DirectoryBucket",
-  "aws:s3/filesAccessPoint:FilesAccessPoint",
-  "aws:s3/filesFileSystem:FilesFileSystem",
-  "aws:s3/objectCopy:ObjectCopy",
-  "aws:s3/vectorsIndex:VectorsIndex",
-  "aws:s3/vectorsVectorBucket:VectorsVectorBucket",
-  // sqs
-  "aws:sqs/queue:Queue",
-  // lambda
-  "aws:lambda/capacityProvider:CapacityProvider",
-  "aws:lambda/codeSigningConfig:CodeSigningConfig",
-  "aws:lambda/eventSourceMapping:EventSourceMapping",
-  "aws:lambda/function:Function",
-  "aws:lambda/microvmsImage:MicrovmsImage",
-  // dynamodb
-  "aws:dynamodb/table:Table",
-  "aws:dynamodb/tableReplica:TableReplica",
-  // cloudwatch
-  "aws:cloudwatch/alarmMuteRule:AlarmMuteRule",
-  "aws:cloudwatch/compositeAlarm:CompositeAlarm",
-  "aws:cloudwatch/contributorInsightRule:ContributorInsightRule",
-  "aws:cloudwatch/contributorManagedInsightRule:ContributorManagedInsightRule",
-  "aws:cloudwatch/eventBus:EventBus",
-  "aws:cloudwatch/eventRule:EventRule",
-  "aws:cloudwatch/internetMonitor:InternetMonitor",
-  "aws:cloudwatch/logAnomalyDetector:LogAnomalyDetector",
-  "aws:cloudwatch/logDelivery:LogDelivery",
-  "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination",
-  "aws:cloudwatch/logDeliverySource:LogDeliverySource",
-  "aws:cloudwatch/logDestination:LogDestination",
-  "aws:cloudwatch/logGroup:LogGroup",
-  "aws:cloudwatch/metricAlarm:MetricAlarm",
-  "aws:cloudwatch/metricStream:MetricStream",
-  // iam
-  "aws:iam/instanceProfile:InstanceProfile",
-  "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
-  "aws:iam/policy:Policy",
-  "aws:iam/role:Role",
-  "aws:iam/samlProvider:SamlProvider",
-  "aws:iam/serverCertificate:ServerCertificate",
-  "aws:iam/serviceLinkedRole:ServiceLinkedRole",
-  "aws:iam/user:User",
-  "aws:iam/virtualMfaDevice:VirtualMfaDevice",
-  // apigatewayv2
-  "aws:apigatewayv2/api:Api",
-  "aws:apigatewayv2/domainName:DomainName",
-  "aws:apigatewayv2/stage:Stage",
-  "aws:apigatewayv2/vpcLink:VpcLink",
-  // apigateway
-  "aws:apigateway/apiKey:ApiKey",
-  "aws:apigateway/clientCertificate:ClientCertificate",
-  "aws:apigateway/domainName:DomainName",
-  "aws:apigateway/domainNameAccessAssociation:DomainNameAccessAssociation",
-  "aws:apigateway/restApi:RestApi",
-  "aws:apigateway/stage:Stage",
-  "aws:apigateway/usagePlan:UsagePlan",
-  "aws:apigateway/vpcLink:VpcLink",
-  // cognito
-  "aws:cognito/identityPool:IdentityPool",
-  "aws:cognito/userPool:UserPool",
-  // cloudfront
-  "aws:cloudfront/anycastIpList:AnycastIpList",
-  "aws:cloudfront/connectionFunction:ConnectionFunction",
-  "aws:cloudfront/connectionGroup:ConnectionGroup",
-  "aws:cloudfront/distribution:Distribution",
-  "aws:cloudfront/distributionTenant:DistributionTenant",
-  "aws:cloudfront/function:Function",
-  "aws:cloudfront/keyValueStore:KeyValueStore",
-  "aws:cloudfront/multitenantDistribution:MultitenantDistribution",
-  "aws:cloudfront/trustStore:TrustStore",
-  "aws:cloudfront/vpcOrigin:VpcOrigin",
-  // budgets
-  "aws:budgets/budget:Budget",
-  "aws:budgets/budgetAction:BudgetAction",
-  // sns
-  "aws:sns/topic:Topic",
-  // synthetics
-  "aws:synthetics/canary:Canary",
-  "aws:synthetics/group:Group",
-  // kms
-  "aws:kms/externalKey:ExternalKey",
-  "aws:kms/key:Key",
-  "aws:kms/replicaExternalKey:ReplicaExternalKey",
-  "aws:kms/replicaKey:ReplicaKey",
-  // ssm
-  "aws:ssm/activation:Activation",
-  "aws:ssm/association:Association",
-  "aws:ssm/contactsRotation:ContactsRotation",
-  "aws:ssm/document:Document",
-  "aws:ssm/maintenanceWindow:MaintenanceWindow",
-  "aws:ssm/parameter:Parameter",
-  "aws:ssm/patchBaseline:PatchBaseline",
-  "aws:ssm/quicksetupConfigurationManager:QuicksetupConfigurationManager",
-  // acm
-  "aws:acm/certificate:Certificate",
-  // sfn
-  "aws:sfn/activity:Activity",
-  "aws:sfn/stateMachine:StateMachine",
-]);
+let awsDir: string | undefined | null = null;
 
-export const NON_TAGGABLE_TYPES: ReadonlySet<string> = new Set([
-  // s3
-  "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
-  "aws:s3/analyticsConfiguration:AnalyticsConfiguration",
-  "aws:s3/bucketAbac:BucketAbac",
-  "aws:s3/bucketAccelerateConfiguration:BucketAccelerateConfiguration",
-  "aws:s3/bucketAccelerateConfigurationV2:BucketAccelerateConfigurationV2",
-  "aws:s3/bucketAcl:BucketAcl",
-  "aws:s3/bucketAclV2:BucketAclV2",
-  "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
-  "aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2",
-  "aws:s3/bucketIntelligentTieringConfiguration:BucketIntelligentTieringConfiguration",
-  "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-  "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
-  "aws:s3/bucketLogging:BucketLogging",
-  "aws:s3/bucketLoggingV2:BucketLoggingV2",
-  "aws:s3/bucketMetadataConfiguration:BucketMetadataConfiguration",
-  "aws:s3/bucketMetric:BucketMetric",
-  "aws:s3/bucketNotification:BucketNotification",
-  "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
-  "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2",
-  "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
-  "aws:s3/bucketPolicy:BucketPolicy",
-  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-  "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
-  "aws:s3/bucketRequestPaymentConfiguration:BucketRequestPaymentConfiguration",
-  "aws:s3/bucketRequestPaymentConfigurationV2:BucketRequestPaymentConfigurationV2",
-  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-  "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-  "aws:s3/bucketVersioning:BucketVersioning",
-  "aws:s3/bucketVersioningV2:BucketVersioningV2",
-  "aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration",
-  "aws:s3/bucketWebsiteConfigurationV2:BucketWebsiteConfigurationV2",
-  "aws:s3/filesFileSystemPolicy:FilesFileSystemPolicy",
-  "aws:s3/filesMountTarget:FilesMountTarget",
-  "aws:s3/filesSynchronizationConfiguration:FilesSynchronizationConfiguration",
-  "aws:s3/inventory:Inventory",
-  "aws:s3/vectorsVectorBucketPolicy:VectorsVectorBucketPolicy",
-  // sqs
-  "aws:sqs/queuePolicy:QueuePolicy",
-  "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
-  "aws:sqs/redrivePolicy:RedrivePolicy",
-  // lambda
-  "aws:lambda/alias:Alias",
-  "aws:lambda/coreNetworkConnector:CoreNetworkConnector",
-  "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
-  "aws:lambda/functionRecursionConfig:FunctionRecursionConfig",
-  "aws:lambda/functionScalingConfig:FunctionScalingConfig",
-  "aws:lambda/functionUrl:FunctionUrl",
-  "aws:lambda/invocation:Invocation",
-  "aws:lambda/layerVersion:LayerVersion",
-  "aws:lambda/layerVersionPermission:LayerVersionPermission",
-  "aws:lambda/permission:Permission",
-  "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig",
-  "aws:lambda/resourcePolicy:ResourcePolicy",
-  "aws:lambda/runtimeManagementConfig:RuntimeManagementConfig",
-  // dynamodb
-  "aws:dynamodb/contributorInsights:ContributorInsights",
-  "aws:dynamodb/globalSecondaryIndex:GlobalSecondaryIndex",
-  "aws:dynamodb/globalTable:GlobalTable",
-  "aws:dynamodb/kinesisStreamingDestination:KinesisStreamingDestination",
-  "aws:dynamodb/resourcePolicy:ResourcePolicy",
-  "aws:dynamodb/tableExport:TableExport",
-  "aws:dynamodb/tableItem:TableItem",
-  "aws:dynamodb/tag:Tag",
-  // cloudwatch
-  "aws:cloudwatch/dashboard:Dashboard",
-  "aws:cloudwatch/eventApiDestination:EventApiDestination",
-  "aws:cloudwatch/eventArchive:EventArchive",
-  "aws:cloudwatch/eventBusPolicy:EventBusPolicy",
-  "aws:cloudwatch/eventConnection:EventConnection",
-  "aws:cloudwatch/eventEndpoint:EventEndpoint",
-  "aws:cloudwatch/eventPermission:EventPermission",
-  "aws:cloudwatch/eventTarget:EventTarget",
-  "aws:cloudwatch/logAccountPolicy:LogAccountPolicy",
-  "aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolicy",
-  "aws:cloudwatch/logDeliveryDestinationPolicy:LogDeliveryDestinationPolicy",
-  "aws:cloudwatch/logDestinationPolicy:LogDestinationPolicy",
-  "aws:cloudwatch/logIndexPolicy:LogIndexPolicy",
-  "aws:cloudwatch/logMetricFilter:LogMetricFilter",
-  "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
-  "aws:cloudwatch/logS3TableIntegrationSource:LogS3TableIntegrationSource",
-  "aws:cloudwatch/logStorageTierPolicy:LogStorageTierPolicy",
-  "aws:cloudwatch/logStream:LogStream",
-  "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter",
-  "aws:cloudwatch/logTransformer:LogTransformer",
-  "aws:cloudwatch/otelEnrichment:OtelEnrichment",
-  "aws:cloudwatch/queryDefinition:QueryDefinition",
-  // iam
-  "aws:iam/accessKey:AccessKey",
-  "aws:iam/accountAlias:AccountAlias",
-  "aws:iam/accountPasswordPolicy:AccountPasswordPolicy",
-  "aws:iam/group:Group",
-  "aws:iam/groupMembership:GroupMembership",
-  "aws:iam/groupPoliciesExclusive:GroupPoliciesExclusive",
-  "aws:iam/groupPolicy:GroupPolicy",
-  "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
-  "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive",
-  "aws:iam/organizationsFeatures:OrganizationsFeatures",
-  "aws:iam/outboundWebIdentityFederation:OutboundWebIdentityFederation",
-  "aws:iam/policyAttachment:PolicyAttachment",
-  "aws:iam/rolePoliciesExclusive:RolePoliciesExclusive",
-  "aws:iam/rolePolicy:RolePolicy",
-  "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-  "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
-  "aws:iam/securityTokenServicePreferences:SecurityTokenServicePreferences",
-  "aws:iam/serviceSpecificCredential:ServiceSpecificCredential",
-  "aws:iam/signingCertificate:SigningCertificate",
-  "aws:iam/sshKey:SshKey",
-  "aws:iam/userGroupMembership:UserGroupMembership",
-  "aws:iam/userLoginProfile:UserLoginProfile",
-  "aws:iam/userPoliciesExclusive:UserPoliciesExclusive",
-  "aws:iam/userPolicy:UserPolicy",
-  "aws:iam/userPolicyAttachment:UserPolicyAttachment",
-  "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive",
-  // apigatewayv2
-  "aws:apigatewayv2/apiMapping:ApiMapping",
-  "aws:apigatewayv2/authorizer:Authorizer",
-  "aws:apigatewayv2/deployment:Deployment",
-  "aws:apigatewayv2/integration:Integration",
-  "aws:apigatewayv2/integrationResponse:IntegrationResponse",
-  "aws:apigatewayv2/model:Model",
-  "aws:apigatewayv2/route:Route",
-  "aws:apigatewayv2/routeResponse:RouteResponse",
-  "aws:apigatewayv2/routingRule:RoutingRule",
-  // apigateway
-  "aws:apigateway/account:Account",
-  "aws:apigateway/authorizer:Authorizer",
-  "aws:apigateway/basePathMapping:BasePathMapping",
-  "aws:apigateway/deployment:Deployment",
-  "aws:apigateway/documentationPart:DocumentationPart",
-  "aws:apigateway/documentationVersion:DocumentationVersion",
-  "aws:apigateway/integration:Integration",
-  "aws:apigateway/integrationResponse:IntegrationResponse",
-  "aws:apigateway/method:Method",
-  "aws:apigateway/methodResponse:MethodResponse",
-  "aws:apigateway/methodSettings:MethodSettings",
-  "aws:apigateway/model:Model",
-  "aws:apigateway/requestValidator:RequestValidator",
-  "aws:apigateway/resource:Resource",
-  "aws:apigateway/response:Response",
-  "aws:apigateway/restApiPolicy:RestApiPolicy",
-  "aws:apigateway/restApiPut:RestApiPut",
-  "aws:apigateway/usagePlanKey:UsagePlanKey",
-  // cognito
-  "aws:cognito/identityPoolProviderPrincipalTag:IdentityPoolProviderPrincipalTag",
-  "aws:cognito/identityPoolRoleAttachment:IdentityPoolRoleAttachment",
-  "aws:cognito/identityProvider:IdentityProvider",
-  "aws:cognito/logDeliveryConfiguration:LogDeliveryConfiguration",
-  "aws:cognito/managedLoginBranding:ManagedLoginBranding",
-  "aws:cognito/managedUserPoolClient:ManagedUserPoolClient",
-  "aws:cognito/resourceServer:ResourceServer",
-  "aws:cognito/riskConfiguration:RiskConfiguration",
-  "aws:cognito/user:User",
-  "aws:cognito/userGroup:UserGroup",
-  "aws:cognito/userInGroup:UserInGroup",
-  "aws:cognito/userPoolClient:UserPoolClient",
-  "aws:cognito/userPoolDomain:UserPoolDomain",
-  "aws:cognito/userPoolUICustomization:UserPoolUICustomization",
-  // cloudfront
-  "aws:cloudfront/cachePolicy:CachePolicy",
-  "aws:cloudfront/continuousDeploymentPolicy:ContinuousDeploymentPolicy",
-  "aws:cloudfront/fieldLevelEncryptionConfig:FieldLevelEncryptionConfig",
-  "aws:cloudfront/fieldLevelEncryptionProfile:FieldLevelEncryptionProfile",
-  "aws:cloudfront/keyGroup:KeyGroup",
-  "aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey",
-  "aws:cloudfront/keyvaluestoreKeysExclusive:KeyvaluestoreKeysExclusive",
-  "aws:cloudfront/monitoringSubscription:MonitoringSubscription",
-  "aws:cloudfront/originAccessControl:OriginAccessControl",
-  "aws:cloudfront/originAccessIdentity:OriginAccessIdentity",
-  "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
-  "aws:cloudfront/publicKey:PublicKey",
-  "aws:cloudfront/realtimeLogConfig:RealtimeLogConfig",
-  "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
-  // sns
-  "aws:sns/dataProtectionPolicy:DataProtectionPolicy",
-  "aws:sns/platformApplication:PlatformApplication",
-  "aws:sns/smsPreferences:SmsPreferences",
-  "aws:sns/topicPolicy:TopicPolicy",
-  "aws:sns/topicSubscription:TopicSubscription",
-  // synthetics
-  "aws:synthetics/groupAssociation:GroupAssociation",
-  // kms
-  "aws:kms/alias:Alias",
-  "aws:kms/ciphertext:Ciphertext",
-  "aws:kms/customKeyStore:CustomKeyStore",
-  "aws:kms/grant:Grant",
-  "aws:kms/keyPolicy:KeyPolicy",
-  // ssm
-  "aws:ssm/defaultPatchBaseline:DefaultPatchBaseline",
-  "aws:ssm/maintenanceWindowTarget:MaintenanceWindowTarget",
-  "aws:ssm/maintenanceWindowTask:MaintenanceWindowTask",
-  "aws:ssm/patchGroup:PatchGroup",
-  "aws:ssm/resourceDataSync:ResourceDataSync",
-  "aws:ssm/serviceSetting:ServiceSetting",
-  // acm
-  "aws:acm/certificateValidation:CertificateValidation",
-  // sfn
-  "aws:sfn/alias:Alias",
-]);
+function awsPackageDir(): string | undefined {
+  if (awsDir === null) {
+    try {
+      awsDir = path.dirname(require.resolve("@pulumi/aws/package.json"));
+    } catch {
+      awsDir = undefined;
+    }
+  }
+  return awsDir;
+}
+
+/** type token -> path of its .d.ts, built on first miss by scanning the package. */
+let index: Map<string, string> | undefined;
+
+function scanIndex(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const mod of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (!mod.isDirectory() || mod.name === "node_modules" || mod.name === "types") continue;
+    const modDir = path.join(dir, mod.name);
+    for (const f of fs.readdirSync(modDir)) {
+      if (!f.endsWith(".js")) continue;
+      const text = fs.readFileSync(path.join(modDir, f), "utf8");
+      const m = text.match(/__pulumiType = '(aws:[^']+)'/);
+      if (m?.[1]) out.set(m[1], path.join(modDir, f.replace(/\.js$/, ".d.ts")));
+    }
+  }
+  return out;
+}
+
+/** The .d.ts declaring the class of `type`, when this @pulumi/aws has one. */
+function typingsOf(type: string): string | undefined {
+  const dir = awsPackageDir();
+  if (!dir) return undefined;
+  const [, mod] = type.split(":");
+  const [moduleName, file] = (mod ?? "").split("/");
+  if (moduleName && file) {
+    const js = path.join(dir, moduleName, `${file}.js`);
+    try {
+      if (fs.readFileSync(js, "utf8").includes(`__pulumiType = '${type}'`)) return js.replace(/\.js$/, ".d.ts");
+    } catch {
+      // not at the conventional path: fall back to the index
+    }
+  }
+  index ??= scanIndex(dir);
+  return index.get(type);
+}
+
+const cache = new Map<string, boolean | undefined>();
+
+/**
+ * Whether resources of `type` take tags: true / false from @pulumi/aws's typings, undefined when
+ * the installed @pulumi/aws does not define the type.
+ */
+export function declaresTags(type: string): boolean | undefined {
+  if (cache.has(type)) return cache.get(type);
+  let result: boolean | undefined;
+  const dts = typingsOf(type);
+  if (dts) {
+    try {
+      const text = fs.readFileSync(dts, "utf8");
+      const cls = type.slice(type.lastIndexOf(":") + 1);
+      const args = text.match(new RegExp(`export interface ${cls}Args \\{([\\s\\S]*?)\\n\\}`));
+      result = !!args && /^\s+tags\?:/m.test(args[1] ?? "");
+    } catch {
+      result = undefined;
+    }
+  }
+  cache.set(type, result);
+  return result;
+}
+
+/** Whether required-tags checks `type`: AWS types that declare tags, and AWS types @pulumi/aws does not know. */
+export function mustBeTagged(type: string): boolean {
+  if (!type.startsWith("aws:")) return false;
+  return declaresTags(type) !== false;
+}

@@ -47,7 +47,7 @@ describe("policies: budget-required", () => {
     expect(out.levels).to.deep.equal(["mandatory"]);
     expect(out.diagnostics[0]?.urn).to.equal(undefined);
     expect(out.messages).to.deep.equal([
-      'the stack has no COST budget; add an aws.budgets.Budget { budgetType: "COST", limitAmount <= 100, limitUnit: "USD", ' +
+      'the stack has no COST budget; add an aws.budgets.Budget { budgetType: "COST", limitAmount <= 300, limitUnit: "USD", ' +
         'timeUnit: "MONTHLY" } with notifications at 10% ACTUAL, 25% ACTUAL, 100% ACTUAL, 100% FORECASTED that reach a ' +
         "subscriber (email or a subscribed SNS topic).",
     ]);
@@ -109,5 +109,63 @@ describe("policies: budget-required", () => {
     };
     expect((await runStack(budgetRequired, [big, budget()])).messages).to.deep.equal([]);
     expect((await runStack(budgetRequired, [budget({ limitAmount: UNKNOWN_STRING })])).messages).to.deep.equal([]);
+  });
+});
+
+describe("policies: budget-required, what the budget counts", () => {
+  // Class: costFilters were never read: a budget counting only one unrelated service passed.
+  it("refuses a budget that counts only one unrelated service", async () => {
+    const out = await runStack(budgetRequired, [
+      budget({ costFilters: [{ name: "Service", values: ["Amazon Route 53"] }] }),
+    ]);
+    expect(out.levels).to.deep.equal(["mandatory"]);
+    expect(out.messages[0]).to.contain('its cost filter Service=["Amazon Route 53"] counts only part of the spend');
+  });
+
+  it("fair use: a budget scoped to the stack's own Environment tag (budgetScope: stack) passes", async () => {
+    const out = await runStack(budgetRequired, [
+      budget({ costFilters: [{ name: "TagKeyValue", values: ["user:Environment$test"] }] }),
+    ]);
+    expect(out.messages).to.deep.equal([]);
+    const otherStack = await runStack(budgetRequired, [
+      budget({ costFilters: [{ name: "TagKeyValue", values: ["user:Environment$prod"] }] }),
+    ]);
+    expect(otherStack.messages).to.have.length(1);
+  });
+
+  it("refuses a filterExpression, cost types that leave spend out and a self-adjusting limit", async () => {
+    const out = await runStack(budgetRequired, [
+      budget({
+        filterExpression: { dimensions: { key: "SERVICE", values: ["AWS Lambda"] } },
+        costTypes: { includeTax: false, includeSubscription: true },
+        autoAdjustData: { autoAdjustType: "HISTORICAL" },
+      }),
+    ]);
+    expect(out.messages[0]).to.contain("it sets a filterExpression");
+    expect(out.messages[0]).to.contain("its costTypes.includeTax is false");
+    expect(out.messages[0]).to.contain("its limit adjusts itself (autoAdjustData)");
+  });
+
+  // Class: the time period was never read: a budget that ended years ago passed.
+  it("refuses a budget whose period ended years ago, or has not begun", async () => {
+    const ended = await runStack(budgetRequired, [
+      budget({ timePeriodStart: "2017-07-01_00:00", timePeriodEnd: "2019-01-01_00:00" }),
+    ]);
+    expect(ended.messages[0]).to.contain("its period ended at 2019-01-01_00:00");
+    const future = await runStack(budgetRequired, [budget({ timePeriodStart: "2086-01-01_00:00" })]);
+    expect(future.messages[0]).to.contain("its period only starts at 2086-01-01_00:00");
+  });
+
+  it("fair use: the provider's default period (2087 end) and a past start pass", async () => {
+    const out = await runStack(budgetRequired, [
+      budget({ timePeriodStart: "2024-01-01_00:00", timePeriodEnd: "2087-06-15_00:00" }),
+    ]);
+    expect(out.messages).to.deep.equal([]);
+  });
+
+  it("the cap follows the stack profile: 25 in a lab stack, 300 in production", async () => {
+    const lab = await runStack(budgetRequired, [budget()], { stackConfig: { "media-pipeline:lab": "true" } });
+    expect(lab.messages[0]).to.contain("its limit 50 USD exceeds the cap of 25 USD");
+    expect((await runStack(budgetRequired, [budget()])).messages).to.deep.equal([]);
   });
 });

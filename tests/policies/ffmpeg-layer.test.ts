@@ -34,6 +34,7 @@ function layer(props: Record<string, unknown> = {}, parent: StackResourceDescrip
       arn: "arn:aws:lambda:us-east-1:123456789012:layer:mp-dev-ffprobe-x86-64:1",
       compatibleArchitectures: ["x86_64"],
       description: layerDescription("x86_64"),
+      code: assetArchive({ "bin/ffprobe": fileAsset(PINNED_BINARY) }),
       ...props,
     },
     parent ? { parent: parent.urn } : {},
@@ -86,7 +87,7 @@ describe("policies: ffmpeg-layer-pinned", () => {
       /^FFmpeg layer mp-dev-ffprobe \(aws:lambda\/layerVersion:LayerVersion\) carries a bin\/ffprobe whose SHA-256 is [0-9a-f]{64}, not the pinned 576c2167/,
     );
     expect(out.messages[1]).to.equal(
-      "function mp-dev-extractor (aws:lambda/function:Function) runs ffprobe from an FFmpeg layer whose pin record is wrong (see that layer's violation).",
+      "function mp-dev-extractor (aws:lambda/function:Function) runs ffprobe from an FFmpeg layer that is not the verified pinned build (see that layer's violation).",
     );
   });
 
@@ -110,8 +111,8 @@ describe("policies: ffmpeg-layer-pinned", () => {
       `function mp-dev-extractor (aws:lambda/function:Function) uses layer ${PUBLIC_LAYER}, which is neither built by this ` +
         "stack nor in allowedLayerArns; public third-party layers are not allowed (use the project's FfmpegLayer, or " +
         "allowlist the ARN in the ffmpeg-layer-pinned policy config).",
-      "function mp-dev-extractor (aws:lambda/function:Function) runs ffprobe but uses no layer from the project's " +
-        "FfmpegLayer component; add that layer's arn to its `layers`.",
+      "function mp-dev-extractor (aws:lambda/function:Function) runs ffprobe but uses no layer whose content is the " +
+        "pinned ffprobe; add the project's FfmpegLayer arn to its `layers`.",
     ]);
   });
 
@@ -123,13 +124,10 @@ describe("policies: ffmpeg-layer-pinned", () => {
     expect((await runStack(ffmpegLayerPinned, [api])).messages).to.have.length(1);
   });
 
-  it("does not accept a look-alike layer that the FfmpegLayer component did not make", async () => {
+  it("trusts a layer for its content, not its parent: the same pinned zip built outside the component passes", async () => {
     const diy = layer({}, undefined);
     const out = await runStack(ffmpegLayerPinned, [diy, extractor([diy.props?.arn])]);
-    expect(out.messages).to.deep.equal([
-      "function mp-dev-extractor (aws:lambda/function:Function) runs ffprobe but uses no layer from the project's " +
-        "FfmpegLayer component; add that layer's arn to its `layers`.",
-    ]);
+    expect(out.messages).to.deep.equal([]);
   });
 
   it("reports an arm64 function on the x86_64 layer", async () => {
@@ -144,9 +142,141 @@ describe("policies: ffmpeg-layer-pinned", () => {
 
   it("finds the layer through property dependencies while its ARN is unknown (preview)", async () => {
     const l = layer({ arn: UNKNOWN_STRING });
-    const fn = dependsThrough(extractor([UNKNOWN_STRING, PUBLIC_LAYER]), "layers", l);
+    const fn = dependsThrough(extractor([PUBLIC_LAYER, UNKNOWN_STRING]), "layers", l);
     const out = await runStack(ffmpegLayerPinned, [component, l, fn]);
     expect(out.messages).to.have.length(1);
     expect(out.messages[0]).to.contain(`uses layer ${PUBLIC_LAYER}, which is neither built by this stack`);
+  });
+});
+
+function zipWith(name: string, entries: { name: string; data?: Buffer }[]): string {
+  const zip = path.join(tmp, name);
+  fs.writeFileSync(zip, buildZip(entries.map((e) => ({ ...e, mode: 0o755 }))));
+  return zip;
+}
+
+describe("policies: ffmpeg-layer-pinned, evasions", () => {
+  // Class: any component whose type name ends the same way was trusted.
+  it("refuses a look-alike FfmpegLayer component whose layer carries another ffprobe", async () => {
+    const fake = res("evil:lambda:FfmpegLayer", "fake");
+    const zip = zipWith("other-ffprobe.zip", [{ name: "bin/ffprobe", data: Buffer.from("\x7fELF other build") }]);
+    const l = layer({ code: fileArchive(zip) }, fake);
+    const out = await runStack(ffmpegLayerPinned, [fake, l, extractor([l.props?.arn])]);
+    expect(out.levels).to.deep.equal(["mandatory", "mandatory"]);
+    expect(out.messages[0]).to.contain("carries a bin/ffprobe whose SHA-256 is");
+  });
+
+  // Class: a remote archive was judged by its description.
+  it("refuses a layer from a remote archive (or an S3 object) that claims the pin by its description", async () => {
+    const remote = layer({
+      code: {
+        "4dabf18193072939515e22adb298388d": "0def7320c3a5731c473e5ecbe6d01bc7",
+        uri: "https://example.com/ffmpeg.zip",
+      },
+    });
+    const out = await runStack(ffmpegLayerPinned, [component, remote, extractor([remote.props?.arn])]);
+    expect(out.messages[0]).to.contain("claims to carry ffprobe but its content cannot be read here");
+    const s3 = layer({ code: undefined, s3Bucket: "somewhere", s3Key: "ffmpeg.zip" });
+    expect((await runStack(ffmpegLayerPinned, [component, s3, extractor([s3.props?.arn])])).messages[0]).to.contain(
+      "its content cannot be read here",
+    );
+  });
+
+  it("fair use: the FfmpegLayer's local zip, read and hashed, passes", async () => {
+    const l = layer({ code: fileArchive(path.dirname(path.dirname(PINNED_BINARY))) });
+    // A directory archive: node_modules/@ffprobe-installer/linux-x64 holds ffprobe at its root, not bin/ffprobe.
+    const out = await runStack(ffmpegLayerPinned, [component, l, extractor([l.props?.arn])]);
+    expect(out.messages[0]).to.contain("only the pinned bin/ffprobe may ship");
+    const good = layer();
+    expect((await runStack(ffmpegLayerPinned, [component, good, extractor([good.props?.arn])])).messages).to.deep.equal(
+      [],
+    );
+  });
+
+  // Class: a later layer that also provides bin/ffprobe shadowed the pinned one unnoticed.
+  it("refuses a later layer that carries bin/ffprobe, or an unreadable/external layer after the pinned one", async () => {
+    const pinned = layer();
+    const zip = zipWith("shadow.zip", [{ name: "bin/ffprobe", data: Buffer.from("shadow") }]);
+    const shadow = res(LAYER, "tools", {
+      layerName: "tools",
+      arn: "arn:aws:lambda:us-east-1:123456789012:layer:tools:1",
+      code: fileArchive(zip),
+    });
+    const out = await runStack(ffmpegLayerPinned, [
+      component,
+      pinned,
+      shadow,
+      extractor([pinned.props?.arn, shadow.props?.arn]),
+    ]);
+    expect(out.messages.some((m) => m.includes("it also carries bin/ffprobe and shadows the pinned one"))).to.equal(
+      true,
+    );
+    const powertools = "arn:aws:lambda:us-east-1:094274105915:layer:AWSLambdaPowertoolsTypeScriptV2:30";
+    const config = { allowedLayerArns: [powertools] };
+    const after = await runStack(ffmpegLayerPinned, [component, pinned, extractor([pinned.props?.arn, powertools])], {
+      config,
+    });
+    expect(after.messages).to.deep.equal([
+      `function mp-dev-extractor (aws:lambda/function:Function) lists external layer ${powertools} after the pinned ` +
+        "FFmpeg layer; its content cannot be read here, so it could shadow /opt/bin/ffprobe; put the FfmpegLayer last in `layers`.",
+    ]);
+  });
+
+  it("fair use: an allowlisted external layer BEFORE the pinned one, and a readable layer without ffprobe after it, pass", async () => {
+    const pinned = layer();
+    const zip = zipWith("fonts.zip", [{ name: "fonts/a.ttf", data: Buffer.from("font") }]);
+    const fonts = res(LAYER, "fonts", {
+      layerName: "fonts",
+      arn: "arn:aws:lambda:us-east-1:123456789012:layer:fonts:1",
+      code: fileArchive(zip),
+    });
+    const powertools = "arn:aws:lambda:us-east-1:094274105915:layer:AWSLambdaPowertoolsTypeScriptV2:30";
+    const out = await runStack(
+      ffmpegLayerPinned,
+      [component, pinned, fonts, extractor([powertools, pinned.props?.arn, fonts.props?.arn])],
+      { config: { allowedLayerArns: [powertools] } },
+    );
+    expect(out.messages).to.deep.equal([]);
+  });
+
+  // Class: a function that runs ffprobe without the expected environment variables or handler name was never checked.
+  it("refuses a function without the ffprobe variables that uses an unpinned ffprobe layer, or ships ffprobe in its code", async () => {
+    const zip = zipWith("diy.zip", [{ name: "bin/ffprobe", data: Buffer.from("diy build") }]);
+    const diy = res(LAYER, "media-tools", {
+      layerName: "media-tools",
+      arn: "arn:aws:lambda:us-east-1:123456789012:layer:media-tools:1",
+      code: fileArchive(zip),
+    });
+    const quiet = res(FUNCTION, "thumbs", { name: "thumbs", handler: "main.run", layers: [diy.props?.arn] });
+    const out = await runStack(ffmpegLayerPinned, [diy, quiet]);
+    expect(out.messages.some((m) => m.startsWith("FFmpeg layer media-tools"))).to.equal(true);
+    expect(
+      out.messages.some((m) =>
+        m.includes(
+          "function thumbs (aws:lambda/function:Function) runs ffprobe from an FFmpeg layer that is not the verified pinned build",
+        ),
+      ),
+    ).to.equal(true);
+    const codeZip = zipWith("fn.zip", [
+      { name: "index.js", data: Buffer.from("") },
+      { name: "vendor/ffmpeg", data: Buffer.from("x") },
+    ]);
+    const bundled = res(FUNCTION, "thumbs", { name: "thumbs", handler: "index.run", code: fileArchive(codeZip) });
+    expect((await runStack(ffmpegLayerPinned, [bundled])).messages).to.deep.equal([
+      "function thumbs (aws:lambda/function:Function) ships vendor/ffmpeg in its own code; ffprobe must come from the " +
+        "pinned FFmpeg layer, whose content this policy verifies.",
+    ]);
+  });
+
+  // False alarm: a handler whose name merely contains "extractor" (an EXIF extractor) was treated as an ffprobe runner.
+  it("fair use: an EXIF extractor (handler exif-extractor.handler, no ffprobe anywhere) passes", async () => {
+    const codeZip = zipWith("exif.zip", [{ name: "exif-extractor.js", data: Buffer.from("") }]);
+    const exif = res(FUNCTION, "exif", {
+      name: "exif",
+      handler: "exif-extractor.handler",
+      code: fileArchive(codeZip),
+      layers: [],
+    });
+    expect((await runStack(ffmpegLayerPinned, [exif])).messages).to.deep.equal([]);
   });
 });

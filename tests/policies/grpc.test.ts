@@ -39,7 +39,9 @@ function startPack(): Promise<{ child: ChildProcess; port: number; stderr: () =>
       PULUMI_NODEJS_PROJECT: PROJECT,
       PULUMI_NODEJS_STACK: STACK,
       PULUMI_NODEJS_DRY_RUN: "true",
-      PULUMI_CONFIG: JSON.stringify({ "aws:region": "us-east-1" }),
+      // The stack's own configuration, as the CLI passes it to a policy pack (analyzer_plugin.go
+      // constructEnv / pulumi-language-nodejs RunPlugin): the pack reads `lab` from it.
+      PULUMI_CONFIG: JSON.stringify({ "aws:region": "us-east-1", "media-pipeline:lab": "true" }),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -135,7 +137,9 @@ describe("policies: the pack over gRPC, started as the Pulumi CLI starts it", fu
     const byName = new Map(policies.map((p) => [p.getName(), p]));
     expect(byName.get("s3-secure")?.getEnforcementlevel()).to.equal(pb.EnforcementLevel.MANDATORY);
     expect(byName.get("budget-required")?.getPolicyType()).to.equal(pb.PolicyType.POLICY_TYPE_STACK);
-    expect(byName.get("api-authorized")?.getPolicyType()).to.equal(pb.PolicyType.POLICY_TYPE_RESOURCE);
+    expect(byName.get("api-authorized")?.getPolicyType()).to.equal(pb.PolicyType.POLICY_TYPE_STACK);
+    // A resource policy with named exceptions also has a validateStack (unused entries): still a resource policy.
+    expect(byName.get("required-tags")?.getPolicyType()).to.equal(pb.PolicyType.POLICY_TYPE_RESOURCE);
     const schema = byName.get("api-authorized")?.getConfigschema()?.getProperties()?.toJavaScript() as Record<
       string,
       { default?: unknown }
@@ -161,38 +165,33 @@ describe("policies: the pack over gRPC, started as the Pulumi CLI starts it", fu
     await rpc((cb) => client.configure(req, cb));
   });
 
-  it("Analyze: reports a route without an authorizer and an untagged bucket, with the policies' levels", async () => {
-    const route = summary(
-      await rpc<pb.AnalyzeResponse>((cb) =>
-        client.analyze(
-          analyzeRequest("aws:apigatewayv2/route:Route", "upload", { apiId: "a1", routeKey: "POST /uploads" }),
-          cb,
-        ),
-      ),
-    );
-    expect(route).to.have.length(1);
-    expect(route[0]?.policy).to.equal("api-authorized");
-    expect(route[0]?.level).to.equal(pb.EnforcementLevel.MANDATORY);
-    expect(route[0]?.message).to.match(
-      /^Every API Gateway route requires an authorizer.*\nroute "POST \/uploads" \(upload\) has no authorizer/s,
-    );
-
+  it("Analyze: reports an untagged bucket, and lab-destroyable from the stack's own lab config (PULUMI_CONFIG)", async () => {
     const bucket = summary(
       await rpc<pb.AnalyzeResponse>((cb) => client.analyze(analyzeRequest("aws:s3/bucket:Bucket", "media", {}), cb)),
     );
     expect(bucket.map((d) => [d.policy, d.level])).to.deep.equal([
       ["required-tags", pb.EnforcementLevel.MANDATORY],
-      // dev.json makes lab-destroyable mandatory with lab: true.
+      // dev.json no longer says lab: the pack read media-pipeline:lab=true from PULUMI_CONFIG.
       ["lab-destroyable", pb.EnforcementLevel.MANDATORY],
     ]);
     expect(bucket[0]?.message).to.contain(
       "media (aws:s3/bucket:Bucket): missing required tags: Project, Environment, Owner, CostCenter",
     );
+    expect(bucket[1]?.message).to.contain("does not set forceDestroy: true");
+    const cfn = summary(
+      await rpc<pb.AnalyzeResponse>((cb) =>
+        client.analyze(analyzeRequest("aws:cloudformation/stack:Stack", "sneaky", { templateBody: "{}" }), cb),
+      ),
+    );
+    expect(cfn.map((d) => d.policy)).to.include("no-escape-hatches");
   });
 
   it("AnalyzeStack: reports a bare bucket (lifecycle, security) and the missing budget (mandatory)", async () => {
     const req = new pb.AnalyzeStackRequest();
-    req.setResourcesList([stackResource("aws:s3/bucket:Bucket", "media", { id: "media-1", bucket: "media-1" })]);
+    req.setResourcesList([
+      stackResource("aws:s3/bucket:Bucket", "media", { id: "media-1", bucket: "media-1" }),
+      stackResource("aws:apigatewayv2/route:Route", "upload", { apiId: "a1", routeKey: "POST /uploads" }),
+    ]);
     const diags = summary(await rpc<pb.AnalyzeResponse>((cb) => client.analyzeStack(req, cb)));
     expect(diags.map((d) => d.policy)).to.deep.equal([
       "s3-lifecycle",
@@ -200,7 +199,9 @@ describe("policies: the pack over gRPC, started as the Pulumi CLI starts it", fu
       "s3-secure",
       "s3-secure",
       "budget-required",
+      "api-authorized",
     ]);
+    expect(diags[5]?.message).to.match(/\nroute "POST \/uploads" \(upload\) has no authorizer/);
     expect(diags[0]?.urn).to.equal(urn("aws:s3/bucket:Bucket", "media"));
     expect(diags[4]?.level).to.equal(pb.EnforcementLevel.MANDATORY);
     expect(diags[4]?.urn).to.equal("");

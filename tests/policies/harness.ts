@@ -34,6 +34,13 @@ export interface RunOptions {
   config?: Record<string, unknown>;
   enforcementLevel?: EnforcementLevel;
   stackTags?: Record<string, string>;
+  /**
+   * The stack's own configuration (namespaced keys), as the CLI gives the pack in PULUMI_CONFIG;
+   * e.g. { "media-pipeline:lab": "true" }. Default: none (a production stack).
+   */
+  stackConfig?: Record<string, string>;
+  /** Stack name the pack sees (PULUMI_NODEJS_STACK); default "test", as in urnFor. */
+  stack?: string;
 }
 
 export interface RunResult {
@@ -58,8 +65,12 @@ function context(policy: ResourceValidationPolicy | StackValidationPolicy, optio
     packEnforcementLevel: PACK_ENFORCEMENT_LEVEL,
     config: reconcileConfig([policy], PACK_ENFORCEMENT_LEVEL, given),
     stackTags: stackTagsOf(options.stackTags ?? {}),
+    stackEnvironment: { project: "media-pipeline", stack: options.stack ?? "test", config: options.stackConfig ?? {} },
   };
 }
+
+/** The stack config of a lab stack (Pulumi.<stack>.yaml with `lab: true`). */
+export const LAB_STACK = { "media-pipeline:lab": "true" };
 
 function result(r: { diagnostics: Diagnostic[]; notApplicable: RunResult["notApplicable"] }): RunResult {
   return {
@@ -115,7 +126,7 @@ export function awsProvider(defaultTags?: Record<string, string>, name = "aws"):
 
 export const STANDARD_TAGS = {
   Project: "media-pipeline",
-  Environment: "dev",
+  Environment: "test",
   Owner: "team-media",
   CostCenter: "cc-42",
 };

@@ -16,13 +16,13 @@ function plan(...args: string[]) {
   const run = spawnSync(process.execPath, [TSX_CLI, "tools/plan/main.ts", ...args], {
     cwd: ROOT,
     encoding: "utf8",
-    timeout: 60_000,
+    timeout: 170_000,
   });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
 describe("policies: `npm run plan` verdicts", function () {
-  this.timeout(60_000);
+  this.timeout(360_000);
 
   it("refuses the naive program with a violation from every policy concerned (--json)", () => {
     const run = plan("--program", NAIVE, "--json");

@@ -10,7 +10,10 @@ import { expect } from "chai";
 import { layerDescription } from "../../lib/ffprobe-pin";
 import { evaluatePlan, evaluatePolicies, toEngineProperties } from "../../policies/offline";
 import type { PlannedResource } from "../../tools/plan/types";
-import { STANDARD_TAGS } from "./harness";
+import { STANDARD_TAGS as HARNESS_TAGS } from "./harness";
+
+/** The standard tags of this test's stack (Environment = the stack name). */
+const STANDARD_TAGS = { ...HARNESS_TAGS, Environment: "offline-test" };
 
 const STACK = "offline-test";
 const urn = (type: string, name: string, parentType?: string) =>
@@ -90,9 +93,9 @@ describe("policies: offline runner", () => {
   it("uses policies/config/<stack>.json when it exists, else the policies' defaults", async () => {
     const dev = await evaluatePlan([], { stack: "dev" });
     expect(dev.configFile).to.match(/policies\/config\/dev\.json$/);
-    // dev.json sets budget-required's cap only: the policy's own level, mandatory, applies.
+    // dev.json sets no level: the policy's own level, mandatory, applies; the cap comes from the stack profile.
     expect(dev.config["budget-required"]?.enforcementLevel).to.equal("mandatory");
-    expect(dev.config["budget-required"]?.properties?.maxLimit).to.equal(25);
+    expect(dev.config["budget-required"]?.properties?.maxLimit).to.equal(undefined);
     const none = await evaluatePlan([], { stack: STACK });
     expect(none.configFile).to.equal(undefined);
     expect(none.violations).to.deep.equal([
@@ -100,10 +103,34 @@ describe("policies: offline runner", () => {
         policy: "budget-required",
         level: "mandatory",
         message:
-          'the stack has no COST budget; add an aws.budgets.Budget { budgetType: "COST", limitAmount <= 100, limitUnit: "USD", ' +
+          'the stack has no COST budget; add an aws.budgets.Budget { budgetType: "COST", limitAmount <= 300, limitUnit: "USD", ' +
           'timeUnit: "MONTHLY" } with notifications at 10% ACTUAL, 25% ACTUAL, 100% ACTUAL, 100% FORECASTED that reach a ' +
           "subscriber (email or a subscribed SNS topic).",
       },
+    ]);
+  });
+
+  it("judges a stack without a config file by its own lab setting (issue 16: a lab stack named `edge`)", async () => {
+    const table = planned("aws:dynamodb/table:Table", "t", { deletionProtectionEnabled: false }, { id: "t-1" });
+    table.urn = "urn:pulumi:edge::media-pipeline::aws:dynamodb/table:Table::t";
+    const lab = await evaluatePolicies([table], { stack: "edge", stackConfig: { "media-pipeline:lab": "true" } });
+    expect(lab.filter((v) => v.policy === "lab-destroyable")).to.deep.equal([]);
+    const prod = await evaluatePolicies([table], { stack: "edge", stackConfig: { "media-pipeline:lab": "false" } });
+    expect(prod.filter((v) => v.policy === "lab-destroyable").map((v) => v.level)).to.deep.equal([
+      "mandatory",
+      "mandatory",
+    ]);
+  });
+
+  it("passes `protect` to the pack (a protected queue in a lab stack is refused)", async () => {
+    const queue = planned("aws:sqs/queue:Queue", "q", {}, { protect: true });
+    const out = await evaluatePolicies([queue], {
+      stack: STACK,
+      stackConfig: { "media-pipeline:lab": "true" },
+      config: false,
+    });
+    expect(out.filter((v) => v.policy === "lab-destroyable").map((v) => v.message)).to.deep.equal([
+      "q (aws:sqs/queue:Queue) is protected (protect: true), so `pulumi destroy` fails in this lab stack; remove protect.",
     ]);
   });
 });

@@ -27,6 +27,7 @@ describe("policies: the pack", () => {
       "lambda-log-retention",
       "api-authorized",
       "lab-destroyable",
+      "no-escape-hatches",
     ]);
     for (const p of POLICIES) {
       expect(p.name).to.match(/^[a-z0-9]+(-[a-z0-9]+)*$/);
@@ -37,7 +38,7 @@ describe("policies: the pack", () => {
     }
   });
 
-  it("defaults: mandatory for security, budgets and the supply chain; advisory where a lab would differ", () => {
+  it("defaults: every policy mandatory (lab and production limits come from the stack profile, not a softer level)", () => {
     const levels = Object.fromEntries(POLICIES.map((p) => [p.name, p.enforcementLevel]));
     expect(levels).to.deep.equal({
       "required-tags": "mandatory",
@@ -45,9 +46,10 @@ describe("policies: the pack", () => {
       "s3-secure": "mandatory",
       "budget-required": "mandatory",
       "ffmpeg-layer-pinned": "mandatory",
-      "lambda-log-retention": "advisory",
+      "lambda-log-retention": "mandatory",
       "api-authorized": "mandatory",
-      "lab-destroyable": "advisory",
+      "lab-destroyable": "mandatory",
+      "no-escape-hatches": "mandatory",
     });
   });
 
@@ -70,11 +72,13 @@ describe("policies: the pack", () => {
   for (const stack of ["dev", "prod"]) {
     it(`policies/config/${stack}.json is valid for --policy-pack-config`, () => {
       const config = reconcileConfig(POLICIES, PACK_ENFORCEMENT_LEVEL, readConfigFile(configFileFor(stack)));
-      expect(config["s3-lifecycle"]?.properties?.lab).to.equal(stack === "dev");
-      expect(config["lab-destroyable"]?.properties?.lab).to.equal(stack === "dev");
+      // Lab or production and its limits follow the stack's own config (stack-profile.ts), not the file.
+      expect(config["s3-lifecycle"]?.properties?.lab).to.equal(undefined);
+      expect(config["lab-destroyable"]?.properties?.lab).to.equal(undefined);
+      expect(config["budget-required"]?.properties?.maxLimit).to.equal(undefined);
       // The CostGuard component adds the budget: the stacks run budget-required at its own level, mandatory.
       expect(config["budget-required"]?.enforcementLevel).to.equal("mandatory");
-      expect(config["budget-required"]?.properties?.maxLimit).to.equal(stack === "dev" ? 25 : 300);
+      expect(config["required-tags"]?.properties?.exceptions).to.deep.equal([]);
       expect(config["s3-secure"]?.enforcementLevel).to.equal("mandatory");
     });
   }

@@ -228,3 +228,149 @@ describe("policies: s3-lifecycle, deployed content", () => {
     expect(out.messages).to.deep.equal([]);
   });
 });
+
+describe("policies: s3-lifecycle, deployed content is not a blanket exemption", () => {
+  const site = bucket("site");
+  const index = attached("bucketObjectv2:BucketObjectv2", "index.html", site, { key: "index.html", source: "x" });
+  const lab = { config: { lab: true } };
+
+  // Class: a bucket was exempted from lab expiration merely because the stack deploys one object into it.
+  it("refuses an upload bucket with CORS write methods even though the stack deploys one object into it", async () => {
+    const cors = attached("bucketCorsConfiguration:BucketCorsConfiguration", "site-cors", site, {
+      corsRules: [{ allowedMethods: ["GET", "PUT"], allowedOrigins: ["*"] }],
+    });
+    const out = await runStack(s3Lifecycle, [site, index, cors, lifecycle(site, [abortRule])], lab);
+    expect(out.levels).to.deep.equal(["mandatory"]);
+    expect(out.messages[0]).to.contain("but CORS configuration site-cors also write(s) to it");
+  });
+
+  it("refuses the exemption when an event notification, a role policy or a log delivery writes to the bucket", async () => {
+    const notification = attached("bucketNotification:BucketNotification", "site-events", site, { queues: [] });
+    const role = res("aws:iam/rolePolicy:RolePolicy", "writer", {
+      policy: JSON.stringify({
+        Statement: [{ Effect: "Allow", Action: ["s3:PutObject"], Resource: "arn:aws:s3:::site/*" }],
+      }),
+    });
+    const logging = res("aws:s3/bucketLogging:BucketLogging", "other-logging", {
+      bucket: "other",
+      targetBucket: "site",
+    });
+    for (const writer of [notification, role, logging]) {
+      const out = await runStack(s3Lifecycle, [site, index, writer, lifecycle(site, [abortRule])], lab);
+      expect(out.messages, writer.name).to.have.length(1);
+      expect(out.messages[0], writer.name).to.contain("also write(s) to it");
+    }
+  });
+
+  it("fair use: a website bucket read by CloudFront (GET-only CORS, a read-only policy, its own logging elsewhere) passes", async () => {
+    const cors = attached("bucketCorsConfiguration:BucketCorsConfiguration", "site-cors", site, {
+      corsRules: [{ allowedMethods: ["GET", "HEAD"], allowedOrigins: ["*"] }],
+    });
+    const reader = res("aws:iam/rolePolicy:RolePolicy", "reader", {
+      policy: JSON.stringify({
+        Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::site/*" }],
+      }),
+    });
+    const ownLogging = res("aws:s3/bucketLogging:BucketLogging", "site-logging", {
+      bucket: "site",
+      targetBucket: "logs",
+    });
+    const out = await runStack(s3Lifecycle, [site, index, cors, reader, ownLogging, lifecycle(site, [abortRule])], lab);
+    expect(out.messages).to.deep.equal([]);
+  });
+});
+
+describe("policies: s3-secure, the whole bucket policy", () => {
+  const b = bucket("data");
+  const tlsDeny = {
+    Sid: "DenyInsecureTransport",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "s3:*",
+    Resource: ["arn:aws:s3:::data", "arn:aws:s3:::data/*"],
+    Condition: { Bool: { "aws:SecureTransport": "false" } },
+  };
+
+  // Class: an Allow to Principal "*" was never looked at.
+  it("refuses an Allow to anyone next to a correct TLS deny", async () => {
+    const policy = JSON.stringify({
+      Statement: [
+        tlsDeny,
+        { Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::data/*" },
+      ],
+    });
+    const out = await runStack(s3Secure, [b, ...secureParts(b, policy)]);
+    expect(out.levels).to.deep.equal(["mandatory"]);
+    expect(out.messages[0]).to.contain('its bucket policy allows s3:GetObject to anyone (Principal "*")');
+    const awsStar = JSON.stringify({
+      Statement: [
+        tlsDeny,
+        {
+          Effect: "Allow",
+          Principal: { AWS: ["*"] },
+          Action: "s3:PutObject",
+          Resource: "arn:aws:s3:::data/*",
+          Condition: { Bool: { "aws:SecureTransport": "true" } },
+        },
+      ],
+    });
+    expect((await runStack(s3Secure, [b, ...secureParts(b, awsStar)])).messages).to.have.length(1);
+  });
+
+  it("fair use: CloudFront origin access control (a service principal with aws:SourceArn) passes", async () => {
+    const policy = JSON.stringify({
+      Statement: [
+        tlsDeny,
+        {
+          Effect: "Allow",
+          Principal: { Service: "cloudfront.amazonaws.com" },
+          Action: "s3:GetObject",
+          Resource: "arn:aws:s3:::data/*",
+          Condition: { StringEquals: { "AWS:SourceArn": "arn:aws:cloudfront::123456789012:distribution/E1" } },
+        },
+      ],
+    });
+    expect((await runStack(s3Secure, [b, ...secureParts(b, policy)])).messages).to.deep.equal([]);
+  });
+
+  // Class: a TLS deny narrowed by an extra condition (so it applies almost nowhere) still counted.
+  it("refuses a TLS deny narrowed by an extra condition", async () => {
+    const narrowed = {
+      ...tlsDeny,
+      Condition: { Bool: { "aws:SecureTransport": "false" }, StringEquals: { "aws:SourceVpce": "vpce-123" } },
+    };
+    const out = await runStack(s3Secure, [b, ...secureParts(b, JSON.stringify({ Statement: [narrowed] }))]);
+    expect(out.messages).to.have.length(1);
+    expect(out.messages[0]).to.contain("does not deny requests made without TLS");
+  });
+
+  it("refuses a TLS deny on another bucket's ARN", async () => {
+    const other = { ...tlsDeny, Resource: ["arn:aws:s3:::other", "arn:aws:s3:::other/*"] };
+    const out = await runStack(s3Secure, [b, ...secureParts(b, JSON.stringify({ Statement: [other] }))]);
+    expect(out.messages[0]).to.contain("does not deny requests made without TLS");
+  });
+
+  // False alarm: the same TLS deny split into two statements (bucket ARN in one, ARN/* in the other) was refused.
+  it("fair use: the TLS deny split into two statements (bucket ARN, ARN/*) passes", async () => {
+    const split = JSON.stringify({
+      Statement: [
+        { ...tlsDeny, Sid: "DenyBucket", Resource: "arn:aws:s3:::data" },
+        { ...tlsDeny, Sid: "DenyObjects", Resource: "arn:aws:s3:::data/*" },
+      ],
+    });
+    expect((await runStack(s3Secure, [b, ...secureParts(b, split)])).messages).to.deep.equal([]);
+  });
+});
+
+describe("policies: s3-lifecycle follows the stack's own lab setting", () => {
+  it("requires lab expiration in a stack whose config says lab: true, with no `lab` in the policy config", async () => {
+    const b = bucket("uploads");
+    const lab = await runStack(s3Lifecycle, [b, lifecycle(b, [abortRule])], {
+      stack: "pr-7",
+      stackConfig: { "media-pipeline:lab": "true" },
+    });
+    expect(lab.messages[0]).to.contain("is in a lab stack but its objects never expire within 30 days");
+    const prod = await runStack(s3Lifecycle, [b, lifecycle(b, [abortRule])], { stack: "pr-7" });
+    expect(prod.messages).to.deep.equal([]);
+  });
+});

@@ -3,9 +3,12 @@
  * mandatory policy with their policy config files; and the checks really bite on those plans:
  * breaking one thing in a planned stack makes the policy concerned report it.
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expect } from "chai";
 import { evaluatePolicies, isBlocking } from "../../policies/offline";
-import { planProgram } from "../../tools/plan/run-program";
+import { planProgram, REPO_ROOT } from "../../tools/plan/run-program";
 import type { PlannedResource, PlanViolation } from "../../tools/plan/types";
 
 type Plan = Awaited<ReturnType<typeof planProgram>>;
@@ -159,9 +162,35 @@ describe("policies: the dev and prod stacks under mocks", function () {
     const violations = await evaluatePolicies(resources, { stack: "prod", stackConfig: p.config });
     expect(blocking(violations)).to.deep.equal([
       "lab-destroyable: table mp-prod-table (aws:dynamodb/table:Table) has no point-in-time recovery in this production " +
-        "stack; set pointInTimeRecovery: { enabled: true }.",
+        "stack (the stack's config media-pipeline:lab=false); set pointInTimeRecovery: { enabled: true }.",
       "lambda-log-retention: log group mp-prod-extractor-logs (aws:cloudwatch/logGroup:LogGroup) of function " +
         "mp-prod-extractor never expires; set retentionInDays <= 365.",
     ]);
+  });
+
+  // Issue 16: any stack name works. A review stack named after a pull request, made from the dev
+  // stack file (lab: true), has no policies/config/<stack>.json: the pack follows its own config.
+  it("a lab stack named `pr-42` with no policy config file of its own passes like dev", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "policy-review-stack-"));
+    try {
+      fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(root, "Pulumi.yaml"));
+      fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), path.join(root, "Pulumi.pr-42.yaml"));
+      const p = await planProgram({ stack: "pr-42", projectRoot: root, program: path.join(REPO_ROOT, "index.ts") });
+      const evaluation = await evaluatePolicies(p.resources, { stack: "pr-42", stackConfig: p.config });
+      expect(blocking(evaluation)).to.deep.equal([]);
+      expect(evaluation.map((v) => v.policy)).to.deep.equal(["lab-destroyable"]); // the layer's skipDestroy advisory
+      // Judged as production (its config saying lab: false), the same resources fail lab-destroyable.
+      const asProd = await evaluatePolicies(p.resources, {
+        stack: "pr-42",
+        stackConfig: { ...p.config, "media-pipeline:lab": "false" },
+      });
+      expect(
+        blocking(asProd).some((m) =>
+          m.includes("in this production stack (the stack's config media-pipeline:lab=false)"),
+        ),
+      ).to.equal(true);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

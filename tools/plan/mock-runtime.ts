@@ -24,6 +24,9 @@ interface RegisterResourceRequest {
   getObject(): Struct | undefined;
   getProvider(): string;
   getDependenciesList(): string[];
+  getProtect(): boolean | undefined;
+  getRetainondelete(): boolean | undefined;
+  getPropertydependenciesMap(): { forEach(cb: (v: { getUrnsList(): string[] }, k: string) => void): void };
 }
 interface RegisterResourceResponse {
   getUrn(): string;
@@ -131,7 +134,22 @@ export class MockRuntime {
       id: custom ? res.getId() || undefined : undefined,
       provider: providerUrn(req.getProvider()),
       dependencies: [...new Set(req.getDependenciesList())],
+      ...this.options(req),
     });
+  }
+
+  /** The resource options the engine passes on to a policy pack (protect, property dependencies), and retainOnDelete. */
+  private options(req: RegisterResourceRequest): Partial<PlannedResource> {
+    const out: Partial<PlannedResource> = {};
+    if (req.getProtect()) out.protect = true;
+    if (req.getRetainondelete()) out.retainOnDelete = true;
+    const propertyDependencies: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((v, k) => {
+      const urns = [...new Set(v.getUrnsList())];
+      if (urns.length > 0) propertyDependencies[k] = urns;
+    });
+    if (Object.keys(propertyDependencies).length > 0) out.propertyDependencies = propertyDependencies;
+    return out;
   }
 
   /** Forgets what was recorded (call before each test or plan). */

@@ -23,6 +23,18 @@ export interface PlannedResource {
   provider?: string;
   /** URNs this resource depends on (dependsOn plus resources its inputs came from). */
   dependencies: string[];
+  /**
+   * Input property -> URNs its value came from (what the engine sends a policy pack as
+   * propertyDependencies).
+   */
+  propertyDependencies?: Record<string, string[]>;
+  /** `protect: true` (set or inherited from the parent): the engine passes it to the policy pack. */
+  protect?: boolean;
+  /**
+   * `retainOnDelete: true`. Recorded for the plan's output only: the analyzer protocol of
+   * @pulumi/policy 1.21 does not carry it, so no policy can see it (docs/policies.md).
+   */
+  retainOnDelete?: boolean;
 }
 
 export interface PlanViolation {
