@@ -152,7 +152,6 @@ export class Backfill extends pulumi.ComponentResource {
             [ENV.probeTimeoutMs]: String(settings.probeTimeoutMs),
             [ENV.serviceName]: this.serviceName,
             [ENV.metricsNamespace]: METRICS_NAMESPACE,
-            NODE_OPTIONS: "--enable-source-maps",
           },
         },
       },

@@ -202,7 +202,6 @@ export class CostGuard extends pulumi.ComponentResource {
             [ENV.killSwitchPauseOnForecast]: String(settings.pauseOnForecast),
             [ENV.serviceName]: this.serviceName,
             [ENV.metricsNamespace]: METRICS_NAMESPACE,
-            NODE_OPTIONS: "--enable-source-maps",
           },
         },
       },

@@ -226,7 +226,6 @@ export class MetadataApi extends pulumi.ComponentResource {
             [ENV.cursorSecret]: pulumi.secret(cursorSecret),
             [ENV.serviceName]: "api",
             [ENV.metricsNamespace]: METRICS_NAMESPACE,
-            NODE_OPTIONS: "--enable-source-maps",
           },
         },
       },

@@ -24,6 +24,9 @@ interface RegisterResourceRequest {
   getObject(): Struct | undefined;
   getProvider(): string;
   getDependenciesList(): string[];
+  getProtect(): boolean;
+  getRetainondelete(): boolean;
+  getIgnorechangesList(): string[];
 }
 interface RegisterResourceResponse {
   getUrn(): string;
@@ -131,6 +134,11 @@ export class MockRuntime {
       id: custom ? res.getId() || undefined : undefined,
       provider: providerUrn(req.getProvider()),
       dependencies: [...new Set(req.getDependenciesList())],
+      options: {
+        protect: req.getProtect() === true,
+        retainOnDelete: req.getRetainondelete() === true,
+        ignoreChanges: [...req.getIgnorechangesList()],
+      },
     });
   }
 

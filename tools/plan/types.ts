@@ -23,6 +23,18 @@ export interface PlannedResource {
   provider?: string;
   /** URNs this resource depends on (dependsOn plus resources its inputs came from). */
   dependencies: string[];
+  /** Resource options that decide what a deploy may do to it (as registered, after inheritance). */
+  options?: PlannedOptions;
+}
+
+/** The options of a registration that keep data safe or leave fields to someone else. */
+export interface PlannedOptions {
+  /** Pulumi refuses to delete or replace the resource. */
+  protect: boolean;
+  /** Pulumi forgets the resource instead of deleting it from the cloud. */
+  retainOnDelete: boolean;
+  /** Input properties whose changes Pulumi ignores (owned by something else, e.g. the kill switch). */
+  ignoreChanges: string[];
 }
 
 export interface PlanViolation {
