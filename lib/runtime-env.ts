@@ -20,11 +20,16 @@ export const ENV = {
   /** The ingest bucket (read API; presigned uploads). */
   ingestBucket: "INGEST_BUCKET",
   /**
-   * Read API: the secret VALUE (not a parameter name) that list cursors are signed with,
-   * at least 32 characters. Pulumi injects it from a secret (random password / config
-   * secret), so it is encrypted in the state and shown as [secret].
+   * Read API, local runs only (lab, tests): the secret VALUE that list cursors are signed
+   * with, at least 32 characters.
    */
   cursorSecret: "CURSOR_SECRET",
+  /**
+   * Read API in the cloud: the name of the SSM SecureString parameter holding that secret,
+   * read (with decryption) once per container. Takes precedence over CURSOR_SECRET, which
+   * the cloud stack never sets (a secret in a plain environment variable shows in the console).
+   */
+  cursorSecretParameter: "CURSOR_SECRET_PARAMETER",
   /** Read API: largest browser upload accepted, in bytes (default and ceiling: 5 GiB, one S3 PUT). */
   uploadMaxBytes: "UPLOAD_MAX_BYTES",
   /** Kill switch: the functions it pauses (names or ARNs) and the extractor's SQS event source mapping. */
