@@ -36,6 +36,11 @@ export const ENV = {
   extractorFunctionName: "EXTRACTOR_FUNCTION_NAME",
   apiFunctionName: "API_FUNCTION_NAME",
   extractorEventSourceMappingUuid: "EXTRACTOR_EVENT_SOURCE_MAPPING_UUID",
+  /** Kill switch: the backfill function, paused too (optional). */
+  backfillFunctionName: "BACKFILL_FUNCTION_NAME",
+  /** Kill switch: the budget its scheduled check reads (DescribeBudget), and the budget's account. */
+  budgetName: "BUDGET_NAME",
+  budgetAccountId: "BUDGET_ACCOUNT_ID",
   /** Kill switch: pause at or above this percent of the budgeted amount (default 100). */
   killSwitchThresholdPercent: "KILL_SWITCH_THRESHOLD_PERCENT",
   /** Kill switch: "true" to pause on FORECASTED alerts too (default: ACTUAL only). */

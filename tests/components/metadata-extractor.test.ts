@@ -1,5 +1,4 @@
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { expect } from "chai";
 import { FfmpegLayer } from "../../components/ffmpeg-layer";
 import { bundleArchive } from "../../components/lambda-code";
