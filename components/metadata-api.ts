@@ -16,7 +16,14 @@ import { RAW_METADATA_PREFIX, UPLOAD_PREFIX } from "../lib/naming";
 import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
 import { bundleArchive } from "./lambda-code";
-import { type BucketRef, checkLogRetention, KILL_SWITCH_OWNED, stateProtection, type TableRef, UNRESERVED } from "./refs";
+import {
+  type BucketRef,
+  checkLogRetention,
+  KILL_SWITCH_OWNED,
+  stateProtection,
+  type TableRef,
+  UNRESERVED,
+} from "./refs";
 
 /**
  * The Cognito managed-login version of the sign-in domain: 1 is the classic hosted UI the

@@ -11,8 +11,8 @@ import { LambdaClient } from "@aws-sdk/client-lambda";
 import type { ScheduledEvent, SNSEvent } from "aws-lambda";
 import type { PipelineControl } from "../../lib/pipeline-control";
 import { ENV, METRICS_NAMESPACE } from "../../lib/runtime-env";
-import { type KillSwitchConfig, readKillSwitchConfig } from "./config";
 import { checkBudget } from "./budget-check";
+import { type KillSwitchConfig, readKillSwitchConfig } from "./config";
 import { handleBudgetNotifications, type RecordOutcome } from "./kill-switch";
 import { createLambdaPipelineControl } from "./lambda-control";
 

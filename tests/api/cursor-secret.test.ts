@@ -34,7 +34,8 @@ describe("read API cursor secret (SSM SecureString, CURSOR_SECRET locally)", () 
       [ENV.cursorSecretParameter]: "/x/cursor-secret",
     }).then(
       () => expect.fail("should throw"),
-      (err: Error) => expect(err.message).to.equal("SSM parameter /x/cursor-secret (CURSOR_SECRET_PARAMETER) has no value"),
+      (err: Error) =>
+        expect(err.message).to.equal("SSM parameter /x/cursor-secret (CURSOR_SECRET_PARAMETER) has no value"),
     );
     ssm.on(GetParameterCommand).rejects(new ParameterNotFound({ message: "not found", $metadata: {} }));
     await loadCursorSecret(() => new SSMClient({ region: "us-east-1" }), {

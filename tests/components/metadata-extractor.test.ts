@@ -137,7 +137,9 @@ describe("MetadataExtractor", () => {
     new MetadataExtractor("reserved", extractorArgs(layer, { reservedConcurrency: 10, maximumConcurrency: 10 }));
     const res = await settled();
     expect(res.one(T.function, "capped").inputs.reservedConcurrentExecutions).to.equal(-1);
-    expect(res.one(T.eventSourceMapping, "capped-source").inputs.scalingConfig).to.deep.equal({ maximumConcurrency: 7 });
+    expect(res.one(T.eventSourceMapping, "capped-source").inputs.scalingConfig).to.deep.equal({
+      maximumConcurrency: 7,
+    });
     expect(res.one(T.function, "reserved").inputs.reservedConcurrentExecutions).to.equal(10);
     expect(res.one(T.eventSourceMapping, "reserved-source").inputs.scalingConfig).to.deep.equal({
       maximumConcurrency: 10,
