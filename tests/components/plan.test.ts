@@ -186,8 +186,8 @@ describe("offline plan (planProgram)", function () {
       2,
     );
 
-    // No canary in dev (syntheticsCanary: false); prod has one.
-    expect(res.ofType(T.canary)).to.deep.equal([]);
+    // A canary in both stacks, so its first deployment is not in production: hourly in dev.
+    expect(res.one(T.canary).inputs.schedule).to.deep.include({ expression: "rate(60 minutes)" });
     expect(new Resources(prod.resources).ofType(T.canary)).to.have.length(1);
   });
 
@@ -279,11 +279,10 @@ describe("offline plan (planProgram)", function () {
         );
       }
       const provider = res.one(T.provider);
-      expect(provider.inputs.ignoreTags).to.deep.equal({ keyPrefixes: ["media-pipeline:"] });
-      if (!lab) expect(provider.inputs.allowedAccountIds).to.deep.equal(["123456789012"]);
+      // A provider's object inputs travel as JSON strings.
+      expect(JSON.parse(provider.inputs.ignoreTags as string)).to.deep.equal({ keyPrefixes: ["media-pipeline:"] });
+      if (!lab) expect(JSON.parse(provider.inputs.allowedAccountIds as string)).to.deep.equal(["123456789012"]);
     }
-    // The canary's first deployment is not in production: dev runs it too, hourly.
-    expect(new Resources(dev.resources).ofType(T.canary)).to.have.length(1);
     expect(prod.config["media-pipeline:budgetScope"]).to.equal("stack");
   });
 
