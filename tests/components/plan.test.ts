@@ -267,8 +267,8 @@ describe("offline plan (planProgram)", function () {
       const stateful = [
         res.one(T.table),
         res.one(T.userPool),
-        res.one(T.bucket, "mp-" + what + "-ingest"),
-        res.one(T.bucket, "mp-" + what + "-metadata"),
+        res.one(T.bucket, `mp-${what}-ingest`),
+        res.one(T.bucket, `mp-${what}-metadata`),
       ];
       for (const r of stateful) {
         expect(r.options, `${what} ${r.name}`).to.deep.include({ protect: !lab, retainOnDelete: !lab });
