@@ -54,6 +54,8 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       logger,
     });
   } catch (err) {
+    // Configuration is read again on the next request until the API could be built.
+    if (!api) cursorSecret = undefined;
     // The message names variables, never their values.
     logger.error("API is misconfigured", { error: err as Error });
     return problemResponse("internal", "the API is misconfigured");
