@@ -6,12 +6,18 @@
 import * as aws from "@pulumi/aws";
 import { MediaPipeline } from "./components/media-pipeline";
 import { readPipelineConfig } from "./components/pipeline-config";
+import { KILL_SWITCH_TAG_PREFIX } from "./lib/tags";
 
 const config = readPipelineConfig();
 
 const provider = new aws.Provider(`mp-${config.stack}-aws`, {
   region: config.region as aws.Region,
   defaultTags: { tags: config.tags },
+  // The provider refuses to act in any other account than the configured one (a lab stack may leave it open).
+  allowedAccountIds: config.accountId ? [config.accountId] : undefined,
+  // The kill switch's pause record (tags on the paused functions) is not Pulumi's: a deploy
+  // must neither remove it nor report it as drift (docs/kill-switch.md).
+  ignoreTags: { keyPrefixes: [KILL_SWITCH_TAG_PREFIX] },
 });
 
 const pipeline = new MediaPipeline(
@@ -24,7 +30,10 @@ const pipeline = new MediaPipeline(
     extractorMemoryMb: config.extractorMemoryMb,
     extractorTimeoutSeconds: config.extractorTimeoutSeconds,
     extractorReservedConcurrency: config.extractorReservedConcurrency,
+    extractorMaxConcurrency: config.extractorMaxConcurrency,
     apiReservedConcurrency: config.apiReservedConcurrency,
+    protectState: config.protectState,
+    invitationSender: config.invitationSender,
     logRetentionDays: config.logRetentionDays,
     deletionProtection: config.deletionProtection,
     pointInTimeRecovery: config.pointInTimeRecovery,
@@ -63,6 +72,10 @@ export const userPoolId = pipeline.userPoolId;
 export const extractorFunctionName = pipeline.extractorFunctionName;
 /** The read API's function (paused by the kill switch). */
 export const apiFunctionName = pipeline.apiFunctionName;
+/** The backfill function (paused by the kill switch). */
+export const backfillFunctionName = pipeline.backfillFunctionName;
+/** The extractor's SQS queue: `npm run reconcile -- --enqueue` sends the events it makes up here. */
+export const extractorQueueUrl = pipeline.queueUrl;
 /** UUID of the extractor's SQS event source mapping (disabled by the kill switch). */
 export const extractorEventSourceMappingUuid = pipeline.extractorEventSourceMappingUuid;
 /** SNS topic every alarm notifies (subscribe on-call tooling here). */

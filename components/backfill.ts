@@ -20,7 +20,7 @@ import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE } from "../lib/runtime
 import type { FfmpegLayer } from "./ffmpeg-layer";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
 import { bundleArchive } from "./lambda-code";
-import { type BucketRef, checkLogRetention, type TableRef } from "./refs";
+import { type BucketRef, checkLogRetention, KILL_SWITCH_OWNED, type TableRef } from "./refs";
 
 /** Prefix (in the metadata bucket) under which each Map Run writes its manifest and results. */
 export const BACKFILL_RESULTS_PREFIX = "backfill-results/";
@@ -154,12 +154,16 @@ export class Backfill extends pulumi.ComponentResource {
             [ENV.probeTimeoutMs]: String(settings.probeTimeoutMs),
             [ENV.serviceName]: this.serviceName,
             [ENV.metricsNamespace]: METRICS_NAMESPACE,
-            NODE_OPTIONS: "--enable-source-maps",
           },
         },
       },
-      // The role's grants and the log group must exist before the first invocation.
-      { parent: this, dependsOn: [this.rolePolicy, this.logGroup] },
+      // The role's grants and the log group must exist before the first invocation. A pause sets
+      // the reserved concurrency to 0: a deploy must not lift it (KILL_SWITCH_OWNED).
+      {
+        parent: this,
+        dependsOn: [this.rolePolicy, this.logGroup],
+        ignoreChanges: [...KILL_SWITCH_OWNED.function],
+      },
     );
 
     this.stateMachineRole = new aws.iam.Role(

@@ -6,9 +6,12 @@
  *
  *   AWS Budgets --(10/25/100 % ACTUAL, 100 % FORECASTED)--> budget topic --> e-mail
  *                                                                      \--> kill-switch Lambda
+ *   EventBridge schedule (hourly) --> kill-switch Lambda --DescribeBudget--> pause if over
  *
+ * A Budgets notification fires once per period and then stays in ALARM, so after a resume
+ * mid-month only the scheduled check can pause again (handlers/kill-switch/budget-check.ts).
  * The kill switch's role may do exactly what handlers/kill-switch/lambda-control.ts calls,
- * on exactly the two functions and the one event source mapping it pauses.
+ * on exactly the functions and the one event source mapping it pauses, and read the budget.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -18,11 +21,15 @@ import {
   allowServicePublish,
   lambdaRuntimeStatements,
   type PolicyStatement,
+  parseArn,
   policyDocument,
   serviceTrustPolicy,
 } from "./iam";
 import { bundleArchive } from "./lambda-code";
 import { checkLogRetention } from "./refs";
+
+/** Default interval of the scheduled budget check; Budgets refreshes its spend a few times a day. */
+export const DEFAULT_BUDGET_CHECK_MINUTES = 60;
 
 export type BudgetNotificationType = "ACTUAL" | "FORECASTED";
 
@@ -76,6 +83,10 @@ export interface CostGuardArgs {
   extractorFunction: FunctionTarget;
   /** The read API's function (concurrency 0 while paused). */
   apiFunction: FunctionTarget;
+  /** The backfill's function (concurrency 0 while paused, so a running backfill stops spending). */
+  backfillFunction?: FunctionTarget;
+  /** Minutes between scheduled budget checks (re-arming after a resume). Default 60. */
+  budgetCheckMinutes?: number;
   /** The extractor's SQS event source mapping. */
   eventSourceMapping: EventSourceMappingTarget;
   /** Pause when an alert stands for at least this percent of the budget. Default 100. */
@@ -101,6 +112,10 @@ export class CostGuard extends pulumi.ComponentResource {
   public readonly function: aws.lambda.Function;
   public readonly invokePermission: aws.lambda.Permission;
   public readonly subscription: aws.sns.TopicSubscription;
+  /** The schedule of the budget check, its target and its invoke permission. */
+  public readonly checkSchedule: aws.cloudwatch.EventRule;
+  public readonly checkTarget: aws.cloudwatch.EventTarget;
+  public readonly checkPermission: aws.lambda.Permission;
   /** The kill switch's Powertools service name: the `service` dimension of its EMF metrics. */
   public readonly serviceName: string;
   public readonly thresholdPercent: number;
@@ -177,7 +192,12 @@ export class CostGuard extends pulumi.ComponentResource {
     );
     this.rolePolicy = new aws.iam.RolePolicy(
       `${name}-kill-switch-policy`,
-      { role: this.role.name, policy: policyDocument(killSwitchStatements(args, this.logGroup.arn)) },
+      {
+        role: this.role.name,
+        policy: policyDocument(
+          killSwitchStatements(args, this.logGroup.arn, budgetArn(this.topic.arn, this.budget.name)),
+        ),
+      },
       parent,
     );
     this.function = new aws.lambda.Function(
@@ -197,12 +217,15 @@ export class CostGuard extends pulumi.ComponentResource {
           variables: {
             [ENV.extractorFunctionName]: args.extractorFunction.name,
             [ENV.apiFunctionName]: args.apiFunction.name,
+            ...(args.backfillFunction ? { [ENV.backfillFunctionName]: args.backfillFunction.name } : {}),
+            [ENV.budgetName]: this.budget.name,
+            // The budget lives in the topic's account (this stack's).
+            [ENV.budgetAccountId]: this.topic.arn.apply((arn) => parseArn(arn).account),
             [ENV.extractorEventSourceMappingUuid]: args.eventSourceMapping.uuid,
             [ENV.killSwitchThresholdPercent]: String(settings.thresholdPercent),
             [ENV.killSwitchPauseOnForecast]: String(settings.pauseOnForecast),
             [ENV.serviceName]: this.serviceName,
             [ENV.metricsNamespace]: METRICS_NAMESPACE,
-            NODE_OPTIONS: "--enable-source-maps",
           },
         },
       },
@@ -226,6 +249,32 @@ export class CostGuard extends pulumi.ComponentResource {
       { parent: this, dependsOn: [this.invokePermission] },
     );
 
+    // The scheduled check: re-arms the kill switch (see the file header).
+    this.checkSchedule = new aws.cloudwatch.EventRule(
+      `${name}-budget-check`,
+      {
+        description:
+          "media-pipeline kill switch: compare the budget's spend with the threshold (re-arms after a resume)",
+        scheduleExpression: `rate(${settings.checkMinutes} minutes)`,
+      },
+      parent,
+    );
+    this.checkPermission = new aws.lambda.Permission(
+      `${name}-budget-check-invoke`,
+      {
+        action: "lambda:InvokeFunction",
+        function: this.function.name,
+        principal: "events.amazonaws.com",
+        sourceArn: this.checkSchedule.arn,
+      },
+      parent,
+    );
+    this.checkTarget = new aws.cloudwatch.EventTarget(
+      `${name}-budget-check-target`,
+      { rule: this.checkSchedule.name, arn: this.function.arn },
+      { parent: this, dependsOn: [this.checkPermission] },
+    );
+
     this.registerOutputs({
       topicArn: this.topic.arn,
       budgetName: this.budget.name,
@@ -238,9 +287,18 @@ export class CostGuard extends pulumi.ComponentResource {
  * The kill switch's grants: exactly the Lambda API calls of handlers/kill-switch/lambda-control.ts
  * (GetFunction returns tags only with ListTags), on the two functions and the one mapping.
  */
+/** arn:<partition>:budgets::<account>:budget/<name>, the account taken from the budget topic's ARN. */
+export function budgetArn(topicArn: pulumi.Input<string>, budgetName: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.all([topicArn, budgetName]).apply(([arn, budget]) => {
+    const t = parseArn(arn);
+    return `arn:${t.partition}:budgets::${t.account}:budget/${budget}`;
+  });
+}
+
 export function killSwitchStatements(
-  args: Pick<CostGuardArgs, "extractorFunction" | "apiFunction" | "eventSourceMapping">,
+  args: Pick<CostGuardArgs, "extractorFunction" | "apiFunction" | "backfillFunction" | "eventSourceMapping">,
   logGroupArn: pulumi.Input<string>,
+  budget: pulumi.Input<string>,
 ): PolicyStatement[] {
   return [
     {
@@ -254,13 +312,24 @@ export function killSwitchStatements(
         "lambda:PutFunctionConcurrency",
         "lambda:DeleteFunctionConcurrency",
       ],
-      Resource: [args.extractorFunction.arn, args.apiFunction.arn],
+      Resource: [
+        args.extractorFunction.arn,
+        ...(args.backfillFunction ? [args.backfillFunction.arn] : []),
+        args.apiFunction.arn,
+      ],
     },
     {
       Sid: "PauseAndResumeEventSourceMapping",
       Effect: "Allow",
       Action: ["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping"],
       Resource: args.eventSourceMapping.arn,
+    },
+    {
+      // The scheduled check's DescribeBudget (budget-check.ts).
+      Sid: "ReadBudget",
+      Effect: "Allow",
+      Action: "budgets:ViewBudget",
+      Resource: budget,
     },
     ...lambdaRuntimeStatements(logGroupArn),
   ];
@@ -270,6 +339,7 @@ interface CostGuardSettings {
   notifications: readonly BudgetNotificationSpec[];
   thresholdPercent: number;
   pauseOnForecast: boolean;
+  checkMinutes: number;
 }
 
 function checkSettings(name: string, args: CostGuardArgs): CostGuardSettings {
@@ -302,5 +372,9 @@ function checkSettings(name: string, args: CostGuardArgs): CostGuardSettings {
         "the kill switch would never pause; add one or lower the threshold",
     );
   }
-  return { notifications, thresholdPercent, pauseOnForecast };
+  const checkMinutes = args.budgetCheckMinutes ?? DEFAULT_BUDGET_CHECK_MINUTES;
+  if (!Number.isInteger(checkMinutes) || checkMinutes < 2 || checkMinutes > 1440) {
+    fail(`the budget check runs every 2-1440 minutes, got ${checkMinutes}`);
+  }
+  return { notifications, thresholdPercent, pauseOnForecast, checkMinutes };
 }

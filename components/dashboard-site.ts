@@ -79,7 +79,7 @@ export function withConnectPolicy(html: string, origins: DashboardOrigins): stri
 }
 
 export interface DashboardSiteArgs {
-  /** Folder whose files are the site (index.html at its root). Every file is uploaded; a config.json in it is ignored. */
+  /** Folder whose files are the site (index.html at its root). Every file is uploaded but source maps (*.map) and a config.json, which are skipped. */
   contentDir: string;
   /** Content of config.json. May resolve late (the API is created after the site, whose URL it needs). */
   runtimeConfig: pulumi.Input<DashboardConfig>;
@@ -263,7 +263,11 @@ export function listSiteFiles(dir: string): string[] {
       return e.isDirectory() ? walk(path.join(d, e.name), rel) : e.isFile() ? [rel] : [];
     });
   const configKey = DASHBOARD_CONFIG_PATH.replace(/^\//, "");
-  return walk(dir, "")
-    .filter((f) => f !== configKey)
-    .sort();
+  return (
+    walk(dir, "")
+      // Source maps stay in the build folder for offline symbolication: published, they would
+      // hand anyone the dashboard's full sources.
+      .filter((f) => f !== configKey && !f.endsWith(".map"))
+      .sort()
+  );
 }

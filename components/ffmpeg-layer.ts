@@ -25,6 +25,12 @@ export interface FfmpegLayerArgs {
    * have the same layout; nothing here checks its contents.
    */
   zipPath?: string;
+  /**
+   * Keep replaced and destroyed layer versions (`skipDestroy`): replacing a version otherwise
+   * deletes the old one while functions may still reference it (pulumi/pulumi-aws#1448).
+   * On in production; off in lab stacks, which must destroy to nothing. Default true.
+   */
+  keepOldVersions?: boolean;
 }
 
 export class FfmpegLayer extends pulumi.ComponentResource {
@@ -59,7 +65,8 @@ export class FfmpegLayer extends pulumi.ComponentResource {
         licenseInfo: FFPROBE_PIN.license,
         // Replacing a layer version would otherwise delete the old one while functions still
         // reference it (pulumi/pulumi-aws#1448); old versions stay and cost only storage.
-        skipDestroy: true,
+        // A lab stack turns this off so `pulumi destroy` removes every version it made.
+        skipDestroy: args.keepOldVersions ?? true,
       },
       { parent: this },
     );

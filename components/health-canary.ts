@@ -75,6 +75,12 @@ export class HealthCanary extends pulumi.ComponentResource {
   public readonly url: pulumi.Output<string>;
   /** The script zip (content-addressed, under .cache/health-canary/). */
   public readonly zipPath: string;
+  /**
+   * The zip as the canary's `zipFile` names it: relative to the project folder (where Pulumi
+   * runs the program), so the input is the same in every checkout and only a changed script
+   * changes it. An absolute path differed per checkout and showed as a diff on every machine.
+   */
+  public readonly zipFile: string;
 
   constructor(name: string, args: HealthCanaryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("media-pipeline:synthetics:HealthCanary", name, {}, opts);
@@ -82,6 +88,7 @@ export class HealthCanary extends pulumi.ComponentResource {
     const settings = checkSettings(name, args);
     this.canaryName = settings.canaryName;
     this.zipPath = buildCanaryZip();
+    this.zipFile = projectRelative(this.zipPath);
     this.url = pulumi.output(args.apiUrl).apply((u) => `${u.replace(/\/+$/, "")}${HEALTH_PATH}`);
 
     this.artifacts = new MediaBucket(
@@ -120,7 +127,7 @@ export class HealthCanary extends pulumi.ComponentResource {
         name: this.canaryName,
         runtimeVersion: settings.runtimeVersion,
         handler: CANARY_HANDLER,
-        zipFile: this.zipPath,
+        zipFile: this.zipFile,
         executionRoleArn: this.role.arn,
         artifactS3Location: pulumi.interpolate`s3://${this.artifacts.bucketName}/${ARTIFACTS_PREFIX}`,
         artifactConfig: { s3Encryption: { encryptionMode: "SSE_S3" } },
@@ -211,6 +218,16 @@ export function canaryNameFor(raw: string): string {
     .replace(/^-+|-+$/g, "");
   if (!cleaned) throw new Error(`no canary name can be made from "${raw}"`);
   return cleaned;
+}
+
+/** The project folder: Pulumi.yaml's, one up from components/. */
+const PROJECT_ROOT = path.resolve(__dirname, "..");
+
+/** `file` relative to the project folder, with forward slashes (the same string on every machine). */
+export function projectRelative(file: string): string {
+  const rel = path.relative(PROJECT_ROOT, file);
+  if (rel.startsWith("..") || path.isAbsolute(rel)) return file; // outside the project (tests' temp folders)
+  return rel.split(path.sep).join("/");
 }
 
 /** Builds the script zip (deterministic) once per content and returns its path. */

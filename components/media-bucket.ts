@@ -9,9 +9,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { denyInsecureTransport, type PolicyStatement, policyDocument } from "./iam";
+import { stateProtection } from "./refs";
 
-/** Every object creation (PUT, POST, COPY, multipart completion) and removal (delete, delete marker). */
-export const ALL_OBJECT_EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"] as const;
+/**
+ * Every object creation (PUT, POST, COPY, multipart completion), removal (delete, delete
+ * marker) and lifecycle expiration. Expirations are their own event types, not
+ * ObjectRemoved:* (S3 user guide, "Configuring S3 Lifecycle event notifications"): without
+ * them, objects a lifecycle rule deletes would keep their documents.
+ */
+export const ALL_OBJECT_EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"] as const;
 
 export interface MediaBucketCorsArgs {
   /** Origins allowed to call the bucket from a browser, e.g. the dashboard's URL. */
@@ -41,6 +47,12 @@ export interface MediaBucketArgs {
    * destroy leaves nothing behind; off in production, so data is never deleted by accident.
    */
   forceDestroy: boolean;
+  /**
+   * Pulumi refuses to delete or replace the bucket (`protect`) and, should it ever be removed
+   * from the program, leaves it in the account (`retainOnDelete`). On for production data.
+   * Default false.
+   */
+  protect?: boolean;
   /** Keep every version of every object. Default false. */
   versioning?: boolean;
   /** Delete current objects this many days after creation (lab stacks). Default: keep them. */
@@ -82,7 +94,11 @@ export class MediaBucket extends pulumi.ComponentResource {
     super("media-pipeline:storage:MediaBucket", name, {}, opts);
     const parent = { parent: this };
 
-    this.bucket = new aws.s3.Bucket(name, { forceDestroy: args.forceDestroy }, parent);
+    this.bucket = new aws.s3.Bucket(
+      name,
+      { forceDestroy: args.forceDestroy },
+      { parent: this, ...stateProtection(args.protect) },
+    );
     const bucketId = this.bucket.id;
     this.bucketName = this.bucket.bucket;
     this.arn = this.bucket.arn;

@@ -52,8 +52,20 @@ export interface MediaPipelineArgs {
   architecture: LambdaArchitecture;
   extractorMemoryMb: number;
   extractorTimeoutSeconds: number;
-  /** -1 for no reservation. */
-  extractorReservedConcurrency: number;
+  /**
+   * Reserved concurrency of the extractor; -1 (default) for none. Any reservation must leave
+   * the account's minimum unreserved concurrency, so it fails on new accounts (quota 10).
+   */
+  extractorReservedConcurrency?: number;
+  /** Most concurrent extractors the SQS poller starts (scalingConfig.maximumConcurrency, 2-1000). Default 5. */
+  extractorMaxConcurrency?: number;
+  /**
+   * `protect` and `retainOnDelete` on the state a replacement or a destroy would lose: the
+   * table, the user pool, the ingest and metadata buckets. On in production, off in labs.
+   */
+  protectState?: boolean;
+  /** Invitations through SES (identity ARN and From address) instead of Cognito's ~50 a day. Default: Cognito's sender. */
+  invitationSender?: { sesIdentityArn: string; fromAddress: string };
   /** -1 for no reservation. */
   apiReservedConcurrency: number;
   logRetentionDays: number;
@@ -126,6 +138,9 @@ export class MediaPipeline extends pulumi.ComponentResource {
   public readonly observability: PipelineObservability;
   /** What `npm run resume` needs (tools/resume.ts STACK_OUTPUTS). */
   public readonly extractorFunctionName: pulumi.Output<string>;
+  public readonly backfillFunctionName: pulumi.Output<string>;
+  /** The extractor's queue: `npm run reconcile -- --enqueue` sends events here. */
+  public readonly queueUrl: pulumi.Output<string>;
   public readonly apiFunctionName: pulumi.Output<string>;
   public readonly extractorEventSourceMappingUuid: pulumi.Output<string>;
   public readonly alarmTopicArn: pulumi.Output<string>;
@@ -141,20 +156,22 @@ export class MediaPipeline extends pulumi.ComponentResource {
     const parent = { parent: this };
     const part = (p: string) => resourceName(args.stack, p);
     const labExpiry = args.lab ? args.labObjectExpirationDays : undefined;
+    const protect = args.protectState === true;
 
     this.metadataBucket = new MediaBucket(
       part("metadata"),
-      { forceDestroy: args.lab, expireObjectsAfterDays: labExpiry },
+      { forceDestroy: args.lab, expireObjectsAfterDays: labExpiry, protect },
       parent,
     );
     this.table = new MetadataTable(
       part("table"),
-      { pointInTimeRecovery: args.pointInTimeRecovery, deletionProtection: args.deletionProtection },
+      { pointInTimeRecovery: args.pointInTimeRecovery, deletionProtection: args.deletionProtection, protect },
       parent,
     );
     this.layer = new FfmpegLayer(
       part("ffprobe"),
-      { architecture: args.architecture, zipPath: args.layerZipPath },
+      // A lab stack destroys to nothing: no layer versions left behind (skipDestroy off).
+      { architecture: args.architecture, zipPath: args.layerZipPath, keepOldVersions: !args.lab },
       parent,
     );
 
@@ -171,6 +188,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
         memoryMb: args.extractorMemoryMb,
         timeoutSeconds: args.extractorTimeoutSeconds,
         reservedConcurrency: args.extractorReservedConcurrency,
+        maximumConcurrency: args.extractorMaxConcurrency,
         logRetentionDays: args.logRetentionDays,
         code: args.extractorCode,
       },
@@ -196,6 +214,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
       part("ingest"),
       {
         forceDestroy: args.lab,
+        protect,
         versioning: args.ingestVersioning,
         expireObjectsAfterDays: labExpiry,
         cors: { allowedOrigins: browserOrigins, allowedMethods: UPLOAD_METHODS },
@@ -217,6 +236,8 @@ export class MediaPipeline extends pulumi.ComponentResource {
         throttle: { burstLimit: args.apiThrottleBurst, rateLimit: args.apiThrottleRate },
         logRetentionDays: args.logRetentionDays,
         deletionProtection: args.deletionProtection,
+        protect,
+        invitationSender: args.invitationSender,
         reservedConcurrency: args.apiReservedConcurrency,
         code: args.apiCode,
       },
@@ -270,6 +291,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
         alertEmail: args.alertEmail || undefined,
         extractorFunction: { name: this.extractor.function.name, arn: this.extractor.function.arn },
         apiFunction: { name: this.api.function.name, arn: this.api.function.arn },
+        backfillFunction: { name: this.backfill.function.name, arn: this.backfill.function.arn },
         eventSourceMapping: {
           uuid: this.extractor.eventSourceMapping.uuid,
           arn: this.extractor.eventSourceMapping.arn,
@@ -349,6 +371,8 @@ export class MediaPipeline extends pulumi.ComponentResource {
     this.tableName = this.table.tableName;
     this.userPoolId = this.api.userPool.id;
     this.extractorFunctionName = this.extractor.function.name;
+    this.backfillFunctionName = this.backfill.function.name;
+    this.queueUrl = this.extractor.queue.url;
     this.apiFunctionName = this.api.function.name;
     this.extractorEventSourceMappingUuid = this.extractor.eventSourceMapping.uuid;
     this.alarmTopicArn = this.observability.alarmTopicArn;
@@ -363,6 +387,8 @@ export class MediaPipeline extends pulumi.ComponentResource {
       tableName: this.tableName,
       userPoolId: this.userPoolId,
       extractorFunctionName: this.extractorFunctionName,
+      backfillFunctionName: this.backfillFunctionName,
+      queueUrl: this.queueUrl,
       apiFunctionName: this.apiFunctionName,
       extractorEventSourceMappingUuid: this.extractorEventSourceMappingUuid,
       alarmTopicArn: this.alarmTopicArn,

@@ -16,7 +16,21 @@ import { RAW_METADATA_PREFIX, UPLOAD_PREFIX } from "../lib/naming";
 import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
 import { bundleArchive } from "./lambda-code";
-import { type BucketRef, checkLogRetention, type TableRef, UNRESERVED } from "./refs";
+import {
+  type BucketRef,
+  checkLogRetention,
+  KILL_SWITCH_OWNED,
+  stateProtection,
+  type TableRef,
+  UNRESERVED,
+} from "./refs";
+
+/**
+ * The Cognito managed-login version of the sign-in domain: 1 is the classic hosted UI the
+ * dashboard was built against. Pinned, so a provider or service default cannot switch the
+ * pages under the users (version 2 also needs a branding style to look like anything).
+ */
+export const MANAGED_LOGIN_VERSION = 1;
 
 /**
  * The routes: ROUTE_TABLE of lib/api-routes.ts is their one declaration (the lab gateway
@@ -47,6 +61,18 @@ export interface MetadataApiArgs {
   logRetentionDays: number;
   /** Refuse to delete the user pool (and its users) while on. */
   deletionProtection: boolean;
+  /**
+   * Pulumi refuses to delete or replace the user pool (`protect`: a ForceNew change such as
+   * usernameAttributes would otherwise create an empty pool and lock every user out) and
+   * leaves it in the account if it is removed from the program (`retainOnDelete`). Default false.
+   */
+  protect?: boolean;
+  /**
+   * Send invitations and verification mail through Amazon SES instead of Cognito's built-in
+   * sender (about 50 messages a day per account): the ARN of a verified SES identity and the
+   * From address. Default: Cognito's sender.
+   */
+  invitationSender?: { sesIdentityArn: string; fromAddress: string };
   /** Default 256 MB. */
   memoryMb?: number;
   /** Default 10 s (API Gateway gives up after 30 s anyway). */
@@ -56,8 +82,10 @@ export interface MetadataApiArgs {
   /** Prefix of the hosted sign-in domain; a hash of the pool id is appended so it is unique. Default: the component name. */
   authDomainPrefix?: string;
   /**
-   * Secret the handler signs list cursors with (CURSOR_SECRET, at least 32 characters).
-   * Default: a random password generated once and kept, encrypted, in the stack's state.
+   * Secret the handler signs list cursors with (at least 32 characters). Kept in an SSM
+   * Parameter Store SecureString (never in the function's environment), which the handler
+   * reads once per container. Default: a random password generated once, encrypted in the
+   * stack's state and in the parameter.
    */
   cursorSecret?: pulumi.Input<string>;
   /** Function code. Default: the esbuild bundle of handlers/api/index.ts. */
@@ -82,6 +110,8 @@ export class MetadataApi extends pulumi.ComponentResource {
   public readonly invokePermission: aws.lambda.Permission;
   /** The generated cursor secret, when none was given. */
   public readonly cursorSecret?: random.RandomPassword;
+  /** The SecureString parameter holding the cursor secret (its name is in CURSOR_SECRET_PARAMETER). */
+  public readonly cursorSecretParameter: aws.ssm.Parameter;
   /** Base URL of the API, without a trailing slash. */
   public readonly url: pulumi.Output<string>;
   /** OIDC issuer of the user pool (tokens' `iss`). */
@@ -119,8 +149,15 @@ export class MetadataApi extends pulumi.ComponentResource {
         softwareTokenMfaConfiguration: { enabled: true },
         accountRecoverySetting: { recoveryMechanisms: [{ name: "verified_email", priority: 1 }] },
         deletionProtection: args.deletionProtection ? "ACTIVE" : "INACTIVE",
+        emailConfiguration: args.invitationSender
+          ? {
+              emailSendingAccount: "DEVELOPER",
+              sourceArn: args.invitationSender.sesIdentityArn,
+              fromEmailAddress: args.invitationSender.fromAddress,
+            }
+          : undefined,
       },
-      parent,
+      { parent: this, ...stateProtection(args.protect) },
     );
     this.issuer = pulumi.interpolate`https://${this.userPool.endpoint}`;
 
@@ -173,6 +210,7 @@ export class MetadataApi extends pulumi.ComponentResource {
         domain: this.userPool.id.apply(
           (id) => `${domainPrefix}-${createHash("sha256").update(id).digest("hex").slice(0, 10)}`,
         ),
+        managedLoginVersion: MANAGED_LOGIN_VERSION,
       },
       parent,
     );
@@ -186,6 +224,18 @@ export class MetadataApi extends pulumi.ComponentResource {
       this.cursorSecret = new random.RandomPassword(`${name}-cursor-secret`, { length: 48, special: false }, parent);
     }
     const cursorSecret = args.cursorSecret ?? (this.cursorSecret as random.RandomPassword).result;
+    // SecureString under the AWS managed key aws/ssm: its key policy lets this account's
+    // principals decrypt through SSM, so the role needs ssm:GetParameter only.
+    this.cursorSecretParameter = new aws.ssm.Parameter(
+      `${name}-cursor-secret`,
+      {
+        name: `/${name}/cursor-secret`,
+        type: "SecureString",
+        value: pulumi.secret(cursorSecret),
+        description: "media-pipeline read API: the key list cursors are signed with",
+      },
+      parent,
+    );
     this.logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
       { namePrefix: `/aws/lambda/${name}-`, retentionInDays: args.logRetentionDays },
@@ -201,7 +251,10 @@ export class MetadataApi extends pulumi.ComponentResource {
     );
     this.rolePolicy = new aws.iam.RolePolicy(
       `${name}-policy`,
-      { role: this.role.name, policy: policyDocument(apiStatements(args, this.logGroup.arn)) },
+      {
+        role: this.role.name,
+        policy: policyDocument(apiStatements(args, this.logGroup.arn, this.cursorSecretParameter.arn)),
+      },
       parent,
     );
     this.function = new aws.lambda.Function(
@@ -222,15 +275,19 @@ export class MetadataApi extends pulumi.ComponentResource {
             [ENV.tableName]: args.table.name,
             [ENV.metadataBucket]: args.metadataBucket.name,
             [ENV.ingestBucket]: args.ingestBucket.name,
-            // A secret output: encrypted in the stack's state, never printed.
-            [ENV.cursorSecret]: pulumi.secret(cursorSecret),
+            // The parameter's name, not the secret: the handler reads the value once per container.
+            [ENV.cursorSecretParameter]: this.cursorSecretParameter.name,
             [ENV.serviceName]: "api",
             [ENV.metricsNamespace]: METRICS_NAMESPACE,
-            NODE_OPTIONS: "--enable-source-maps",
           },
         },
       },
-      { parent: this, dependsOn: [this.rolePolicy, this.logGroup] },
+      // A pause sets the reserved concurrency to 0: a deploy must not lift it (KILL_SWITCH_OWNED).
+      {
+        parent: this,
+        dependsOn: [this.rolePolicy, this.logGroup],
+        ignoreChanges: [...KILL_SWITCH_OWNED.function],
+      },
     );
 
     // --- HTTP API --------------------------------------------------------------------------
@@ -349,8 +406,15 @@ export const ACCESS_LOG_FORMAT = {
 export function apiStatements(
   args: Pick<MetadataApiArgs, "table" | "ingestBucket" | "metadataBucket">,
   logGroupArn: pulumi.Input<string>,
+  cursorSecretParameterArn: pulumi.Input<string>,
 ): PolicyStatement[] {
   return [
+    {
+      Sid: "ReadCursorSecret",
+      Effect: "Allow",
+      Action: "ssm:GetParameter",
+      Resource: cursorSecretParameterArn,
+    },
     {
       Sid: "ListNewestFirst",
       Effect: "Allow",

@@ -11,11 +11,15 @@ import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE } from "../lib/runtime
 import type { FfmpegLayer } from "./ffmpeg-layer";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
 import { bundleArchive } from "./lambda-code";
-import { type BucketRef, checkLogRetention, type TableRef, UNRESERVED } from "./refs";
+import { type BucketRef, checkLogRetention, KILL_SWITCH_OWNED, type TableRef, UNRESERVED } from "./refs";
 
 /** AWS guidance for SQS event sources: visibility timeout at least six times the function timeout. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 const SQS_MAX_VISIBILITY_SECONDS = 12 * 3600;
+/** SQS's longest retention: events wait out a kill-switch pause of up to two weeks. */
+export const QUEUE_RETENTION_SECONDS = 14 * 24 * 3600;
+/** The range of an SQS event source mapping's maximum concurrency (Lambda's ScalingConfig). */
+export const MAPPING_CONCURRENCY_RANGE = { min: 2, max: 1000 } as const;
 
 export interface MetadataExtractorArgs {
   /** The ffprobe layer; the function runs on the layer's architecture. */
@@ -28,8 +32,18 @@ export interface MetadataExtractorArgs {
   table: TableRef;
   memoryMb: number;
   timeoutSeconds: number;
-  /** Concurrent executions reserved for (and capping) the function; -1 for none. */
-  reservedConcurrency: number;
+  /**
+   * Concurrent executions reserved for (and capping) the function; -1 (default) for none.
+   * Any reservation must leave the account's minimum unreserved concurrency (100 by AWS's
+   * rule), so it fails on new accounts whose quota is 10: reserve only when asked to.
+   */
+  reservedConcurrency?: number;
+  /**
+   * Most concurrent invocations the SQS poller starts (the event source mapping's
+   * scalingConfig.maximumConcurrency, 2-1000): the cap on the extractor without reserving
+   * anything. With a reservation it must not exceed it. Default 5.
+   */
+  maximumConcurrency?: number;
   logRetentionDays: number;
   /**
    * Records per invocation. They probe probeSlots(memoryMb) at a time (lib/probe-limits.ts),
@@ -77,14 +91,15 @@ export class MetadataExtractor extends pulumi.ComponentResource {
 
     this.deadLetterQueue = new aws.sqs.Queue(
       `${name}-dlq`,
-      { messageRetentionSeconds: 14 * 24 * 3600, sqsManagedSseEnabled: true },
+      { messageRetentionSeconds: QUEUE_RETENTION_SECONDS, sqsManagedSseEnabled: true },
       parent,
     );
     this.queue = new aws.sqs.Queue(
       `${name}-queue`,
       {
         visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
-        messageRetentionSeconds: 4 * 24 * 3600,
+        // As long as SQS allows: uploads queue here while the kill switch pauses the pipeline.
+        messageRetentionSeconds: QUEUE_RETENTION_SECONDS,
         receiveWaitTimeSeconds: 20,
         sqsManagedSseEnabled: true,
         redrivePolicy: pulumi.jsonStringify({
@@ -130,7 +145,7 @@ export class MetadataExtractor extends pulumi.ComponentResource {
         layers: [layer.arn],
         memorySize: args.memoryMb,
         timeout: args.timeoutSeconds,
-        reservedConcurrentExecutions: args.reservedConcurrency,
+        reservedConcurrentExecutions: settings.reservedConcurrency,
         tracingConfig: { mode: "Active" },
         loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO" },
         environment: {
@@ -142,12 +157,16 @@ export class MetadataExtractor extends pulumi.ComponentResource {
             [ENV.probeTimeoutMs]: String(settings.probeTimeoutMs),
             [ENV.serviceName]: this.serviceName,
             [ENV.metricsNamespace]: METRICS_NAMESPACE,
-            NODE_OPTIONS: "--enable-source-maps",
           },
         },
       },
-      // The role's grants and the log group must exist before the first invocation.
-      { parent: this, dependsOn: [this.rolePolicy, this.logGroup] },
+      // The role's grants and the log group must exist before the first invocation. A pause sets
+      // the reserved concurrency to 0: a deploy must not lift it (KILL_SWITCH_OWNED).
+      {
+        parent: this,
+        dependsOn: [this.rolePolicy, this.logGroup],
+        ignoreChanges: [...KILL_SWITCH_OWNED.function],
+      },
     );
 
     this.eventSourceMapping = new aws.lambda.EventSourceMapping(
@@ -159,11 +178,13 @@ export class MetadataExtractor extends pulumi.ComponentResource {
         maximumBatchingWindowInSeconds: settings.batchingWindowSeconds,
         // Only the failed records of a batch are retried (the handler returns batchItemFailures).
         functionResponseTypes: ["ReportBatchItemFailures"],
-        // Keep the poller below the reserved concurrency, so messages are not throttled into the DLQ.
-        scalingConfig: settings.maximumConcurrency ? { maximumConcurrency: settings.maximumConcurrency } : undefined,
+        // Caps the extractor without reserving concurrency (a reservation fails on new accounts);
+        // with a reservation it stays at or below it, so messages are not throttled into the DLQ.
+        scalingConfig: { maximumConcurrency: settings.maximumConcurrency },
       },
-      // Lambda checks the role's SQS permissions when the mapping is created.
-      { parent: this, dependsOn: [this.rolePolicy] },
+      // Lambda checks the role's SQS permissions when the mapping is created. A pause disables
+      // the mapping: a deploy must not enable it again (KILL_SWITCH_OWNED).
+      { parent: this, dependsOn: [this.rolePolicy], ignoreChanges: [...KILL_SWITCH_OWNED.eventSourceMapping] },
     );
 
     this.registerOutputs({
@@ -228,14 +249,17 @@ interface ExtractorSettings {
   batchingWindowSeconds: number;
   maxReceiveCount: number;
   probeTimeoutMs: number;
-  maximumConcurrency?: number;
+  reservedConcurrency: number;
+  maximumConcurrency: number;
 }
 
 function checkSettings(name: string, args: MetadataExtractorArgs): ExtractorSettings {
   const fail = (what: string) => {
     throw new Error(`MetadataExtractor ${name}: ${what}`);
   };
-  const { timeoutSeconds, memoryMb, reservedConcurrency } = args;
+  const { timeoutSeconds, memoryMb } = args;
+  const reservedConcurrency = args.reservedConcurrency ?? UNRESERVED;
+  const maximumConcurrency = args.maximumConcurrency ?? 5;
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 900) {
     fail(`timeout must be 1-900 seconds, got ${timeoutSeconds}`);
   }
@@ -246,6 +270,16 @@ function checkSettings(name: string, args: MetadataExtractorArgs): ExtractorSett
   }
   if (!Number.isInteger(reservedConcurrency) || (reservedConcurrency < 0 && reservedConcurrency !== UNRESERVED)) {
     fail(`reserved concurrency must be -1 (none) or >= 0, got ${reservedConcurrency}`);
+  }
+  const { min, max } = MAPPING_CONCURRENCY_RANGE;
+  if (!Number.isInteger(maximumConcurrency) || maximumConcurrency < min || maximumConcurrency > max) {
+    fail(`the SQS poller's maximum concurrency must be ${min}-${max}, got ${maximumConcurrency}`);
+  }
+  if (reservedConcurrency !== UNRESERVED && maximumConcurrency > reservedConcurrency) {
+    fail(
+      `the SQS poller's maximum concurrency (${maximumConcurrency}) exceeds the reserved concurrency (${reservedConcurrency}): ` +
+        "throttled batches would drift into the dead-letter queue; lower it or reserve more",
+    );
   }
   checkLogRetention(args.logRetentionDays, `MetadataExtractor ${name}`);
   const batchingWindowSeconds = args.maximumBatchingWindowSeconds ?? 1;
@@ -262,14 +296,13 @@ function checkSettings(name: string, args: MetadataExtractorArgs): ExtractorSett
   if (visibilityTimeoutSeconds > SQS_MAX_VISIBILITY_SECONDS) {
     fail(`a ${timeoutSeconds} s timeout needs a visibility timeout over SQS's 12 hours`);
   }
-  // SQS pollers scale between 2 and 1000; a lower reservation cannot be honoured by the mapping.
-  const maximumConcurrency = reservedConcurrency >= 2 ? Math.min(reservedConcurrency, 1000) : undefined;
   return {
     visibilityTimeoutSeconds,
     batchSize,
     batchingWindowSeconds,
     maxReceiveCount: args.maxReceiveCount ?? 5,
     probeTimeoutMs,
+    reservedConcurrency,
     maximumConcurrency,
   };
 }

@@ -5,12 +5,19 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { METADATA_TABLE, tableAttributeDefinitions } from "../lib/schema";
+import { stateProtection } from "./refs";
 
 export interface MetadataTableArgs {
   /** Continuous backups with 35 days of point-in-time restore. On in production. */
   pointInTimeRecovery: boolean;
   /** Refuse DeleteTable (also from `pulumi destroy`) until this is switched off. On in production. */
   deletionProtection: boolean;
+  /**
+   * Pulumi refuses to delete or replace the table (`protect`; a ForceNew change would
+   * otherwise create an empty table) and leaves it in the account if it is ever removed from
+   * the program (`retainOnDelete`). On in production. Default false.
+   */
+  protect?: boolean;
 }
 
 export class MetadataTable extends pulumi.ComponentResource {
@@ -51,7 +58,7 @@ export class MetadataTable extends pulumi.ComponentResource {
         // rest that shows up as KMS in the console and audits, with no grants for callers to hold.
         serverSideEncryption: { enabled: true },
       },
-      { parent: this },
+      { parent: this, ...stateProtection(args.protect) },
     );
     this.tableName = this.table.name;
     this.arn = this.table.arn;

@@ -24,7 +24,15 @@ export interface PipelineConfig {
   extractorMemoryMb: number;
   extractorTimeoutSeconds: number;
   extractorReservedConcurrency: number;
+  /** The SQS poller's maximum concurrency (2-1000). */
+  extractorMaxConcurrency: number;
   apiReservedConcurrency: number;
+  /** protect + retainOnDelete on the table, user pool and data buckets. */
+  protectState: boolean;
+  /** The AWS account the stack must run in; empty only in a lab stack. */
+  accountId: string;
+  /** Cognito mail through SES, when configured. */
+  invitationSender?: { sesIdentityArn: string; fromAddress: string };
   logRetentionDays: number;
   deletionProtection: boolean;
   pointInTimeRecovery: boolean;
@@ -101,9 +109,34 @@ export function readPipelineConfig(): PipelineConfig {
       `config ${PROJECT_NAME}:budgetScope must be one of ${BUDGET_SCOPES.join(", ")}, got ${budgetScope}`,
     );
   }
+  const lab = config.requireBoolean("lab");
   const alertEmail = config.require("alertEmail");
   if (alertEmail !== "" && !/^[^@\s]+@[^@\s]+$/.test(alertEmail)) {
     throw new Error(`config ${PROJECT_NAME}:alertEmail must be an email address or empty, got ${alertEmail}`);
+  }
+  if (!lab && alertEmail === "") {
+    throw new Error(
+      `config ${PROJECT_NAME}:alertEmail is required outside lab stacks: without it nobody hears a budget alert or an alarm`,
+    );
+  }
+  const accountId = config.require("accountId");
+  if (accountId !== "" && !/^\d{12}$/.test(accountId)) {
+    throw new Error(`config ${PROJECT_NAME}:accountId must be a 12-digit AWS account id, got ${accountId}`);
+  }
+  if (!lab && accountId === "") {
+    throw new Error(
+      `config ${PROJECT_NAME}:accountId is required outside lab stacks: the stack must only ever run in its own account`,
+    );
+  }
+  const sesIdentityArn = config.require("invitationSesIdentityArn");
+  const fromAddress = config.require("invitationFromAddress");
+  if ((sesIdentityArn === "") !== (fromAddress === "")) {
+    throw new Error(`config ${PROJECT_NAME}:invitationSesIdentityArn and invitationFromAddress go together`);
+  }
+  if (sesIdentityArn !== "" && !/^arn:[^:]+:ses:[^:]+:\d{12}:identity\/.+$/.test(sesIdentityArn)) {
+    throw new Error(
+      `config ${PROJECT_NAME}:invitationSesIdentityArn must be an SES identity ARN, got ${sesIdentityArn}`,
+    );
   }
 
   return {
@@ -116,13 +149,17 @@ export function readPipelineConfig(): PipelineConfig {
       owner: config.require("owner"),
       costCenter: config.require("costCenter"),
     }),
-    lab: config.requireBoolean("lab"),
+    lab,
     labObjectExpirationDays: positiveInt("labObjectExpirationDays", 3650),
     architecture,
     extractorMemoryMb: positiveInt("extractorMemoryMb", 10240),
     extractorTimeoutSeconds: positiveInt("extractorTimeoutSeconds", 900),
     extractorReservedConcurrency: concurrency("extractorReservedConcurrency"),
+    extractorMaxConcurrency: positiveInt("extractorMaxConcurrency", 1000),
     apiReservedConcurrency: concurrency("apiReservedConcurrency"),
+    protectState: config.requireBoolean("protectState"),
+    accountId,
+    invitationSender: sesIdentityArn ? { sesIdentityArn, fromAddress } : undefined,
     logRetentionDays: checkLogRetention(
       config.requireNumber("logRetentionDays"),
       `config ${PROJECT_NAME}:logRetentionDays`,

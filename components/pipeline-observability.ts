@@ -42,6 +42,7 @@ const OUTCOME_LABELS: Record<Outcome, string> = {
   removed: "removed",
   "not-newer": "not newer (duplicate/out of order)",
   superseded: "superseded",
+  "still-present": "still present (removal of an old version)",
 };
 export const EXTRACTOR_OUTCOMES = Object.keys(OUTCOME_LABELS) as Outcome[];
 

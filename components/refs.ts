@@ -32,3 +32,22 @@ export function checkLogRetention(days: number, what: string): number {
 
 /** Lambda's reserved concurrency: -1 means "no reservation" (the function shares the account's pool). */
 export const UNRESERVED = -1;
+
+/**
+ * Fields the kill switch (handlers/kill-switch/lambda-control.ts) and `npm run resume` own on
+ * a live stack, as `ignoreChanges` lists: a `pulumi up` (with or without --refresh) must not
+ * put back what a pause changed. Pulumi applies these fields when it creates the resource and
+ * never after (docs/kill-switch.md, "Deploying while paused"); the pause tags are left alone
+ * by the provider's `ignoreTags` (index.ts), so they need no entry here.
+ */
+export const KILL_SWITCH_OWNED = {
+  /** A paused function has reserved concurrency 0. */
+  function: ["reservedConcurrentExecutions"],
+  /** A paused extractor's SQS event source mapping is disabled. */
+  eventSourceMapping: ["enabled"],
+} as const;
+
+/** Options that keep a stateful resource (table, user pool, bucket) through replacements and destroys. */
+export function stateProtection(protect: boolean | undefined): { protect: boolean; retainOnDelete: boolean } {
+  return { protect: protect === true, retainOnDelete: protect === true };
+}

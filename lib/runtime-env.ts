@@ -20,17 +20,27 @@ export const ENV = {
   /** The ingest bucket (read API; presigned uploads). */
   ingestBucket: "INGEST_BUCKET",
   /**
-   * Read API: the secret VALUE (not a parameter name) that list cursors are signed with,
-   * at least 32 characters. Pulumi injects it from a secret (random password / config
-   * secret), so it is encrypted in the state and shown as [secret].
+   * Read API, local runs only (lab, tests): the secret VALUE that list cursors are signed
+   * with, at least 32 characters.
    */
   cursorSecret: "CURSOR_SECRET",
+  /**
+   * Read API in the cloud: the name of the SSM SecureString parameter holding that secret,
+   * read (with decryption) once per container. Takes precedence over CURSOR_SECRET, which
+   * the cloud stack never sets (a secret in a plain environment variable shows in the console).
+   */
+  cursorSecretParameter: "CURSOR_SECRET_PARAMETER",
   /** Read API: largest browser upload accepted, in bytes (default and ceiling: 5 GiB, one S3 PUT). */
   uploadMaxBytes: "UPLOAD_MAX_BYTES",
   /** Kill switch: the functions it pauses (names or ARNs) and the extractor's SQS event source mapping. */
   extractorFunctionName: "EXTRACTOR_FUNCTION_NAME",
   apiFunctionName: "API_FUNCTION_NAME",
   extractorEventSourceMappingUuid: "EXTRACTOR_EVENT_SOURCE_MAPPING_UUID",
+  /** Kill switch: the backfill function, paused too (optional). */
+  backfillFunctionName: "BACKFILL_FUNCTION_NAME",
+  /** Kill switch: the budget its scheduled check reads (DescribeBudget), and the budget's account. */
+  budgetName: "BUDGET_NAME",
+  budgetAccountId: "BUDGET_ACCOUNT_ID",
   /** Kill switch: pause at or above this percent of the budgeted amount (default 100). */
   killSwitchThresholdPercent: "KILL_SWITCH_THRESHOLD_PERCENT",
   /** Kill switch: "true" to pause on FORECASTED alerts too (default: ACTUAL only). */

@@ -41,3 +41,10 @@ export function missingTags(
     return typeof value !== "string" || value.trim() === "";
   });
 }
+
+/**
+ * Prefix of the tags the kill switch puts on the functions it pauses
+ * (handlers/kill-switch/lambda-control.ts PAUSE_TAGS). The AWS provider ignores tags with
+ * this prefix (index.ts `ignoreTags`), so a `pulumi up` never removes a pause's record.
+ */
+export const KILL_SWITCH_TAG_PREFIX = "media-pipeline:";

@@ -115,7 +115,7 @@ function defaultProvider(pkg: string, stack: string, project: string, stackConfi
 
 /** The options the engine sends with a resource: its parent and `protect` (retainOnDelete is not in the protocol). */
 function engineOptions(r: PlannedResource): { parent?: string; protect?: boolean } {
-  return { ...(r.parent ? { parent: r.parent } : {}), ...(r.protect ? { protect: true } : {}) };
+  return { ...(r.parent ? { parent: r.parent } : {}), ...(r.options?.protect ? { protect: true } : {}) };
 }
 
 function projectOf(urn: string): string {

@@ -1,6 +1,6 @@
 /**
  * npm run resume -- --stack NAME [--status] [--region REGION]
- * npm run resume -- --extractor-function F --api-function F --event-source-mapping UUID [--status]
+ * npm run resume -- --extractor-function F --api-function F --event-source-mapping UUID [--backfill-function F] [--status]
  *
  * Undoes a kill-switch pause (docs/kill-switch.md): restores each function's reserved
  * concurrency from its media-pipeline:previous-concurrency tag (or removes the limit when
@@ -23,20 +23,26 @@ export const STACK_OUTPUTS = {
   extractorFunction: "extractorFunctionName",
   apiFunction: "apiFunctionName",
   eventSourceMapping: "extractorEventSourceMappingUuid",
+  /** Optional: stacks deployed before the kill switch paused the backfill do not export it. */
+  backfillFunction: "backfillFunctionName",
 } as const;
 
 type TargetKey = keyof typeof STACK_OUTPUTS;
-export type Targets = Record<TargetKey, string>;
+/** Targets that may be missing (older stacks): resumed when known. */
+const OPTIONAL_TARGETS: readonly TargetKey[] = ["backfillFunction"];
+export type Targets = Record<Exclude<TargetKey, "backfillFunction">, string> & { backfillFunction?: string };
 
 const FLAGS: Record<TargetKey, string> = {
   extractorFunction: "extractor-function",
   apiFunction: "api-function",
   eventSourceMapping: "event-source-mapping",
+  backfillFunction: "backfill-function",
 };
 
 export const USAGE = `usage:
   npm run resume -- --stack NAME [--status] [--region REGION]
-  npm run resume -- --extractor-function NAME --api-function NAME --event-source-mapping UUID [--status]
+  npm run resume -- --extractor-function NAME --api-function NAME --event-source-mapping UUID
+                    [--backfill-function NAME] [--status]
 
 Resumes a pipeline paused by the budget kill switch: restores the functions' reserved
 concurrency, removes the pause tags, re-enables the extractor's event source mapping.
@@ -47,6 +53,7 @@ Running it again, or on a pipeline that is not paused, changes nothing.
   --extractor-function NAME     extractor function name or ARN    } use these three when the
   --api-function NAME           read API function name or ARN     } Pulumi CLI is not installed;
   --event-source-mapping UUID   the extractor's SQS mapping UUID  } they override stack outputs
+  --backfill-function NAME      backfill function name or ARN (paused too; optional)
   --status                      print whether paused, since when and why; change nothing
   --region REGION               AWS region (default: the SDK's, e.g. AWS_REGION)
   --help                        this text`;
@@ -72,17 +79,20 @@ export async function resolveTargets(
   const given = Object.fromEntries(
     (Object.keys(STACK_OUTPUTS) as TargetKey[]).filter((k) => values[k]).map((k) => [k, values[k] as string]),
   ) as Partial<Targets>;
-  const missing = () => (Object.keys(STACK_OUTPUTS) as TargetKey[]).filter((k) => !given[k]);
-  if (missing().length === 0) return given as Targets;
+  const unresolved = () => (Object.keys(STACK_OUTPUTS) as TargetKey[]).filter((k) => !given[k]);
+  const missing = () => unresolved().filter((k) => !OPTIONAL_TARGETS.includes(k));
+  if (unresolved().length === 0 || (missing().length === 0 && !values.stack)) return given as Targets;
   if (!values.stack) {
     throw new UsageError(
-      `give --stack NAME, or all of ${Object.values(FLAGS)
-        .map((f) => `--${f}`)
+      `give --stack NAME, or all of ${(Object.keys(FLAGS) as TargetKey[])
+        .filter((k) => !OPTIONAL_TARGETS.includes(k))
+        .map((k) => `--${FLAGS[k]}`)
         .join(", ")}`,
     );
   }
   const json = await pulumi(["stack", "output", "--json", "--stack", values.stack]);
   if (json === undefined) {
+    if (missing().length === 0) return given as Targets;
     throw new UsageError(
       `the pulumi CLI is not installed; pass ${missing()
         .map((k) => `--${FLAGS[k]}`)
@@ -95,7 +105,7 @@ export async function resolveTargets(
   } catch (err) {
     throw new UsageError(`stack ${values.stack}: pulumi printed no JSON outputs (${(err as Error).message})`);
   }
-  for (const key of missing()) {
+  for (const key of unresolved()) {
     const value = outputs[STACK_OUTPUTS[key]];
     if (typeof value === "string" && value !== "") given[key] = value;
   }
@@ -135,6 +145,7 @@ export async function main(argv: string[], deps: ResumeDeps = {}): Promise<numbe
         [FLAGS.extractorFunction]: { type: "string" },
         [FLAGS.apiFunction]: { type: "string" },
         [FLAGS.eventSourceMapping]: { type: "string" },
+        [FLAGS.backfillFunction]: { type: "string" },
       },
     });
     if (values.help) {
@@ -148,13 +159,19 @@ export async function main(argv: string[], deps: ResumeDeps = {}): Promise<numbe
         extractorFunction: flag("extractorFunction"),
         apiFunction: flag("apiFunction"),
         eventSourceMapping: flag("eventSourceMapping"),
+        backfillFunction: flag("backfillFunction"),
       },
       deps.pulumi ?? runPulumi,
     );
     const lambda = deps.lambda?.(values.region) ?? new LambdaClient(values.region ? { region: values.region } : {});
     const control = createLambdaPipelineControl({
       lambda,
-      functions: [targets.extractorFunction, targets.apiFunction],
+      // The kill switch's order: consumer, backfill, API (handlers/kill-switch/config.ts).
+      functions: [
+        targets.extractorFunction,
+        ...(targets.backfillFunction ? [targets.backfillFunction] : []),
+        targets.apiFunction,
+      ],
       eventSourceMappingUuid: targets.eventSourceMapping,
     });
     if (values.status) {

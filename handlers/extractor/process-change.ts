@@ -29,7 +29,12 @@ export type Outcome =
   /** The table already reflects this event or a newer one (duplicate or out-of-order delivery). */
   | "not-newer"
   /** The object changed or vanished since the event; the newer event will describe it. */
-  | "superseded";
+  | "superseded"
+  /**
+   * A removal event, but the key still has a current object that the table already
+   * describes (a noncurrent version was deleted in a versioned bucket): nothing to do.
+   */
+  | "still-present";
 
 /** S3 reads slower than this (or a quarter of the probe timeout, if less) make a failed probe a retry. */
 export const STALLED_READ_MS = 5_000;
@@ -78,16 +83,68 @@ function rawId(change: ObjectChange): string {
   return `${change.sequencer}-backfill-${tag}`;
 }
 
-/** Does the object exist? (For a backfill removal: an orphaned document is only removed if it does not.) */
-async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+/** The key's current object (HEAD without a version id), or undefined when there is none. */
+interface CurrentObject {
+  size: number;
+  etag?: string;
+  versionId?: string;
+}
+
+/**
+ * HEADs the current object. In a versioned bucket, a key whose current version is a delete
+ * marker answers 404 too, exactly as an absent key (the role's s3:ListBucket makes a missing
+ * key 404, not 403).
+ */
+async function currentObject(s3: S3Client, bucket: string, key: string): Promise<CurrentObject | undefined> {
   try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return {
+      size: head.ContentLength ?? 0,
+      etag: head.ETag?.replace(/"/g, "") || undefined,
+      versionId: head.VersionId && head.VersionId !== "null" ? head.VersionId : undefined,
+    };
   } catch (err) {
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404) return false;
+    if (e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404) return undefined;
     throw err;
   }
+}
+
+/** Does the object exist? (For a backfill removal: an orphaned document is only removed if it does not.) */
+async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  return (await currentObject(s3, bucket, key)) !== undefined;
+}
+
+/**
+ * A removal-like event (ObjectRemoved:*, LifecycleExpiration:*), decided from the key's
+ * current state rather than from the event name (S3 user guide, "Event notification types
+ * and destinations"): in a versioned bucket, ObjectRemoved:Delete and LifecycleExpiration:Delete
+ * also report a noncurrent version deleted for good, and removing a delete marker (an undelete)
+ * makes an older version current with no ObjectCreated event at all.
+ * - No current object: a tombstone, ordered by the event's sequencer as before.
+ * - A current object the table already describes (same ETag, live document): nothing to do.
+ * - A current object the table does not describe (a tombstone, another ETag, no item): it is
+ *   probed as if created, under this event's sequencer, which is newer than the document's.
+ */
+async function processRemoval(change: ObjectChange, deps: ProcessDeps): Promise<ChangeResult> {
+  const now = deps.now ?? (() => new Date());
+  const current = await currentObject(deps.s3, change.bucket, change.key);
+  if (current === undefined) {
+    const written = await deps.store.putTombstone(change, now());
+    return { outcome: written === "written" ? "removed" : "not-newer" };
+  }
+  const item = await deps.store.currentVersion(change.key);
+  if (item !== undefined && item.sequencer >= change.sequencer) return { outcome: "not-newer" };
+  if (item !== undefined && !item.deleted && item.etag !== undefined && item.etag === current.etag) {
+    return { outcome: "still-present" };
+  }
+  deps.logger?.info("removal event for an object that is still there: probing its current version", {
+    bucket: change.bucket,
+    key: change.key,
+    eventName: change.eventName,
+    versionId: current.versionId,
+  });
+  return processChange({ ...change, action: "created", ...current }, deps);
 }
 
 export async function processChange(change: ObjectChange, deps: ProcessDeps): Promise<ChangeResult> {
@@ -102,8 +159,7 @@ export async function processChange(change: ObjectChange, deps: ProcessDeps): Pr
       const written = await deps.store.putBackfillTombstone(change, now(), expected);
       return { outcome: written === "written" ? "removed" : "not-newer" };
     }
-    const written = await deps.store.putTombstone(change, now());
-    return { outcome: written === "written" ? "removed" : "not-newer" };
+    return processRemoval(change, deps);
   }
 
   if (change.backfill) {

@@ -12,8 +12,12 @@ import type { ItemVersion } from "./store";
 
 /** One change to one object, decoded. */
 export interface ObjectChange {
+  /**
+   * "removed" covers every removal-like event (ObjectRemoved:*, LifecycleExpiration:*): it
+   * only says "look again"; processChange decides from the object's current state.
+   */
   action: "created" | "removed";
-  /** Full S3 event name, e.g. "ObjectCreated:CompleteMultipartUpload". */
+  /** Full S3 event name, e.g. "ObjectCreated:CompleteMultipartUpload", "LifecycleExpiration:Delete". */
   eventName: string;
   eventTime: string;
   bucket: string;
@@ -115,11 +119,20 @@ function isTestEvent(body: unknown): boolean {
   return typeof body === "object" && body !== null && (body as { Event?: unknown }).Event === "s3:TestEvent";
 }
 
+/**
+ * Removal-like event types. A lifecycle expiration is not an ObjectRemoved event
+ * (s3:LifecycleExpiration:Delete / :DeleteMarkerCreated, S3 user guide "Configuring S3
+ * Lifecycle event notifications"), and in a versioned bucket ObjectRemoved:Delete also
+ * reports a noncurrent version deleted for good or a delete marker removed (S3 user guide,
+ * "Event notification types and destinations"): none of them proves the object is gone.
+ */
+const REMOVAL_PREFIXES = ["ObjectRemoved:", "LifecycleExpiration:"] as const;
+
 function toChange(record: S3EventRecord): ObjectChange | undefined {
-  const name = record.eventName ?? "";
+  const name = (record.eventName ?? "") as string;
   const action = name.startsWith("ObjectCreated:")
     ? "created"
-    : name.startsWith("ObjectRemoved:")
+    : REMOVAL_PREFIXES.some((p) => name.startsWith(p))
       ? "removed"
       : undefined;
   if (!action) return undefined; // other event types (restore, replication, ...) are not ours

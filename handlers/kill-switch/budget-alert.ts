@@ -28,7 +28,8 @@
 export type NotificationType = "ACTUAL" | "FORECASTED";
 
 export interface BudgetAlert {
-  format: "text" | "json";
+  /** Where it was read from: the SNS text, a JSON relay, or the Budgets API (scheduled check). */
+  format: "text" | "json" | "api";
   budgetName: string;
   notificationType: NotificationType;
   budgetedAmount: number;

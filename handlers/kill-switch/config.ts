@@ -14,9 +14,11 @@ export interface KillSwitchPolicy {
 }
 
 export interface KillSwitchConfig extends KillSwitchPolicy {
-  /** Paused in this order: the consumer first. */
+  /** Paused in this order: the consumer first, then the backfill (when set), then the API. */
   functions: string[];
   eventSourceMappingUuid: string;
+  /** The budget the scheduled check reads; absent when the function has no schedule. */
+  budget?: { accountId: string; budgetName: string };
 }
 
 /** The pause policy alone (threshold, forecasts), e.g. for the local lab, which has no functions to name. */
@@ -34,9 +36,20 @@ export function readKillSwitchPolicy(env: NodeJS.ProcessEnv = process.env): Kill
 }
 
 export function readKillSwitchConfig(env: NodeJS.ProcessEnv = process.env): KillSwitchConfig {
+  const backfill = env[ENV.backfillFunctionName];
+  const budgetName = env[ENV.budgetName];
+  const accountId = env[ENV.budgetAccountId];
+  if (budgetName && !/^\d{12}$/.test(accountId ?? "")) {
+    throw new Error(`${ENV.budgetAccountId} must be a 12-digit account id when ${ENV.budgetName} is set`);
+  }
   return {
     ...readKillSwitchPolicy(env),
-    functions: [requireEnv(ENV.extractorFunctionName, env), requireEnv(ENV.apiFunctionName, env)],
+    functions: [
+      requireEnv(ENV.extractorFunctionName, env),
+      ...(backfill ? [backfill] : []),
+      requireEnv(ENV.apiFunctionName, env),
+    ],
     eventSourceMappingUuid: requireEnv(ENV.extractorEventSourceMappingUuid, env),
+    budget: budgetName ? { accountId: accountId as string, budgetName } : undefined,
   };
 }

@@ -86,6 +86,20 @@ async function handleRecord(record: SNSEvent["Records"][number], deps: KillSwitc
     return { messageId, outcome: "unparseable", error: err.message };
   }
 
+  return actOnAlert(alert, context, deps);
+}
+
+/**
+ * Decides on one alert (from SNS, or made up by the scheduled budget check) and pauses when
+ * it says so. `context.messageId` names where the alert came from in logs and outcomes.
+ */
+export async function actOnAlert(
+  alert: BudgetAlert,
+  context: { messageId: string } & Record<string, unknown>,
+  deps: KillSwitchDeps,
+): Promise<RecordOutcome> {
+  const { logger, metrics } = deps;
+  const { messageId } = context;
   const decision = decide(alert, deps.policy);
   const alertFields = { ...context, ...alert, thresholdPercent: deps.policy.thresholdPercent };
   const counted = metrics.singleMetric();

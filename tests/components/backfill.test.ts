@@ -118,7 +118,6 @@ describe("Backfill", () => {
       [ENV.probeTimeoutMs]: "20000",
       [ENV.serviceName]: "backfill",
       [ENV.metricsNamespace]: METRICS_NAMESPACE,
-      NODE_OPTIONS: "--enable-source-maps",
     });
   });
 

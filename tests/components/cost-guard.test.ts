@@ -105,7 +105,7 @@ describe("CostGuard", () => {
     const fn = res.one(T.function);
     const subscription = res.one(T.topicSubscription);
     expect(subscription.inputs).to.deep.equal({ topic: topic.state.arn, protocol: "lambda", endpoint: fn.state.arn });
-    const permission = res.one(T.permission);
+    const permission = res.one(T.permission, "kill-switch-invoke");
     expect(permission.inputs).to.deep.include({
       action: "lambda:InvokeFunction",
       function: fn.state.name,
@@ -158,12 +158,39 @@ describe("CostGuard", () => {
       Action: ["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping"],
       Resource: MAPPING.arn,
     });
+    expect(statement(policy, "ReadBudget")).to.deep.include({
+      Action: "budgets:ViewBudget",
+      Resource: `arn:aws:budgets::123456789012:budget/${res.one(T.budget).state.name}`,
+    });
     expect(policy.Statement.map((s) => s.Sid)).to.deep.equal([
       "PauseAndResumeFunctions",
       "PauseAndResumeEventSourceMapping",
+      "ReadBudget",
       "WriteOwnLogGroup",
       "SendTraces",
     ]);
+  });
+
+  it("re-arms: an hourly schedule invokes the kill switch, which knows the budget it reads", async () => {
+    new CostGuard("guard", guardArgs());
+    const res = await settled();
+    const fn = res.one(T.function);
+    const rule = res.one("aws:cloudwatch/eventRule:EventRule");
+    expect(rule.inputs.scheduleExpression).to.equal("rate(60 minutes)");
+    const target = res.one("aws:cloudwatch/eventTarget:EventTarget");
+    expect(target.inputs).to.deep.include({ rule: rule.state.name, arn: fn.state.arn });
+    const permission = res.one(T.permission, "budget-check-invoke");
+    expect(permission.inputs).to.deep.include({
+      function: fn.state.name,
+      principal: "events.amazonaws.com",
+      sourceArn: rule.state.arn,
+    });
+    expect(target.dependencies).to.include(permission.urn);
+    expect((fn.inputs.environment as { variables: Record<string, string> }).variables).to.deep.include({
+      [ENV.budgetName]: res.one(T.budget).state.name,
+      [ENV.budgetAccountId]: "123456789012",
+    });
+    expect(() => new CostGuard("x", guardArgs({ budgetCheckMinutes: 1 }))).to.throw(/every 2-1440 minutes/);
   });
 
   it("counts only the stack's tagged costs when asked", async () => {
@@ -192,16 +219,18 @@ describe("CostGuard", () => {
     expect(() => new CostGuard("d", guardArgs({ logRetentionDays: 10 }))).to.throw(/log retention 10 days/);
   });
 
-  it("in MediaPipeline: pauses the pipeline's own extractor, API and event source mapping", async () => {
+  it("in MediaPipeline: pauses the pipeline's own extractor, backfill, API and event source mapping", async () => {
     new MediaPipeline("mp-test", testPipelineArgs({ alertEmail: "ops@example.com", budgetScope: "stack" }));
     const res = await settled();
     const guard = res.one(T.costGuard);
     const extractorFn = res.oneUnder(res.one(T.extractor), T.function);
     const apiFn = res.oneUnder(res.one(T.api), T.function);
+    const backfillFn = res.oneUnder(res.one(T.backfill), T.function);
     const esm = res.one(T.eventSourceMapping);
     const killSwitch = res.oneUnder(guard, T.function);
     expect((killSwitch.inputs.environment as { variables: Record<string, string> }).variables).to.deep.include({
       [ENV.extractorFunctionName]: extractorFn.state.name,
+      [ENV.backfillFunctionName]: backfillFn.state.name,
       [ENV.apiFunctionName]: apiFn.state.name,
       [ENV.extractorEventSourceMappingUuid]: esm.state.uuid,
       [ENV.killSwitchThresholdPercent]: "100",
@@ -210,8 +239,14 @@ describe("CostGuard", () => {
     const policy = policyOf(res.oneUnder(guard, T.rolePolicy));
     expect(statement(policy, "PauseAndResumeFunctions").Resource).to.deep.equal([
       extractorFn.state.arn,
+      backfillFn.state.arn,
       apiFn.state.arn,
     ]);
+    // What a pause changes, a deploy leaves alone.
+    for (const fn of [extractorFn, backfillFn, apiFn]) {
+      expect(fn.options?.ignoreChanges, fn.name).to.deep.equal(["reservedConcurrentExecutions"]);
+    }
+    expect(esm.options?.ignoreChanges).to.deep.equal(["enabled"]);
     expect(statement(policy, "PauseAndResumeEventSourceMapping").Resource).to.equal(esm.state.arn);
     const budget = res.oneUnder(guard, T.budget);
     expect(budget.inputs.limitAmount).to.equal("10");

@@ -131,10 +131,11 @@ describe("DashboardSite", () => {
   });
 
   it("uploads the folder's files with content types and cache headers, and writes config.json from its input", async () => {
-    const dir = fakeDashboardDir({ "config.json": '{"stale":true}' });
+    const dir = fakeDashboardDir({ "config.json": '{"stale":true}', "assets/app-ABC123.js.map": '{"version":3}' });
     new DashboardSite("site", { contentDir: dir, runtimeConfig: CONFIG, origins: ORIGINS, forceDestroy: false });
     const res = await settled();
     const objects = new Map(res.ofType(T.object).map((o) => [o.inputs.key as string, o]));
+    // No source map is published.
     expect([...objects.keys()]).to.have.members(["index.html", "assets/app-ABC123.js", "config.json"]);
     const bucketId = res.one(T.bucket).id;
     for (const o of objects.values()) expect(o.inputs.bucket).to.equal(bucketId);

@@ -56,9 +56,11 @@ describe("HealthCanary", () => {
     expect(canary.dependencies).to.include(res.one(T.rolePolicy).urn);
 
     // The zip: the script where the Node.js runtimes load it from.
-    const zipPath = canary.inputs.zipFile as string;
-    expect(zipPath).to.equal(component.zipPath);
-    const zip = fs.readFileSync(zipPath);
+    const zipFile = canary.inputs.zipFile as string;
+    // Relative to the project: the same input in every checkout (an absolute path diffed between machines).
+    expect(zipFile).to.match(/^\.cache\/health-canary\/health-check-[0-9a-f]{16}\.zip$/);
+    expect(path.resolve(__dirname, "..", "..", zipFile)).to.equal(component.zipPath);
+    const zip = fs.readFileSync(component.zipPath);
     expect(zip.length).to.be.below(225 * 1024);
     expect(readZipEntries(zip).map((e) => e.name)).to.include(CANARY_SCRIPT_ZIP_PATH);
     expect(readZipFile(zip, CANARY_SCRIPT_ZIP_PATH).toString("utf8")).to.equal(fs.readFileSync(CANARY_SCRIPT, "utf8"));

@@ -234,7 +234,7 @@ export function testPipelineArgs(overrides: Partial<MediaPipelineArgs> = {}): Me
     architecture: "x86_64",
     extractorMemoryMb: 1024,
     extractorTimeoutSeconds: 60,
-    extractorReservedConcurrency: 4,
+    extractorMaxConcurrency: 4,
     apiReservedConcurrency: -1,
     logRetentionDays: 7,
     deletionProtection: false,

@@ -38,7 +38,10 @@ describe("MediaPipeline", () => {
     const queue = res.oneUnder(extractor, T.queue, "-queue");
     const notification = res.oneUnder(ingest, T.notification);
     expect(notification.inputs.queues).to.deep.equal([
-      { queueArn: queue.state.arn, events: ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"] },
+      {
+        queueArn: queue.state.arn,
+        events: ["s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"],
+      },
     ]);
     expect(notification.inputs.bucket).to.equal(res.oneUnder(ingest, T.bucket).id);
 

@@ -166,7 +166,11 @@ describe("MetadataApi", () => {
       Action: "s3:PutObject",
       Resource: "arn:aws:s3:::ingest-bucket/uploads/*",
     });
-    expect(policy.Statement).to.have.length(6);
+    expect(statement(policy, "ReadCursorSecret")).to.deep.include({
+      Action: "ssm:GetParameter",
+      Resource: res.one("aws:ssm/parameter:Parameter").state.arn,
+    });
+    expect(policy.Statement).to.have.length(7);
   });
 
   it("creates exactly the routes of the handler's ROUTE_TABLE, with its scopes", async () => {
@@ -183,20 +187,47 @@ describe("MetadataApi", () => {
     expect(API_GATEWAY_ROUTES).to.equal(ROUTE_TABLE);
   });
 
-  it("signs cursors with a generated secret kept out of plain sight, or with the one given", async () => {
+  it("keeps the cursor secret in an SSM SecureString, not in the function's environment", async () => {
     new MetadataApi("api", apiArgs());
     let res = await settled();
     const generated = res.one("random:index/randomPassword:RandomPassword");
     expect(generated.parent).to.equal(res.one(T.api).urn);
     expect(generated.inputs).to.deep.include({ length: 48, special: false });
+    const parameter = () => res.one("aws:ssm/parameter:Parameter");
+    expect(parameter().inputs).to.deep.include({ type: "SecureString", value: "[secret]", name: "/api/cursor-secret" });
     const env = () => (res.one(T.function).inputs.environment as { variables: Record<string, string> }).variables;
-    expect(env()[ENV.cursorSecret], "masked: a secret output").to.equal("[secret]");
+    expect(env()[ENV.cursorSecretParameter]).to.equal(parameter().state.name);
+    expect(env(), "no secret value in the environment").to.not.have.property(ENV.cursorSecret);
 
     await startMocks();
     new MetadataApi("api2", apiArgs({ cursorSecret: "x".repeat(40) }));
     res = await settled();
     expect(res.ofType("random:index/randomPassword:RandomPassword")).to.have.length(0);
-    expect(env()[ENV.cursorSecret]).to.equal("[secret]");
+    expect(parameter().inputs.value).to.equal("[secret]");
+    expect(env()).to.not.have.property(ENV.cursorSecret);
+  });
+
+  it("protects and retains the user pool when asked, pins the managed-login version, and can send through SES", async () => {
+    new MetadataApi("api", apiArgs());
+    let res = await settled();
+    expect(res.one(T.userPool).options).to.deep.include({ protect: false, retainOnDelete: false });
+    expect(res.one(T.userPool).inputs.emailConfiguration).to.equal(undefined);
+    expect(res.one(T.userPoolDomain).inputs.managedLoginVersion).to.equal(1);
+    expect(res.one(T.function).options?.ignoreChanges).to.deep.equal(["reservedConcurrentExecutions"]);
+
+    await startMocks();
+    const sesIdentityArn = "arn:aws:ses:us-east-1:123456789012:identity/example.com";
+    new MetadataApi(
+      "api",
+      apiArgs({ protect: true, invitationSender: { sesIdentityArn, fromAddress: "media@example.com" } }),
+    );
+    res = await settled();
+    expect(res.one(T.userPool).options).to.deep.include({ protect: true, retainOnDelete: true });
+    expect(res.one(T.userPool).inputs.emailConfiguration).to.deep.equal({
+      emailSendingAccount: "DEVELOPER",
+      sourceArn: sesIdentityArn,
+      fromEmailAddress: "media@example.com",
+    });
   });
 
   it("names routes and the sign-in domain safely", () => {

@@ -1,5 +1,4 @@
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { expect } from "chai";
 import { FfmpegLayer } from "../../components/ffmpeg-layer";
 import { bundleArchive } from "../../components/lambda-code";
@@ -28,7 +27,7 @@ function extractorArgs(layer: FfmpegLayer, overrides: Partial<MetadataExtractorA
     table: TABLE,
     memoryMb: 1024,
     timeoutSeconds: 60,
-    reservedConcurrency: 4,
+    maximumConcurrency: 4,
     logRetentionDays: 14,
     code: testCode(),
     ...overrides,
@@ -53,7 +52,8 @@ describe("MetadataExtractor", () => {
       handler: "index.handler",
       memorySize: 1024,
       timeout: 60,
-      reservedConcurrentExecutions: 4,
+      // Nothing reserved unless asked: a reservation fails on accounts with a quota of 10.
+      reservedConcurrentExecutions: -1,
     });
     expect(fn.inputs.architectures, "the layer's architecture").to.deep.equal(["arm64"]);
     expect(fn.inputs.layers).to.deep.equal([res.one(T.layer).state.arn]);
@@ -92,6 +92,7 @@ describe("MetadataExtractor", () => {
     expect(queue.inputs.sqsManagedSseEnabled).to.equal(true);
     expect(dlq.inputs.sqsManagedSseEnabled).to.equal(true);
     expect(dlq.inputs.messageRetentionSeconds).to.equal(14 * 24 * 3600);
+    expect(queue.inputs.messageRetentionSeconds, "events outlive a long pause").to.equal(14 * 24 * 3600);
 
     const esm = res.one(T.eventSourceMapping);
     expect(esm.inputs).to.deep.include({
@@ -131,11 +132,26 @@ describe("MetadataExtractor", () => {
     ]);
   });
 
-  it("leaves the event source unscaled when no concurrency is reserved", async () => {
-    new MetadataExtractor("extractor", extractorArgs(layer, { reservedConcurrency: -1 }));
+  it("caps the SQS poller with maximumConcurrency, reserving only when asked", async () => {
+    new MetadataExtractor("capped", extractorArgs(layer, { maximumConcurrency: 7 }));
+    new MetadataExtractor("reserved", extractorArgs(layer, { reservedConcurrency: 10, maximumConcurrency: 10 }));
     const res = await settled();
-    expect(res.one(T.function).inputs.reservedConcurrentExecutions).to.equal(-1);
-    expect(res.one(T.eventSourceMapping).inputs.scalingConfig).to.equal(undefined);
+    expect(res.one(T.function, "capped").inputs.reservedConcurrentExecutions).to.equal(-1);
+    expect(res.one(T.eventSourceMapping, "capped-source").inputs.scalingConfig).to.deep.equal({
+      maximumConcurrency: 7,
+    });
+    expect(res.one(T.function, "reserved").inputs.reservedConcurrentExecutions).to.equal(10);
+    expect(res.one(T.eventSourceMapping, "reserved-source").inputs.scalingConfig).to.deep.equal({
+      maximumConcurrency: 10,
+    });
+  });
+
+  it("leaves the fields a kill-switch pause changes to the kill switch (ignoreChanges)", async () => {
+    new MetadataExtractor("extractor", extractorArgs(layer));
+    const res = await settled();
+    expect(res.one(T.function).options?.ignoreChanges).to.deep.equal(["reservedConcurrentExecutions"]);
+    expect(res.one(T.eventSourceMapping).options?.ignoreChanges).to.deep.equal(["enabled"]);
+    expect(res.one(T.queue, "-queue").options?.ignoreChanges).to.deep.equal([]);
   });
 
   it("sizes the batch so that its probes, as many at a time as the memory holds, fit the timeout", async () => {
@@ -163,14 +179,24 @@ describe("MetadataExtractor", () => {
     expect(() => new MetadataExtractor("memory", extractorArgs(layer, { memoryMb: 64 }))).to.throw(
       /memory must be 640-10240/,
     );
+    expect(() => new MetadataExtractor("one", extractorArgs(layer, { maximumConcurrency: 1 }))).to.throw(
+      /maximum concurrency must be 2-1000, got 1/,
+    );
+    expect(
+      () => new MetadataExtractor("over", extractorArgs(layer, { reservedConcurrency: 3, maximumConcurrency: 5 })),
+    ).to.throw(/maximum concurrency \(5\) exceeds the reserved concurrency \(3\)/);
   });
 
-  it("bundles handlers/extractor with esbuild when no code is given", function () {
+  it("bundles handlers/extractor with esbuild when no code is given, shipping index.js without its source map", function () {
     this.timeout(60_000);
-    const archive = bundleArchive("extractor");
-    return (archive as unknown as { path: Promise<string> }).path.then((dir) => {
-      expect(fs.statSync(path.join(dir, "index.js")).size).to.be.above(1000);
-      expect(fs.readFileSync(path.join(dir, "index.js"), "utf8")).to.contain("FFPROBE_SHA256");
+    const archive = bundleArchive("extractor") as unknown as { assets: Promise<Record<string, unknown>> };
+    return archive.assets.then(async (assets) => {
+      // The map stays in dist/ (offline symbolication); the function loads index.js only.
+      expect(Object.keys(assets)).to.deep.equal(["index.js"]);
+      const file = await (assets["index.js"] as { path: Promise<string> }).path;
+      expect(fs.statSync(file).size).to.be.above(1000);
+      expect(fs.readFileSync(file, "utf8")).to.contain("FFPROBE_SHA256");
+      expect(fs.existsSync(`${file}.map`), "the map is still built").to.equal(true);
     });
   });
 });

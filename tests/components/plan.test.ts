@@ -85,6 +85,9 @@ describe("offline plan (planProgram)", function () {
       "userPoolId",
       // tools/resume.ts STACK_OUTPUTS, and the observability and cost guard outputs.
       "extractorFunctionName",
+      "backfillFunctionName",
+      // tools/reconcile.ts (--enqueue)
+      "extractorQueueUrl",
       "apiFunctionName",
       "extractorEventSourceMappingUuid",
       "alarmTopicArn",
@@ -155,7 +158,9 @@ describe("offline plan (planProgram)", function () {
     for (const n of notifications) expect(n.subscriberSnsTopicArns).to.deep.equal([budgetTopic.state.arn]);
     expect(budget.inputs.limitAmount).to.equal(dev.config["media-pipeline:budgetLimitUsd"]);
     const killSwitch = res.oneUnder(guard, T.function);
-    expect(killSwitch.inputs.code).to.deep.include({ archive: "file" });
+    // The bundle's index.js alone (its source map stays in dist/).
+    expect(killSwitch.inputs.code).to.deep.include({ archive: "assets" });
+    expect(Object.keys((killSwitch.inputs.code as { assets: object }).assets)).to.deep.equal(["index.js"]);
     expect(res.ofType(T.topicSubscription).filter((s) => s.inputs.topic === budgetTopic.state.arn)).to.deep.equal(
       res.under(guard, T.topicSubscription),
     );
@@ -181,8 +186,8 @@ describe("offline plan (planProgram)", function () {
       2,
     );
 
-    // No canary in dev (syntheticsCanary: false); prod has one.
-    expect(res.ofType(T.canary)).to.deep.equal([]);
+    // A canary in both stacks, so its first deployment is not in production: hourly in dev.
+    expect(res.one(T.canary).inputs.schedule).to.deep.include({ expression: "rate(60 minutes)" });
     expect(new Resources(prod.resources).ofType(T.canary)).to.have.length(1);
   });
 
@@ -233,6 +238,52 @@ describe("offline plan (planProgram)", function () {
       expect((l.inputs.rules as { id: string }[]).map((r) => r.id)).to.not.include("expire-objects");
     }
     expect(res.ofType(T.versioning)).to.have.length(1);
+  });
+
+  it("issue 13: dev deploys on a new account and destroys to nothing; prod state is protected and retained", () => {
+    for (const [plan, lab] of [
+      [dev, true],
+      [prod, false],
+    ] as const) {
+      const res = new Resources(plan.resources);
+      const what = plan.stack;
+      // No reservation anywhere (a reservation fails CreateFunction on a quota-10 account);
+      // the SQS poller is capped instead.
+      for (const fn of res.ofType(T.function)) {
+        expect([undefined, -1], `${what} ${fn.name}`).to.include(fn.inputs.reservedConcurrentExecutions);
+        const env = (fn.inputs.environment as { variables?: Record<string, string> } | undefined)?.variables ?? {};
+        expect(env, `${what} ${fn.name}: no source-map flag`).to.not.have.property("NODE_OPTIONS");
+        expect(env, `${what} ${fn.name}: no secret value`).to.not.have.property("CURSOR_SECRET");
+      }
+      const esm = res.one(T.eventSourceMapping);
+      expect(esm.inputs.scalingConfig, what).to.deep.equal({ maximumConcurrency: lab ? 2 : 20 });
+      expect(esm.options?.ignoreChanges, what).to.deep.equal(["enabled"]);
+      expect(res.one(T.queue, "extractor-queue").inputs.messageRetentionSeconds).to.equal(14 * 24 * 3600);
+      const events = (res.one(T.notification).inputs.queues as { events: string[] }[])[0]?.events;
+      expect(events, what).to.include("s3:LifecycleExpiration:*");
+      expect(res.one(T.layer).inputs.skipDestroy, what).to.equal(!lab);
+      expect(res.one("aws:ssm/parameter:Parameter").inputs.type).to.equal("SecureString");
+
+      const stateful = [
+        res.one(T.table),
+        res.one(T.userPool),
+        res.one(T.bucket, `mp-${what}-ingest`),
+        res.one(T.bucket, `mp-${what}-metadata`),
+      ];
+      for (const r of stateful) {
+        expect(r.options, `${what} ${r.name}`).to.deep.include({ protect: !lab, retainOnDelete: !lab });
+      }
+      if (lab) {
+        expect(res.all.filter((r) => r.options?.protect || r.options?.retainOnDelete).map((r) => r.name)).to.deep.equal(
+          [],
+        );
+      }
+      const provider = res.one(T.provider);
+      // A provider's object inputs travel as JSON strings.
+      expect(JSON.parse(provider.inputs.ignoreTags as string)).to.deep.equal({ keyPrefixes: ["media-pipeline:"] });
+      if (!lab) expect(JSON.parse(provider.inputs.allowedAccountIds as string)).to.deep.equal(["123456789012"]);
+    }
+    expect(prod.config["media-pipeline:budgetScope"]).to.equal("stack");
   });
 
   it("prints a tree that says it is a mocked plan", () => {
@@ -326,6 +377,8 @@ describe("npm run plan (CLI)", function () {
     const bucket = plan.resources.find((r) => r.type === T.bucket);
     expect(bucket).to.deep.include({ name: "tiny", custom: true });
     expect(bucket?.inputs).to.deep.equal({ forceDestroy: true });
+    // The options that decide what a deploy may do to it, beside its inputs.
+    expect(bucket?.options).to.deep.equal({ protect: true, retainOnDelete: true, ignoreChanges: ["tags"] });
     expect(plan.outputs.bucketName).to.match(/^tiny-[0-9a-f]{7}$/);
   });
 

@@ -36,6 +36,8 @@ describe("IAM least privilege of the cost guard, canary and alarm topic (iam-sim
     const costGuard = res.one(T.costGuard);
     arn.extractor = res.oneUnder(res.one(T.extractor), T.function).state.arn as string;
     arn.api = res.oneUnder(res.one(T.api), T.function).state.arn as string;
+    arn.backfill = res.oneUnder(res.one(T.backfill), T.function).state.arn as string;
+    arn.budget = `arn:aws:budgets::${ACCOUNT}:budget/${res.oneUnder(costGuard, T.budget).state.name}`;
     arn.killSwitch = res.oneUnder(costGuard, T.function).state.arn as string;
     arn.mapping = res.one(T.eventSourceMapping).state.arn as string;
     arn.killSwitchLogs = res.oneUnder(costGuard, T.logGroup).state.arn as string;
@@ -66,7 +68,7 @@ describe("IAM least privilege of the cost guard, canary and alarm topic (iam-sim
     const mappingCalls = ["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping"];
 
     for (const action of functionCalls) {
-      for (const target of ["extractor", "api"]) {
+      for (const target of ["extractor", "backfill", "api"]) {
         it(`may ${action} on the ${target} function`, async () => {
           expect(await decide({ identity: killSwitch, action, resource: arn[target] as string })).to.equal("Allowed");
         });
@@ -104,6 +106,19 @@ describe("IAM least privilege of the cost guard, canary and alarm topic (iam-sim
         expect(await decide({ identity: killSwitch, action, resource: resource(arn) })).to.equal("ImplicitlyDenied");
       });
     }
+
+    it("may read its own budget (the scheduled check), and no other", async () => {
+      expect(
+        await decide({ identity: killSwitch, action: "budgets:ViewBudget", resource: arn.budget as string }),
+      ).to.equal("Allowed");
+      const other = `arn:aws:budgets::${ACCOUNT}:budget/someone-elses`;
+      expect(await decide({ identity: killSwitch, action: "budgets:ViewBudget", resource: other })).to.equal(
+        "ImplicitlyDenied",
+      );
+      expect(
+        await decide({ identity: killSwitch, action: "budgets:ModifyBudget", resource: arn.budget as string }),
+      ).to.equal("ImplicitlyDenied");
+    });
 
     it("writes its own log group and traces", async () => {
       for (const action of ["logs:CreateLogStream", "logs:PutLogEvents"]) {

@@ -37,6 +37,7 @@ describe("IAM least privilege (iam-simulate on the mocked pipeline's policies)",
     arn.apiLogs = res.one(T.logGroup, "api-logs").state.arn as string;
     arn.extractorFunction = res.oneUnder(res.one(T.extractor), T.function).state.arn as string;
     arn.distribution = res.one(T.distribution).state.arn as string;
+    arn.cursorSecret = res.one("aws:ssm/parameter:Parameter").state.arn as string;
     extractorPolicy = policyOf(res.oneUnder(res.one(T.extractor), T.rolePolicy));
     apiPolicy = policyOf(res.oneUnder(res.one(T.api), T.rolePolicy));
   });
@@ -104,6 +105,7 @@ describe("IAM least privilege (iam-simulate on the mocked pipeline's policies)",
       ["dynamodb:GetItem", (a) => a.table],
       ["s3:GetObject", (a) => `${a.metadata}/ffprobe/ab/abcd/00000001.json.gz`],
       ["s3:PutObject", (a) => `${a.ingest}/uploads/2026/clip.mp4`],
+      ["ssm:GetParameter", (a) => a.cursorSecret],
       ["logs:PutLogEvents", (a) => stream(a.apiLogs)],
       ["xray:PutTelemetryRecords", () => "*"],
     ];
@@ -121,6 +123,8 @@ describe("IAM least privilege (iam-simulate on the mocked pipeline's policies)",
       ["s3:GetObject", (a) => `${a.metadata}/other/x.json`, "reading outside the raw-metadata prefix"],
       ["sqs:ReceiveMessage", (a) => a.queue, "the extractor's queue"],
       ["logs:PutLogEvents", (a) => stream(a.extractorLogs), "the extractor's log group"],
+      ["ssm:GetParameter", () => `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/someone-elses`, "other parameters"],
+      ["ssm:PutParameter", (a) => a.cursorSecret, "changing the cursor secret"],
     ];
 
     for (const [action, resource] of allowed) {

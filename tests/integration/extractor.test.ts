@@ -11,7 +11,7 @@ import { gunzip } from "node:zlib";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
 import { createExtractor, type Extractor } from "../../handlers/extractor/extractor";
@@ -104,8 +104,12 @@ describe("extractor (integration: real ffprobe, embedded S3 and DynamoDB)", func
     return sqsRecord(s3EventBody({ eventName: "ObjectCreated:Put", bucket: aws.ingestBucket, key, ...obj, sequencer }));
   }
 
-  function removed(key: string, sequencer = nextSequencer()) {
-    return sqsRecord(s3EventBody({ eventName: "ObjectRemoved:Delete", bucket: aws.ingestBucket, key, sequencer }));
+  function removed(key: string, sequencer = nextSequencer(), eventName = "ObjectRemoved:Delete", versionId?: string) {
+    return sqsRecord(s3EventBody({ eventName, bucket: aws.ingestBucket, key, sequencer, versionId }));
+  }
+
+  async function deleteObject(key: string): Promise<void> {
+    await aws.s3.send(new DeleteObjectCommand({ Bucket: aws.ingestBucket, Key: key }));
   }
 
   async function item(key: string): Promise<MetadataItem | undefined> {
@@ -203,6 +207,7 @@ describe("extractor (integration: real ffprobe, embedded S3 and DynamoDB)", func
     const deleteSeq = nextSequencer();
     await extractor.handleBatch(sqsEvent(created("bye.wav", obj, createSeq)));
     expect(await listedKeys()).to.include("bye.wav");
+    await deleteObject("bye.wav"); // S3 sends the event after the object is gone
     await extractor.handleBatch(sqsEvent(removed("bye.wav", deleteSeq)));
     const tomb = await item("bye.wav");
     expect(tomb).to.include({ deleted: true });
@@ -213,6 +218,74 @@ describe("extractor (integration: real ffprobe, embedded S3 and DynamoDB)", func
     // The create is delivered again after the delete (at-least-once, out of order).
     await extractor.handleBatch(sqsEvent(created("bye.wav", obj, createSeq)));
     expect(await item("bye.wav")).to.include({ deleted: true });
+  });
+
+  // Versioned buckets and lifecycle rules: removal-like events decided from the current object
+  // (S3 user guide, "Event notification types and destinations", "Configuring S3 Lifecycle
+  // event notifications"). The embedded S3 has no versions, so the object's presence stands
+  // for "a current version exists" and the events are shaped as S3 sends them.
+  it("keeps the document when a noncurrent version is deleted for good (ObjectRemoved:Delete with a versionId)", async () => {
+    const obj = await upload("versions/keep.wav", await ensureMedia("wav"));
+    await extractor.handleBatch(sqsEvent(created("versions/keep.wav", obj)));
+    const before = await item("versions/keep.wav");
+    const res = await extractor.handleBatch(
+      sqsEvent(removed("versions/keep.wav", nextSequencer(), "ObjectRemoved:Delete", "3HL4kqtJlcpXroDTDmjVBH40Nrjfkd")),
+    );
+    expect(res.batchItemFailures).to.deep.equal([]);
+    const after = await item("versions/keep.wav");
+    expect(after).to.not.have.property("deleted");
+    expect(after).to.include({ status: "ok", etag: obj.etag, sequencer: before?.sequencer });
+    expect(await listedKeys()).to.include("versions/keep.wav");
+    expect(emitted.some((l) => l.includes('"outcome":"still-present"'))).to.equal(true);
+  });
+
+  it("probes an undeleted object again: a delete marker's removal makes it current with no ObjectCreated event", async () => {
+    const file = await ensureMedia("wav");
+    const obj = await upload("versions/undelete.wav", file);
+    await extractor.handleBatch(sqsEvent(created("versions/undelete.wav", obj)));
+    // A delete marker becomes current: the object reads as gone.
+    await deleteObject("versions/undelete.wav");
+    await extractor.handleBatch(
+      sqsEvent(removed("versions/undelete.wav", nextSequencer(), "ObjectRemoved:DeleteMarkerCreated", "dm-1")),
+    );
+    expect(await item("versions/undelete.wav")).to.include({ deleted: true });
+    expect(await listedKeys()).to.not.include("versions/undelete.wav");
+    // The marker is removed: the older version is current again, and S3 reports only ObjectRemoved:Delete.
+    await upload("versions/undelete.wav", file);
+    const undeleteSeq = nextSequencer();
+    const res = await extractor.handleBatch(
+      sqsEvent(removed("versions/undelete.wav", undeleteSeq, "ObjectRemoved:Delete", "dm-1")),
+    );
+    expect(res.batchItemFailures).to.deep.equal([]);
+    const doc = await item("versions/undelete.wav");
+    expect(doc).to.not.have.property("deleted");
+    expect(doc).to.include({ status: "ok", kind: "audio", etag: obj.etag, size: obj.size });
+    expect(doc?.sequencer?.startsWith(undeleteSeq)).to.equal(true);
+    expect(await listedKeys()).to.include("versions/undelete.wav");
+  });
+
+  it("removes the document of an object a lifecycle rule expired (s3:LifecycleExpiration:Delete)", async () => {
+    const obj = await upload("lab/expired.wav", await ensureMedia("wav"));
+    await extractor.handleBatch(sqsEvent(created("lab/expired.wav", obj)));
+    await deleteObject("lab/expired.wav");
+    const res = await extractor.handleBatch(
+      sqsEvent(removed("lab/expired.wav", nextSequencer(), "LifecycleExpiration:Delete")),
+    );
+    expect(res.batchItemFailures).to.deep.equal([]);
+    expect(await item("lab/expired.wav")).to.include({ deleted: true });
+    expect(await listedKeys()).to.not.include("lab/expired.wav");
+  });
+
+  it("keeps the document when a lifecycle rule expires only a noncurrent version", async () => {
+    const obj = await upload("lab/noncurrent.wav", await ensureMedia("wav"));
+    await extractor.handleBatch(sqsEvent(created("lab/noncurrent.wav", obj)));
+    await extractor.handleBatch(
+      sqsEvent(removed("lab/noncurrent.wav", nextSequencer(), "LifecycleExpiration:Delete", "old-version-1")),
+    );
+    expect(await item("lab/noncurrent.wav"))
+      .to.include({ status: "ok" })
+      .and.not.have.property("deleted");
+    expect(await listedKeys()).to.include("lab/noncurrent.wav");
   });
 
   it("keeps keys with spaces, '+' and non-Latin scripts exact", async () => {

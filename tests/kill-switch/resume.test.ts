@@ -102,6 +102,28 @@ describe("kill switch: npm run resume", () => {
     expect(fake.mapping.state).to.equal("Enabling");
   });
 
+  it("--stack also resumes the backfill function when the stack exports it", async () => {
+    const marks = { [PAUSE_TAGS.pausedAt]: PAUSED_AT, [PAUSE_TAGS.reason]: "budget prod ACTUAL at 104 pct" };
+    fake = fakeLambda({
+      functions: {
+        [EXTRACTOR]: { reserved: 0, tags: { ...marks, [PAUSE_TAGS.previousConcurrency]: "5" } },
+        "mp-prod-backfill-1": { reserved: 0, tags: { ...marks } },
+        [API]: { reserved: 0, tags: { ...marks } },
+      },
+      mappingState: "Disabled",
+    });
+    const pulumi: PulumiRunner = async () =>
+      JSON.stringify({
+        [STACK_OUTPUTS.extractorFunction]: EXTRACTOR,
+        [STACK_OUTPUTS.apiFunction]: API,
+        [STACK_OUTPUTS.eventSourceMapping]: MAPPING_UUID,
+        [STACK_OUTPUTS.backfillFunction]: "mp-prod-backfill-1",
+      });
+    expect(await run(["--stack", "prod"], pulumi)).to.equal(0);
+    expect(fake.functions.get("mp-prod-backfill-1")).to.deep.equal({ reserved: undefined, tags: {} });
+    expect(fake.functions.get(EXTRACTOR)?.reserved).to.equal(5);
+  });
+
   it("--stack without the Pulumi CLI fails with usage (2), naming the flags to use, and calls no AWS API", async () => {
     fake = pausedFake();
     expect(await run(["--stack", "prod"])).to.equal(2);

@@ -23,7 +23,7 @@ describe("policies: `npm run plan -- --program` over evasions", function () {
     expect(run.status, run.stderr).to.equal(2);
     const out = JSON.parse(run.stdout) as { violations: PlanViolation[]; resources: PlannedResource[] };
     const queue = out.resources.find((r) => r.name === "kept");
-    expect(queue?.protect).to.equal(true);
+    expect(queue?.options?.protect).to.equal(true);
     const mandatory = out.violations.filter((v) => v.level === "mandatory");
     const urn = (type: string, name: string) => `urn:pulumi:dev::media-pipeline::${type}::${name}`;
     expect(mandatory.filter((v) => v.policy === "lab-destroyable")).to.deep.equal([

@@ -55,9 +55,10 @@ describe("policies: the dev and prod stacks under mocks", function () {
       expect(p.resources.filter((r) => r.custom).length).to.be.greaterThan(40);
       const violations = await evaluatePolicies(p.resources, { stack, stackConfig: p.config });
       expect(blocking(violations)).to.deep.equal([]);
-      // What remains is advisory: (dev) the layer kept on destroy.
+      // Nothing remains, not even an advisory: the dev layer no longer has skipDestroy (a lab
+      // stack destroys to nothing).
       const advisories = violations.map((v) => v.policy).sort();
-      expect(advisories).to.deep.equal(stack === "dev" ? ["lab-destroyable"] : []);
+      expect(advisories).to.deep.equal([]);
     });
   }
 

@@ -124,6 +124,14 @@ describe("S3 notification parsing", () => {
     });
   }
 
+  for (const name of ["Delete", "DeleteMarkerCreated"]) {
+    it(`handles LifecycleExpiration:${name} as a removal to check (not an ObjectRemoved event)`, () => {
+      const rec = record(`LifecycleExpiration:${name}`, "old+clip.mp4");
+      const [change] = parseS3Notification(JSON.stringify({ Records: [rec] }));
+      expect(change).to.include({ action: "removed", key: "old clip.mp4", eventName: `LifecycleExpiration:${name}` });
+    });
+  }
+
   it("skips event types that are not creations or removals", () => {
     const body = JSON.stringify({ Records: [record("ObjectRestore:Completed", "a.mp4")] });
     expect(parseS3Notification(body)).to.deep.equal([]);

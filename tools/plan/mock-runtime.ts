@@ -26,6 +26,7 @@ interface RegisterResourceRequest {
   getDependenciesList(): string[];
   getProtect(): boolean | undefined;
   getRetainondelete(): boolean | undefined;
+  getIgnorechangesList(): string[];
   getPropertydependenciesMap(): { forEach(cb: (v: { getUrnsList(): string[] }, k: string) => void): void };
 }
 interface RegisterResourceResponse {
@@ -134,15 +135,18 @@ export class MockRuntime {
       id: custom ? res.getId() || undefined : undefined,
       provider: providerUrn(req.getProvider()),
       dependencies: [...new Set(req.getDependenciesList())],
-      ...this.options(req),
+      options: {
+        protect: req.getProtect() === true,
+        retainOnDelete: req.getRetainondelete() === true,
+        ignoreChanges: [...req.getIgnorechangesList()],
+      },
+      ...this.propertyDependencies(req),
     });
   }
 
   /** The resource options the engine passes on to a policy pack (protect, property dependencies), and retainOnDelete. */
-  private options(req: RegisterResourceRequest): Partial<PlannedResource> {
+  private propertyDependencies(req: RegisterResourceRequest): Partial<PlannedResource> {
     const out: Partial<PlannedResource> = {};
-    if (req.getProtect()) out.protect = true;
-    if (req.getRetainondelete()) out.retainOnDelete = true;
     const propertyDependencies: Record<string, string[]> = {};
     req.getPropertydependenciesMap().forEach((v, k) => {
       const urns = [...new Set(v.getUrnsList())];

@@ -260,6 +260,16 @@ const MAKERS: Record<string, StateMaker> = {
     const arn = `arn:aws:states:${c.region}:${c.account}:stateMachine:${name}`;
     return { id: arn, state: { name, arn, status: "ACTIVE", revisionId: uuid(c.hex), stateMachineVersionArn: "" } };
   },
+  "aws:ssm/parameter:Parameter": (c) => {
+    const name = physicalName(c);
+    // A name starting with "/" follows "parameter" directly; others get a "/" in between.
+    const arn = `arn:aws:ssm:${c.region}:${c.account}:parameter${name.startsWith("/") ? "" : "/"}${name}`;
+    return { id: name, state: { name, arn, version: 1 } };
+  },
+  "aws:cloudwatch/eventRule:EventRule": (c) => {
+    const name = physicalName(c);
+    return { id: name, state: { name, arn: `arn:aws:events:${c.region}:${c.account}:rule/${name}` } };
+  },
   "aws:cloudfront/originAccessControl:OriginAccessControl": (c) => ({
     id: `E${alnum(c.hex, 13)}`,
     state: { etag: `E${alnum(c.hex.slice(20), 13)}` },

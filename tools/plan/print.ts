@@ -30,14 +30,22 @@ const KEY_INPUTS: Record<string, string[]> = {
     "reservedConcurrentExecutions",
     "layers",
   ],
-  "aws:lambda/eventSourceMapping:EventSourceMapping": ["eventSourceArn", "batchSize", "functionResponseTypes"],
-  "aws:sqs/queue:Queue": ["visibilityTimeoutSeconds", "redrivePolicy"],
+  "aws:lambda/eventSourceMapping:EventSourceMapping": [
+    "eventSourceArn",
+    "batchSize",
+    "functionResponseTypes",
+    "scalingConfig",
+  ],
+  "aws:sqs/queue:Queue": ["visibilityTimeoutSeconds", "messageRetentionSeconds", "redrivePolicy"],
+  "aws:ssm/parameter:Parameter": ["name", "type"],
+  "aws:cloudwatch/eventRule:EventRule": ["scheduleExpression"],
   "aws:cloudwatch/logGroup:LogGroup": ["retentionInDays"],
   "aws:apigatewayv2/api:Api": ["protocolType"],
   "aws:apigatewayv2/route:Route": ["routeKey", "authorizationType", "authorizationScopes"],
   "aws:apigatewayv2/authorizer:Authorizer": ["authorizerType", "jwtConfiguration"],
   "aws:apigatewayv2/stage:Stage": ["name", "defaultRouteSettings"],
-  "aws:cognito/userPool:UserPool": ["deletionProtection", "mfaConfiguration"],
+  "aws:cognito/userPool:UserPool": ["deletionProtection", "mfaConfiguration", "emailConfiguration"],
+  "aws:cognito/userPoolDomain:UserPoolDomain": ["managedLoginVersion"],
   "aws:cognito/userPoolClient:UserPoolClient": ["allowedOauthFlows", "generateSecret", "callbackUrls"],
   "aws:cloudfront/distribution:Distribution": ["priceClass", "defaultRootObject"],
   "aws:cloudfront/originAccessControl:OriginAccessControl": ["originAccessControlOriginType", "signingBehavior"],
@@ -48,9 +56,31 @@ function brief(value: unknown, max = 160): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+/** A function's environment by name only: values may be long, and none should be a secret. */
+function environmentNames(r: PlannedResource): string[] {
+  if (r.type !== "aws:lambda/function:Function") return [];
+  const variables = (r.inputs.environment as { variables?: Record<string, unknown> } | undefined)?.variables;
+  return variables ? [`env=${brief(Object.keys(variables))}`] : [];
+}
+
+/** The options that decide what a deploy may do to the resource, when set. */
+function optionFlags(r: PlannedResource): string[] {
+  const o = r.options;
+  if (!o) return [];
+  return [
+    ...(o.protect ? ["protect"] : []),
+    ...(o.retainOnDelete ? ["retainOnDelete"] : []),
+    ...(o.ignoreChanges.length ? [`ignoreChanges=${brief(o.ignoreChanges)}`] : []),
+  ];
+}
+
 function line(r: PlannedResource): string {
   const keys = KEY_INPUTS[r.type] ?? [];
-  const shown = keys.filter((k) => r.inputs[k] !== undefined).map((k) => `${k}=${brief(r.inputs[k])}`);
+  const shown = [
+    ...keys.filter((k) => r.inputs[k] !== undefined).map((k) => `${k}=${brief(r.inputs[k])}`),
+    ...environmentNames(r),
+    ...optionFlags(r),
+  ];
   return `${r.type}  ${r.name}${shown.length ? `  ${shown.join(" ")}` : ""}`;
 }
 

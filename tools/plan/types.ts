@@ -28,13 +28,18 @@ export interface PlannedResource {
    * propertyDependencies).
    */
   propertyDependencies?: Record<string, string[]>;
-  /** `protect: true` (set or inherited from the parent): the engine passes it to the policy pack. */
-  protect?: boolean;
-  /**
-   * `retainOnDelete: true`. Recorded for the plan's output only: the analyzer protocol of
-   * @pulumi/policy 1.21 does not carry it, so no policy can see it (docs/policies.md).
-   */
-  retainOnDelete?: boolean;
+  /** Resource options that decide what a deploy may do to it (as registered, after inheritance). */
+  options?: PlannedOptions;
+}
+
+/** The options of a registration that keep data safe or leave fields to someone else. */
+export interface PlannedOptions {
+  /** Pulumi refuses to delete or replace the resource. */
+  protect: boolean;
+  /** Pulumi forgets the resource instead of deleting it from the cloud. */
+  retainOnDelete: boolean;
+  /** Input properties whose changes Pulumi ignores (owned by something else, e.g. the kill switch). */
+  ignoreChanges: string[];
 }
 
 export interface PlanViolation {
