@@ -10,9 +10,12 @@ import { expect } from "chai";
 import { failureReason, REFERENCE_REASON, scrub } from "../../handlers/extractor/failure-reason";
 import { resolveLocalFfprobe, runFfprobe } from "../../handlers/extractor/ffprobe";
 import { emptyGconvFolder, PROBE_DEMUXERS, REFERENCE_DEMUXERS } from "../../handlers/extractor/ffprobe-sandbox";
+import { fileSource } from "../../handlers/extractor/file-source";
+import { probeSource } from "../../handlers/extractor/probe-in-place";
 import { type ByteSource, requestBudget, startRangeProxy } from "../../handlers/extractor/range-proxy";
 import { FFPROBE_MEMORY_LIMIT_MIB, probeSlots } from "../../lib/probe-limits";
-import { type Listeners, startListeners } from "../helpers/hostile-media";
+import { LEAK_PATTERNS, type Listeners, startListeners } from "../helpers/hostile-media";
+import { ensureMedia } from "../helpers/media";
 
 /** A stand-in ffprobe that prints what it was given, as ffprobe JSON tags. */
 async function reportingFfprobe(dir: string): Promise<string> {
@@ -183,6 +186,22 @@ describe("ffprobe sandbox", function () {
       // A 1 GB fragmented MP4 visits about 115 fragments; a 10 GB one at one per second thousands.
       expect(requestBudget(1024 ** 3)).to.be.greaterThan(4000);
       expect(requestBudget(10 * 1024 ** 3)).to.be.greaterThan(40_000);
+    });
+  });
+
+  describe("raw ffprobe JSON leaks nothing", () => {
+    it("stores no loopback address, port or proxy path in the raw JSON (readers download it)", async () => {
+      // ffprobe's format.filename is its input: the proxy's http://127.0.0.1:<port>/<path>.
+      const run = await probeSource(await fileSource(await ensureMedia("mp4-faststart")), {
+        ffprobePath,
+        timeoutMs: 30_000,
+      });
+      expect(run.exitCode, run.stderr).to.equal(0);
+      const raw = run.stdout?.toString("utf8") ?? "";
+      expect(JSON.parse(raw).format.format_name).to.match(/mp4/);
+      for (const leak of LEAK_PATTERNS.slice(0, 4)) expect(raw, String(leak)).not.to.match(leak);
+      expect(raw).not.to.match(/[0-9a-f]{32}/);
+      expect(JSON.stringify(run.output)).not.to.match(/127\.0\.0\.1|[0-9a-f]{32}/);
     });
   });
 
