@@ -15,8 +15,8 @@ import { FFPROBE_PIN } from "../../lib/ffprobe-pin";
 import { FFPROBE_MEMORY_LIMIT_MIB } from "../../lib/probe-limits";
 import {
   checkSandboxAvailable,
-  emptyGconvFolder,
   ffprobeEnvironment,
+  gconvFolder,
   LIMIT_NOT_APPLIED_EXIT,
   limitedCommand,
   refusedDemuxer,
@@ -127,7 +127,7 @@ export function ffprobeArgs(input: string): string[] {
  * cannot be started or its limit cannot be applied (faults of the environment, not the object).
  */
 export async function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun> {
-  const gconvDir = await emptyGconvFolder();
+  const gconvDir = await gconvFolder();
   const command = limitedCommand(
     options.ffprobePath,
     ffprobeArgs(options.input),

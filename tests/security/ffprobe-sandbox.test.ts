@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { failureReason, REFERENCE_REASON, scrub } from "../../handlers/extractor/failure-reason";
 import { resolveLocalFfprobe, runFfprobe } from "../../handlers/extractor/ffprobe";
-import { emptyGconvFolder, PROBE_DEMUXERS, REFERENCE_DEMUXERS } from "../../handlers/extractor/ffprobe-sandbox";
+import { gconvFolder, PROBE_DEMUXERS, REFERENCE_DEMUXERS } from "../../handlers/extractor/ffprobe-sandbox";
 import { fileSource } from "../../handlers/extractor/file-source";
 import { probeSource } from "../../handlers/extractor/probe-in-place";
 import { type ByteSource, requestBudget, startRangeProxy } from "../../handlers/extractor/range-proxy";
@@ -65,9 +65,13 @@ describe("ffprobe sandbox", function () {
     try {
       const run = await runFfprobe({ ffprobePath: await reportingFfprobe(dir), input: "/dev/null", timeoutMs: 10_000 });
       const env = run.output?.format?.tags?.env ?? "";
-      expect(env).to.include(`GCONV_PATH=${await emptyGconvFolder()}`);
+      expect(env).to.include(`GCONV_PATH=${await gconvFolder()}`);
       expect(env).not.to.match(/canary|AWS_/i);
-      expect(await fs.readdir(await emptyGconvFolder())).to.deep.equal([]);
+      // No module in the folder, only aliases refusing the charsets that need one (mpegts-gconv.test.ts).
+      expect(await fs.readdir(await gconvFolder())).to.deep.equal(["gconv-modules"]);
+      const modules = await fs.readFile(path.join(await gconvFolder(), "gconv-modules"), "utf8");
+      expect(modules).not.to.match(/^module/m);
+      expect(modules).to.match(/^alias\tISO-8859-15\/\/\t/m);
     } finally {
       process.env = saved;
     }
