@@ -25,7 +25,8 @@
  * child's rlimits, and the Lambda nodejs22.x image (Amazon Linux 2023 minimal) ships bash
  * (/bin/sh) but not util-linux's prlimit; the lab's Debian /bin/sh (dash) has the same
  * builtin. Past the limit ffprobe's allocations fail and it exits with "Cannot allocate
- * memory" instead of taking the function down.
+ * memory" instead of taking the function down. CPU time is limited the same way (RLIMIT_CPU,
+ * `ulimit -t`): an input can make FFmpeg compute for minutes without reading or allocating.
  */
 import { constants } from "node:fs";
 import { access, mkdir, readFile, rename, writeFile } from "node:fs/promises";
@@ -246,12 +247,23 @@ export const LIMIT_SHELL = "/bin/sh";
 export const LIMIT_NOT_APPLIED_EXIT = 125;
 
 /**
- * The command that runs `binary args` under an address-space limit of `limitMiB`:
- * `/bin/sh -c 'ulimit -v KiB || exit 125; exec "$@"'`. The shell execs, so the limit holds
- * for ffprobe itself and the pid (and process group) are ffprobe's.
+ * The command that runs `binary args` under an address-space limit of `limitMiB` and a CPU
+ * time limit of `cpuSeconds`, core dumps off:
+ * `/bin/sh -c '{ ulimit -c 0 && ulimit -v KiB && ulimit -S -t S && ulimit -H -t S+1; } || exit 125; exec "$@"'`.
+ * At the soft CPU limit the kernel sends SIGXCPU (the hard limit, a second later, SIGKILL), so
+ * the signal says which limit ended the run. The shell execs, so the limits hold for ffprobe
+ * itself and the pid (and process group) are ffprobe's.
  */
-export function limitedCommand(binary: string, args: string[], limitMiB: number): { file: string; args: string[] } {
-  const script = `ulimit -v ${Math.floor(limitMiB * 1024)} || exit ${LIMIT_NOT_APPLIED_EXIT}; exec "$@"`;
+export function limitedCommand(
+  binary: string,
+  args: string[],
+  limitMiB: number,
+  cpuSeconds: number,
+): { file: string; args: string[] } {
+  const kib = Math.floor(limitMiB * 1024);
+  const cpu = Math.max(1, Math.ceil(cpuSeconds));
+  const limits = `ulimit -c 0 && ulimit -v ${kib} && ulimit -S -t ${cpu} && ulimit -H -t ${cpu + 1}`;
+  const script = `{ ${limits}; } || exit ${LIMIT_NOT_APPLIED_EXIT}; exec "$@"`;
   return { file: LIMIT_SHELL, args: ["-c", script, "ffprobe-sandbox", binary, ...args] };
 }
 

@@ -7,14 +7,14 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { failureReason, REFERENCE_REASON, scrub } from "../../handlers/extractor/failure-reason";
+import { CPU_REASON, failureReason, REFERENCE_REASON, scrub } from "../../handlers/extractor/failure-reason";
 import { resolveLocalFfprobe, runFfprobe } from "../../handlers/extractor/ffprobe";
 import { gconvFolder, PROBE_DEMUXERS, REFERENCE_DEMUXERS } from "../../handlers/extractor/ffprobe-sandbox";
 import { fileSource } from "../../handlers/extractor/file-source";
 import { probeSource } from "../../handlers/extractor/probe-in-place";
 import { type ByteSource, requestBudget, startRangeProxy } from "../../handlers/extractor/range-proxy";
 import { FFPROBE_MEMORY_LIMIT_MIB, probeSlots } from "../../lib/probe-limits";
-import { LEAK_PATTERNS, type Listeners, startListeners } from "../helpers/hostile-media";
+import { LEAK_PATTERNS, type Listeners, manyChaptersMkv, startListeners } from "../helpers/hostile-media";
 import { ensureMedia } from "../helpers/media";
 
 /** A stand-in ffprobe that prints what it was given, as ffprobe JSON tags. */
@@ -87,6 +87,20 @@ describe("ffprobe sandbox", function () {
       memoryLimitMiB: 100,
     });
     expect(custom.output?.format?.tags?.limit).to.equal(String(100 * 1024));
+  });
+
+  it("ends an input that makes ffprobe compute without reading or allocating at its CPU time limit, not at the deadline", async () => {
+    // 200,000 chapters in descending id order: FFmpeg's chapter lookup is quadratic (minutes of CPU).
+    const file = path.join(dir, "many-chapters.mkv");
+    await fs.writeFile(file, manyChaptersMkv(200_000));
+    const deadlineMs = 120_000;
+    const run = await runFfprobe({ ffprobePath, input: file, timeoutMs: deadlineMs });
+    expect(run.timedOut, run.stderr).to.equal(false);
+    expect(run.signal, run.stderr).to.equal("SIGXCPU");
+    expect(failureReason(run, deadlineMs)).to.equal(CPU_REASON);
+    // The limit is CPU time: the run must not have needed much more wall time than that on an idle
+    // machine, but a shared one stretches it, so only the deadline is asserted.
+    expect(run.ms).to.be.below(deadlineMs);
   });
 
   it("derives the probes one function runs at once from its memory and that limit", () => {
