@@ -7,8 +7,10 @@
  * module cache at that path (Debian, Ubuntu) ffprobe dlopens the host's ISO_6937.so, which
  * pulls in the host's shared libc into the static process: SIGSEGV on every MPEG-TS file
  * (seen with strace: gconv-modules.cache, ISO_6937.so, libc.so.6, then SEGV_MAPERR).
- * With GCONV_PATH set (to an empty folder, ffprobe-sandbox.ts) the cache is not used and no
- * module is loaded; the DVB names stay unconverted, which the document never shows anyway.
+ * With GCONV_PATH set the cache is not used, but glibc still reads the gconv-modules file of
+ * its compiled-in folder (on Debian: ISO-8859-15, UTF-16...), so the sandbox's folder aliases
+ * every charset needing a module to none (ffprobe-sandbox.ts) and no module is ever loaded; the
+ * DVB names stay unconverted, which the document never shows anyway.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";

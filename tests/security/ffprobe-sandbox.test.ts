@@ -57,7 +57,7 @@ describe("ffprobe sandbox", function () {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it("gives ffprobe an environment of its own: none of the function's credentials, an empty GCONV_PATH", async () => {
+  it("gives ffprobe an environment of its own: none of the function's credentials, a GCONV_PATH that loads no module", async () => {
     const saved = { ...process.env };
     process.env.AWS_ACCESS_KEY_ID = "AKIACANARYCANARY";
     process.env.AWS_SECRET_ACCESS_KEY = "canary-secret-value";
