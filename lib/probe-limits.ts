@@ -17,6 +17,17 @@
  */
 export const FFPROBE_MEMORY_LIMIT_MIB = 384;
 
+/**
+ * CPU time one ffprobe may use, seconds (RLIMIT_CPU, handlers/extractor/ffprobe-sandbox.ts).
+ * Probing reads headers and decodes a few frames: ordinary uploads take well under 1 s of CPU
+ * (a 119 MB fragmented MP4 read whole: 0.2 s, 10x headroom and more). An input can make FFmpeg compute without
+ * reading (a 4 MB Matroska with 200,000 chapters in descending id order: minutes, quadratic),
+ * which neither the proxy's request budget nor the memory limit sees; this ends it in seconds
+ * instead of at the probe deadline. CPU time, not wall time: a busy or throttled host does not
+ * bring it closer.
+ */
+export const FFPROBE_CPU_LIMIT_SECONDS = 3;
+
 /** What the function's own process (Node, the AWS SDK, the range proxies) is left, MiB. */
 export const HANDLER_MEMORY_RESERVE_MIB = 256;
 

@@ -20,6 +20,7 @@ export type FailedRun = Pick<
 
 export const REFERENCE_REASON = "references another resource (a playlist, manifest or reference file): not probed";
 export const MEMORY_REASON = "exceeded the memory limit while being read: not probed";
+export const CPU_REASON = "exceeded the CPU time limit while being read: not probed";
 export const REREAD_REASON = "made the reader fetch the object over and over: not probed";
 
 /** Anything that could locate something inside the function, replaced by a neutral word. */
@@ -61,6 +62,8 @@ export function failureReason(run: FailedRun, timeoutMs: number): string {
   if (run.refusedFormat) return `its format (${run.refusedFormat}) is not one the pipeline reads: not probed`;
   if ((run.proxy?.overBudget ?? 0) > 0) return REREAD_REASON;
   if (run.memoryExceeded) return MEMORY_REASON;
+  // SIGXCPU: the soft RLIMIT_CPU of ffprobe-sandbox.ts (the deadline and every other kill use SIGKILL).
+  if (run.signal === "SIGXCPU" && !run.timedOut) return CPU_REASON;
   if (run.timedOut) return `ffprobe did not finish within ${timeoutMs} ms and was killed`;
   if (run.outputCapped) return "ffprobe output exceeded its size cap; the object was not read";
   const lines = run.stderr

@@ -15,20 +15,21 @@
  * - `-protocol_whitelist`: `http,tcp` for the loopback range proxy, `file` for a local path;
  *   never `file` and network together, never concat, subfile, data, crypto, udp, rtp, https.
  * - The child's environment is built here, not inherited: no AWS credentials or other
- *   secrets of the function, and `GCONV_PATH` pointing at an empty folder. The static build's
- *   iconv otherwise loads the host's gconv modules (built for another glibc) and crashes
- *   (SIGSEGV) on every MPEG-TS file; with an empty folder it behaves the same on Debian, in
- *   the lab and on Amazon Linux 2023.
+ *   secrets of the function, and `GCONV_PATH` pointing at a folder whose gconv-modules
+ *   refuses every charset that needs a module (gconvFolder). The static build's iconv
+ *   otherwise loads the host's gconv modules (built for another glibc) and crashes (SIGSEGV)
+ *   on MPEG-TS files; so it behaves the same on Debian, in the lab and on Amazon Linux 2023.
  *
  * Memory: ffprobe runs under an address-space limit (RLIMIT_AS) set by `ulimit -v` in
  * /bin/sh, which then execs ffprobe (same pid, same process group). Node cannot set a
  * child's rlimits, and the Lambda nodejs22.x image (Amazon Linux 2023 minimal) ships bash
  * (/bin/sh) but not util-linux's prlimit; the lab's Debian /bin/sh (dash) has the same
  * builtin. Past the limit ffprobe's allocations fail and it exits with "Cannot allocate
- * memory" instead of taking the function down.
+ * memory" instead of taking the function down. CPU time is limited the same way (RLIMIT_CPU,
+ * `ulimit -t`): an input can make FFmpeg compute for minutes without reading or allocating.
  */
 import { constants } from "node:fs";
-import { access, mkdir } from "node:fs/promises";
+import { access, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 
@@ -152,16 +153,83 @@ export function sandboxArgs(input: string): string[] {
   ];
 }
 
-let emptyGconvDir: Promise<string> | undefined;
+/**
+ * The folder the pinned static build's glibc reads `gconv-modules` from whatever GCONV_PATH
+ * says (compiled in; glibc appends it to GCONV_PATH). On Debian and Ubuntu it exists and its
+ * gconv-modules names ISO-8859-15, UTF-16 and others: ffprobe then dlopened the host's
+ * ISO8859-15.so and libc.so.6 and crashed (SIGSEGV) on an MPEG-TS whose DVB service name
+ * selects ISO-8859-15 (first byte 0x0B). Amazon Linux 2023 keeps its modules in /usr/lib64/gconv.
+ */
+export const BUILD_GCONV_DIR = "/usr/lib/x86_64-linux-gnu/gconv";
 
-/** An empty folder for GCONV_PATH (under the OS temp folder: /tmp in Lambda). */
-export function emptyGconvFolder(): Promise<string> {
-  emptyGconvDir ??= (async () => {
-    const dir = path.join(os.tmpdir(), "media-pipeline-gconv-empty");
+/** A charset no module provides: a name aliased to it makes iconv_open fail without loading anything. */
+export const REFUSED_CHARSET = "X-NO-MODULE-IN-FFPROBE-SANDBOX//";
+
+/**
+ * Charsets that need a gconv module: those FFmpeg's mpegts demuxer asks for (DVB text) and
+ * those the main gconv-modules file of Debian/Ubuntu lists. Names glibc converts without a
+ * module (UTF-8, UCS-2, UCS-4, INTERNAL, WCHAR_T) are left alone.
+ */
+const MODULE_CHARSETS = [
+  "ISO6937",
+  ...Array.from({ length: 16 }, (_, i) => `ISO-8859-${i + 1}`),
+  "KSC_5601",
+  "GB2312",
+  "BIG5",
+  "ANSI_X3.110",
+  "CP1252",
+  "UNICODE",
+  "UTF-16",
+  "UTF-16BE",
+  "UTF-16LE",
+  "UTF-32",
+  "UTF-32BE",
+  "UTF-32LE",
+  "UTF-7",
+  "UTF-7-IMAP",
+];
+
+/**
+ * The gconv-modules file of the sandbox's GCONV_PATH: no module, only aliases that send every
+ * charset needing one (the list above, and every name the build's folder here has a module
+ * line for) to REFUSED_CHARSET. glibc reads GCONV_PATH first, keeps the first alias of a name and
+ * ignores later modules for a name that is an alias, so no host module is ever loaded: the
+ * static build behaves the same on Debian, in the lab and on Amazon Linux 2023 (DVB names
+ * stay unconverted, which the document never shows).
+ */
+export async function sandboxGconvModules(buildDir = BUILD_GCONV_DIR): Promise<string> {
+  const names = new Set(MODULE_CHARSETS.map((n) => `${n.toUpperCase()}//`));
+  const host = await readFile(path.join(buildDir, "gconv-modules"), "utf8").catch(() => "");
+  for (const line of host.split("\n")) {
+    const [kind, from, to] = line.trim().split(/\s+/);
+    // Module lines only: an alias of the host resolves to a module name, refused here in turn.
+    if (kind === "module") {
+      for (const n of [from, to]) if (n && n !== "INTERNAL") names.add(n.toUpperCase());
+    }
+  }
+  for (const builtin of ["INTERNAL", "UTF-8//", "ISO-10646/UTF8/", "ISO-10646/UCS2/", "ISO-10646/UCS4/", "WCHAR_T//"]) {
+    names.delete(builtin);
+  }
+  return [...names]
+    .sort()
+    .map((n) => `alias\t${n}\t${REFUSED_CHARSET}\n`)
+    .join("");
+}
+
+let gconvDir: Promise<string> | undefined;
+
+/** The GCONV_PATH folder (under the OS temp folder: /tmp in Lambda): no module, only refusing aliases. */
+export function gconvFolder(): Promise<string> {
+  gconvDir ??= (async () => {
+    const dir = path.join(os.tmpdir(), "media-pipeline-gconv");
     await mkdir(dir, { recursive: true });
+    // Written whole and renamed: other processes (the lab, tests) share the folder.
+    const tmp = path.join(dir, `.gconv-modules.${process.pid}`);
+    await writeFile(tmp, await sandboxGconvModules());
+    await rename(tmp, path.join(dir, "gconv-modules"));
     return dir;
   })();
-  return emptyGconvDir;
+  return gconvDir;
 }
 
 /**
@@ -179,12 +247,23 @@ export const LIMIT_SHELL = "/bin/sh";
 export const LIMIT_NOT_APPLIED_EXIT = 125;
 
 /**
- * The command that runs `binary args` under an address-space limit of `limitMiB`:
- * `/bin/sh -c 'ulimit -v KiB || exit 125; exec "$@"'`. The shell execs, so the limit holds
- * for ffprobe itself and the pid (and process group) are ffprobe's.
+ * The command that runs `binary args` under an address-space limit of `limitMiB` and a CPU
+ * time limit of `cpuSeconds`, core dumps off:
+ * `/bin/sh -c '{ ulimit -c 0 && ulimit -v KiB && ulimit -S -t S && ulimit -H -t S+1; } || exit 125; exec "$@"'`.
+ * At the soft CPU limit the kernel sends SIGXCPU (the hard limit, a second later, SIGKILL), so
+ * the signal says which limit ended the run. The shell execs, so the limits hold for ffprobe
+ * itself and the pid (and process group) are ffprobe's.
  */
-export function limitedCommand(binary: string, args: string[], limitMiB: number): { file: string; args: string[] } {
-  const script = `ulimit -v ${Math.floor(limitMiB * 1024)} || exit ${LIMIT_NOT_APPLIED_EXIT}; exec "$@"`;
+export function limitedCommand(
+  binary: string,
+  args: string[],
+  limitMiB: number,
+  cpuSeconds: number,
+): { file: string; args: string[] } {
+  const kib = Math.floor(limitMiB * 1024);
+  const cpu = Math.max(1, Math.ceil(cpuSeconds));
+  const limits = `ulimit -c 0 && ulimit -v ${kib} && ulimit -S -t ${cpu} && ulimit -H -t ${cpu + 1}`;
+  const script = `{ ${limits}; } || exit ${LIMIT_NOT_APPLIED_EXIT}; exec "$@"`;
   return { file: LIMIT_SHELL, args: ["-c", script, "ffprobe-sandbox", binary, ...args] };
 }
 

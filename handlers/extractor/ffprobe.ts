@@ -12,11 +12,11 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { FFPROBE_PIN } from "../../lib/ffprobe-pin";
-import { FFPROBE_MEMORY_LIMIT_MIB } from "../../lib/probe-limits";
+import { FFPROBE_CPU_LIMIT_SECONDS, FFPROBE_MEMORY_LIMIT_MIB } from "../../lib/probe-limits";
 import {
   checkSandboxAvailable,
-  emptyGconvFolder,
   ffprobeEnvironment,
+  gconvFolder,
   LIMIT_NOT_APPLIED_EXIT,
   limitedCommand,
   refusedDemuxer,
@@ -95,6 +95,8 @@ export interface RunFfprobeOptions {
   signal?: AbortSignal;
   /** Address-space limit of the child, MiB. Default FFPROBE_MEMORY_LIMIT_MIB (lib/probe-limits.ts). */
   memoryLimitMiB?: number;
+  /** CPU time limit of the child, seconds. Default FFPROBE_CPU_LIMIT_SECONDS (lib/probe-limits.ts). */
+  cpuLimitSeconds?: number;
 }
 
 /**
@@ -127,11 +129,12 @@ export function ffprobeArgs(input: string): string[] {
  * cannot be started or its limit cannot be applied (faults of the environment, not the object).
  */
 export async function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun> {
-  const gconvDir = await emptyGconvFolder();
+  const gconvDir = await gconvFolder();
   const command = limitedCommand(
     options.ffprobePath,
     ffprobeArgs(options.input),
     options.memoryLimitMiB ?? FFPROBE_MEMORY_LIMIT_MIB,
+    options.cpuLimitSeconds ?? FFPROBE_CPU_LIMIT_SECONDS,
   );
   const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const started = performance.now();

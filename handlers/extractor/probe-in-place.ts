@@ -44,7 +44,7 @@ export async function probeSource(
       signal: stop.signal,
     });
     return {
-      ...run,
+      ...withoutProxyUrl(run, proxy.url),
       bytesRead: proxy.stats.bytesRead,
       requests: proxy.stats.s3Requests,
       probeMs: run.ms,
@@ -54,4 +54,23 @@ export async function probeSource(
   } finally {
     await proxy.close();
   }
+}
+
+/** What ffprobe's JSON names its input as, instead of the proxy's URL. */
+export const INPUT_STAND_IN = "object";
+
+/**
+ * ffprobe's JSON names its input (`format.filename`): the proxy's loopback address, port and
+ * unguessable path. The raw JSON is stored and any reader of the API can download it, so the
+ * URL is replaced with a neutral word everywhere in it (and in the parsed output).
+ */
+function withoutProxyUrl(run: FfprobeRun, url: string): FfprobeRun {
+  // ffprobe's JSON writer escapes only quotes, backslashes and control characters: the URL appears as is.
+  const stdout = run.stdout?.includes(url)
+    ? Buffer.from(run.stdout.toString("utf8").split(url).join(INPUT_STAND_IN))
+    : run.stdout;
+  const format = run.output?.format as (FfprobeRun["output"] & object)["format"] & { filename?: string };
+  const output =
+    format?.filename === undefined ? run.output : { ...run.output, format: { ...format, filename: INPUT_STAND_IN } };
+  return { ...run, stdout, output };
 }

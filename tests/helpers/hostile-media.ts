@@ -14,10 +14,10 @@ import * as path from "node:path";
 import { ensureMedia, runFfmpeg } from "./media";
 
 /**
- * What the extractor must say of a case: `reference` and `memory` name the refusal; `bounded`
+ * What the extractor must say of a case: `reference`, `memory` and `cpu` name the refusal; `bounded`
  * cases may end either way (ffprobe's own checks catch them), but within the same bounds.
  */
-export type HostileVerdict = "reference" | "memory" | "bounded";
+export type HostileVerdict = "reference" | "memory" | "cpu" | "bounded";
 
 export interface HostileCase {
   name: string;
@@ -147,6 +147,58 @@ function crc32(data: Buffer): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
+/** An EBML element: ID bytes (hex), size as a variable-length integer, data. */
+function ebml(id: string, data: Buffer): Buffer {
+  let len = 1;
+  while (data.length >= 2 ** (7 * len) - 1) len++;
+  const size = Buffer.alloc(len);
+  size.writeUIntBE(data.length + 2 ** (7 * len), 0, len);
+  return Buffer.concat([Buffer.from(id, "hex"), size, data]);
+}
+
+function ebmlUint(value: number): Buffer {
+  const b = Buffer.alloc(6);
+  b.writeUIntBE(value, 0, 6);
+  return b;
+}
+
+/**
+ * A valid Matroska file of about 2 MB with `count` chapters whose UIDs descend: FFmpeg looks
+ * for an existing chapter of the same id among all earlier ones (avpriv_new_chapter) once ids
+ * stop rising, so reading the header costs count^2/2 comparisons: minutes of CPU, a handful
+ * of reads, a few MB of memory.
+ */
+export function manyChaptersMkv(count: number): Buffer {
+  const header = ebml(
+    "1a45dfa3",
+    Buffer.concat([ebml("4282", Buffer.from("matroska")), ebml("4287", ebmlUint(4)), ebml("4285", ebmlUint(2))]),
+  );
+  const info = ebml("1549a966", ebml("2ad7b1", ebmlUint(1_000_000)));
+  const audio = ebml("e1", Buffer.concat([ebml("b5", Buffer.from([0x45, 0xfa, 0, 0])), ebml("9f", ebmlUint(1))]));
+  const track = ebml(
+    "1654ae6b",
+    ebml(
+      "ae",
+      Buffer.concat([
+        ebml("d7", ebmlUint(1)),
+        ebml("73c5", ebmlUint(1)),
+        ebml("83", ebmlUint(2)),
+        ebml("86", Buffer.from("A_PCM/INT/LIT")),
+        ebml("6264", ebmlUint(16)),
+        audio,
+      ]),
+    ),
+  );
+  const atoms = Array.from({ length: count }, (_, i) =>
+    ebml("b6", Buffer.concat([ebml("73c4", ebmlUint(count + 1 - i)), ebml("91", ebmlUint(i * 1_000_000))])),
+  );
+  const chapters = ebml("1043a770", ebml("45b9", Buffer.concat(atoms)));
+  const cluster = ebml("1f43b675", Buffer.concat([ebml("e7", ebmlUint(0)), ebml("a3", Buffer.alloc(164))]));
+  cluster.writeUInt8(0x81, cluster.length - 164); // block of track 1, timecode 0, keyframe
+  cluster.writeUInt8(0x80, cluster.length - 161);
+  return Buffer.concat([header, ebml("18538067", Buffer.concat([info, track, chapters, cluster]))]);
+}
+
 /** The corpus, built against the given listeners and local files. `dir` is scratch space. */
 export async function hostileCorpus(listeners: Listeners, local: CorpusPaths, dir: string): Promise<HostileCase[]> {
   const tcp = `http://127.0.0.1:${listeners.tcpPort}`;
@@ -196,6 +248,13 @@ export async function hostileCorpus(listeners: Listeners, local: CorpusPaths, di
       attack: "tiny MP4 whose sample table claims 400 million samples",
       verdict: "bounded",
       bytes: await hugeSampleCountMp4(),
+    },
+    {
+      name: "many-chapters",
+      ext: "mkv",
+      attack: "4 MB Matroska with 200,000 chapters in descending id order: quadratic CPU, few reads",
+      verdict: "cpu",
+      bytes: manyChaptersMkv(200_000),
     },
     {
       name: "huge-dimensions",

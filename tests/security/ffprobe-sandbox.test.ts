@@ -7,12 +7,15 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { failureReason, REFERENCE_REASON, scrub } from "../../handlers/extractor/failure-reason";
+import { CPU_REASON, failureReason, REFERENCE_REASON, scrub } from "../../handlers/extractor/failure-reason";
 import { resolveLocalFfprobe, runFfprobe } from "../../handlers/extractor/ffprobe";
-import { emptyGconvFolder, PROBE_DEMUXERS, REFERENCE_DEMUXERS } from "../../handlers/extractor/ffprobe-sandbox";
+import { gconvFolder, PROBE_DEMUXERS, REFERENCE_DEMUXERS } from "../../handlers/extractor/ffprobe-sandbox";
+import { fileSource } from "../../handlers/extractor/file-source";
+import { probeSource } from "../../handlers/extractor/probe-in-place";
 import { type ByteSource, requestBudget, startRangeProxy } from "../../handlers/extractor/range-proxy";
 import { FFPROBE_MEMORY_LIMIT_MIB, probeSlots } from "../../lib/probe-limits";
-import { type Listeners, startListeners } from "../helpers/hostile-media";
+import { LEAK_PATTERNS, type Listeners, manyChaptersMkv, startListeners } from "../helpers/hostile-media";
+import { ensureMedia } from "../helpers/media";
 
 /** A stand-in ffprobe that prints what it was given, as ffprobe JSON tags. */
 async function reportingFfprobe(dir: string): Promise<string> {
@@ -54,7 +57,7 @@ describe("ffprobe sandbox", function () {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it("gives ffprobe an environment of its own: none of the function's credentials, an empty GCONV_PATH", async () => {
+  it("gives ffprobe an environment of its own: none of the function's credentials, a GCONV_PATH that loads no module", async () => {
     const saved = { ...process.env };
     process.env.AWS_ACCESS_KEY_ID = "AKIACANARYCANARY";
     process.env.AWS_SECRET_ACCESS_KEY = "canary-secret-value";
@@ -62,9 +65,13 @@ describe("ffprobe sandbox", function () {
     try {
       const run = await runFfprobe({ ffprobePath: await reportingFfprobe(dir), input: "/dev/null", timeoutMs: 10_000 });
       const env = run.output?.format?.tags?.env ?? "";
-      expect(env).to.include(`GCONV_PATH=${await emptyGconvFolder()}`);
+      expect(env).to.include(`GCONV_PATH=${await gconvFolder()}`);
       expect(env).not.to.match(/canary|AWS_/i);
-      expect(await fs.readdir(await emptyGconvFolder())).to.deep.equal([]);
+      // No module in the folder, only aliases refusing the charsets that need one (mpegts-gconv.test.ts).
+      expect(await fs.readdir(await gconvFolder())).to.deep.equal(["gconv-modules"]);
+      const modules = await fs.readFile(path.join(await gconvFolder(), "gconv-modules"), "utf8");
+      expect(modules).not.to.match(/^module/m);
+      expect(modules).to.match(/^alias\tISO-8859-15\/\/\t/m);
     } finally {
       process.env = saved;
     }
@@ -80,6 +87,20 @@ describe("ffprobe sandbox", function () {
       memoryLimitMiB: 100,
     });
     expect(custom.output?.format?.tags?.limit).to.equal(String(100 * 1024));
+  });
+
+  it("ends an input that makes ffprobe compute without reading or allocating at its CPU time limit, not at the deadline", async () => {
+    // 200,000 chapters in descending id order: FFmpeg's chapter lookup is quadratic (minutes of CPU).
+    const file = path.join(dir, "many-chapters.mkv");
+    await fs.writeFile(file, manyChaptersMkv(200_000));
+    const deadlineMs = 120_000;
+    const run = await runFfprobe({ ffprobePath, input: file, timeoutMs: deadlineMs });
+    expect(run.timedOut, run.stderr).to.equal(false);
+    expect(run.signal, run.stderr).to.equal("SIGXCPU");
+    expect(failureReason(run, deadlineMs)).to.equal(CPU_REASON);
+    // The limit is CPU time: the run must not have needed much more wall time than that on an idle
+    // machine, but a shared one stretches it, so only the deadline is asserted.
+    expect(run.ms).to.be.below(deadlineMs);
   });
 
   it("derives the probes one function runs at once from its memory and that limit", () => {
@@ -183,6 +204,22 @@ describe("ffprobe sandbox", function () {
       // A 1 GB fragmented MP4 visits about 115 fragments; a 10 GB one at one per second thousands.
       expect(requestBudget(1024 ** 3)).to.be.greaterThan(4000);
       expect(requestBudget(10 * 1024 ** 3)).to.be.greaterThan(40_000);
+    });
+  });
+
+  describe("raw ffprobe JSON leaks nothing", () => {
+    it("stores no loopback address, port or proxy path in the raw JSON (readers download it)", async () => {
+      // ffprobe's format.filename is its input: the proxy's http://127.0.0.1:<port>/<path>.
+      const run = await probeSource(await fileSource(await ensureMedia("mp4-faststart")), {
+        ffprobePath,
+        timeoutMs: 30_000,
+      });
+      expect(run.exitCode, run.stderr).to.equal(0);
+      const raw = run.stdout?.toString("utf8") ?? "";
+      expect(JSON.parse(raw).format.format_name).to.match(/mp4/);
+      for (const leak of LEAK_PATTERNS.slice(0, 4)) expect(raw, String(leak)).not.to.match(leak);
+      expect(raw).not.to.match(/[0-9a-f]{32}/);
+      expect(JSON.stringify(run.output)).not.to.match(/127\.0\.0\.1|[0-9a-f]{32}/);
     });
   });
 

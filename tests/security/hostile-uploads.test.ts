@@ -15,7 +15,7 @@ import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
 import { createExtractor } from "../../handlers/extractor/extractor";
-import { MEMORY_REASON, REFERENCE_REASON } from "../../handlers/extractor/failure-reason";
+import { CPU_REASON, MEMORY_REASON, REFERENCE_REASON } from "../../handlers/extractor/failure-reason";
 import { resolveLocalFfprobe } from "../../handlers/extractor/ffprobe";
 import { labAccessToken } from "../../lab/auth/sign-in";
 import { makeLabS3Client } from "../../lab/clients";
@@ -46,6 +46,7 @@ function checkDocument(c: HostileCase, doc: MetadataDocument | undefined, listen
   if (c.verdict === "reference") expect(d.status, c.name).to.equal("unprocessable");
   if (c.verdict === "reference") expect(d.reason, c.name).to.equal(REFERENCE_REASON);
   if (c.verdict === "memory") expect(d.reason, c.name).to.equal(MEMORY_REASON);
+  if (c.verdict === "cpu") expect(d.reason, c.name).to.equal(CPU_REASON);
   if (d.status === "ok") {
     // Only a bounded case may come back ok, and then it describes itself, not a local file.
     expect(c.verdict, c.name).to.equal("bounded");
