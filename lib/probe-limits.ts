@@ -20,13 +20,14 @@ export const FFPROBE_MEMORY_LIMIT_MIB = 384;
 /**
  * CPU time one ffprobe may use, seconds (RLIMIT_CPU, handlers/extractor/ffprobe-sandbox.ts).
  * Probing reads headers and decodes a few frames: ordinary uploads take well under 1 s of CPU
- * (a 119 MB fragmented MP4 read whole: 0.2 s, 10x headroom and more). An input can make FFmpeg compute without
+ * here (a 119 MB fragmented MP4 read whole: 0.2 s; a 42-megapixel PNG, the heaviest measured:
+ * 0.96 s), and Lambda's cores may be slower than this machine's: 5 s leaves room for both. An input can make FFmpeg compute without
  * reading (a 4 MB Matroska with 200,000 chapters in descending id order: minutes, quadratic),
  * which neither the proxy's request budget nor the memory limit sees; this ends it in seconds
  * instead of at the probe deadline. CPU time, not wall time: a busy or throttled host does not
  * bring it closer.
  */
-export const FFPROBE_CPU_LIMIT_SECONDS = 3;
+export const FFPROBE_CPU_LIMIT_SECONDS = 5;
 
 /** What the function's own process (Node, the AWS SDK, the range proxies) is left, MiB. */
 export const HANDLER_MEMORY_RESERVE_MIB = 256;
