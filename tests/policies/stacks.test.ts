@@ -179,7 +179,7 @@ describe("policies: the dev and prod stacks under mocks", function () {
       const p = await planProgram({ stack: "pr-42", projectRoot: root, program: path.join(REPO_ROOT, "index.ts") });
       const evaluation = await evaluatePolicies(p.resources, { stack: "pr-42", stackConfig: p.config });
       expect(blocking(evaluation)).to.deep.equal([]);
-      expect(evaluation.map((v) => v.policy)).to.deep.equal(["lab-destroyable"]); // the layer's skipDestroy advisory
+      expect(evaluation.map((v) => v.policy)).to.deep.equal([]); // a lab layer no longer keeps old versions (issue 13)
       // Judged as production (its config saying lab: false), the same resources fail lab-destroyable.
       const asProd = await evaluatePolicies(p.resources, {
         stack: "pr-42",
