@@ -145,7 +145,7 @@ describe("CLI convention (tools/cli.ts)", function () {
           'import * as aws from "@pulumi/aws";',
           'import * as pulumi from "@pulumi/pulumi";',
           "const names: pulumi.Output<string>[] = [];",
-          'for (let i = 0; i < 400; i++) names.push(new aws.s3.Bucket(`elsewhere-${i}`, { forceDestroy: true, tags: { purpose: "a program outside the repository" } }).bucket);',
+          'for (let i = 0; i < 400; i++) names.push(new aws.s3.Bucket("elsewhere-" + i, { forceDestroy: true, tags: { purpose: "a program outside the repository" } }).bucket);',
           "export const first = names[0];",
           "",
         ].join("\n"),
