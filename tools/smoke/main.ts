@@ -183,10 +183,13 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeSummary> {
       async () => {
         const page = (browser as SmokeBrowser).page;
         await page.goto(target.dashboardUrl);
-        await page.locator(`tr[data-key="${key.replace(/"/g, '\\"')}"]`).waitFor();
+        const row = page.locator(`tr[data-key="${key.replace(/"/g, '\\"')}"]`);
+        await row.waitFor();
+        await row.scrollIntoViewIfNeeded();
         await shot(page, "2-file-list");
         await page.goto(`${target.dashboardUrl}#/files/${encodeURIComponent(key)}`);
-        await page.locator("dialog#detail[open]").waitFor();
+        // The detail dialog, once its streams are in (before that it says "Loading…").
+        await page.locator("dialog#detail[open] #streams-table").waitFor();
         await shot(page, "3-file-detail");
         return `${summary.screenshots.length} in ${screenshotDir}`;
       },
