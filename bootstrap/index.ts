@@ -4,25 +4,21 @@
  * the GitHub repository's variables (AWS_REVIEW_ROLE_ARN, AWS_PRODUCTION_ROLE_ARN) and into each
  * stack's config (media-pipeline:permissionsBoundaryArn).
  */
-import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CiIdentity } from "./ci-identity";
 
 const config = new pulumi.Config();
-const caller = aws.getCallerIdentityOutput();
 
-const identity = caller.accountId.apply(
-  (accountId) =>
-    new CiIdentity("media-pipeline-ci", {
-      accountId,
-      repository: config.require("repository"),
-      existingOidcProviderArn: config.get("existingOidcProviderArn") || undefined,
-      stateBucket: config.get("stateBucket") || undefined,
-      productionStack: config.get("productionStack") || undefined,
-    }),
-);
+const identity = new CiIdentity("media-pipeline-ci", {
+  // The account is configuration, not looked up: the documents are then known at preview.
+  accountId: config.require("accountId"),
+  repository: config.require("repository"),
+  existingOidcProviderArn: config.get("existingOidcProviderArn") || undefined,
+  stateBucket: config.get("stateBucket") || undefined,
+  productionStack: config.get("productionStack") || undefined,
+});
 
-export const oidcProviderArn = identity.apply((i) => i.oidcProviderArn);
-export const permissionsBoundaryArn = identity.apply((i) => i.boundary.arn);
-export const reviewRoleArn = identity.apply((i) => i.reviewRole.arn);
-export const productionRoleArn = identity.apply((i) => i.productionRole.arn);
+export const oidcProviderArn = identity.oidcProviderArn;
+export const permissionsBoundaryArn = identity.boundary.arn;
+export const reviewRoleArn = identity.reviewRole.arn;
+export const productionRoleArn = identity.productionRole.arn;
