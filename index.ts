@@ -4,10 +4,21 @@
  * Project, Environment, Owner and CostCenter (lib/tags.ts).
  */
 import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { MediaPipeline } from "./components/media-pipeline";
 import { readPipelineConfig } from "./components/pipeline-config";
 
 const config = readPipelineConfig();
+
+// Deployed by the CI identity (bootstrap/, docs/ci.md), which may create IAM roles only with
+// this permissions boundary: every role of the stack then carries it. Registered before any
+// resource, so it applies to all of them.
+const permissionsBoundary = new pulumi.Config().get("permissionsBoundaryArn");
+if (permissionsBoundary) {
+  pulumi.runtime.registerStackTransformation((args) =>
+    args.type === "aws:iam/role:Role" ? { props: { ...args.props, permissionsBoundary }, opts: args.opts } : undefined,
+  );
+}
 
 const provider = new aws.Provider(`mp-${config.stack}-aws`, {
   region: config.region as aws.Region,
