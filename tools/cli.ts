@@ -190,7 +190,9 @@ export function exitQuietlyOnClosedOutput(): void {
  */
 export function exitWhenFlushed(code: number): void {
   let pending = 2;
-  const done = () => {
+  const done = (err?: Error | null) => {
+    // The write callback hears of a closed pipe before the stream's 'error' event does.
+    if ((err as NodeJS.ErrnoException | null | undefined)?.code === "EPIPE") process.exit(EXIT.ok);
     pending -= 1;
     if (pending === 0) process.exit(code);
   };
