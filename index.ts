@@ -11,14 +11,13 @@ import { readPipelineConfig } from "./components/pipeline-config";
 const config = readPipelineConfig();
 
 // Deployed by the CI identity (bootstrap/, docs/ci.md), which may create IAM roles only with
-// this permissions boundary: every role of the stack then carries it. Registered before any
-// resource, so it applies to all of them.
+// this permissions boundary: every role of the pipeline then carries it (a transformation on
+// the top component applies to every resource under it).
 const permissionsBoundary = new pulumi.Config().get("permissionsBoundaryArn");
-if (permissionsBoundary) {
-  pulumi.runtime.registerStackTransformation((args) =>
-    args.type === "aws:iam/role:Role" ? { props: { ...args.props, permissionsBoundary }, opts: args.opts } : undefined,
-  );
-}
+const withBoundary: pulumi.ResourceTransformation = (args) =>
+  permissionsBoundary && args.type === "aws:iam/role:Role"
+    ? { props: { ...args.props, permissionsBoundary }, opts: args.opts }
+    : undefined;
 
 const provider = new aws.Provider(`mp-${config.stack}-aws`, {
   region: config.region as aws.Region,
@@ -55,7 +54,7 @@ const pipeline = new MediaPipeline(
     backfillBatchSize: config.backfillBatchSize,
     backfillToleratedFailurePercent: config.backfillToleratedFailurePercent,
   },
-  { providers: [provider] },
+  { providers: [provider], transformations: [withBoundary] },
 );
 
 /** Upload media here (aws s3 cp file s3://<uploadBucket>/...) or through the dashboard. */

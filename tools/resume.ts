@@ -57,7 +57,7 @@ export { UsageError };
 export const cli: Cli = {
   name: "resume",
   usage: USAGE,
-  exitCodes: { 1: "an AWS call failed", 2: "usage or configuration error (no target, no Pulumi CLI for --stack)" },
+  exitCodes: { 1: "an AWS call failed", 2: "usage error (also: no target given, or --stack without the Pulumi CLI)" },
   main: (argv) => main(argv),
 };
 

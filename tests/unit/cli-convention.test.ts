@@ -116,7 +116,7 @@ describe("CLI convention (tools/cli.ts)", function () {
       const help = await run(scripts[name], ["--help"]);
       expect(help.code, `${name} --help: ${help.stderr}`).to.equal(0);
       expect(help.stdout, `${name} --help`)
-        .to.match(/^usage: /m)
+        .to.match(/^usage:/m)
         .and.match(/\nexit codes:\n/);
       expect(help.stderr, `${name} --help stderr`).to.equal("");
     });
