@@ -4,11 +4,21 @@
  * Project, Environment, Owner and CostCenter (lib/tags.ts).
  */
 import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { MediaPipeline } from "./components/media-pipeline";
 import { readPipelineConfig } from "./components/pipeline-config";
 import { KILL_SWITCH_TAG_PREFIX } from "./lib/tags";
 
 const config = readPipelineConfig();
+
+// Deployed by the CI identity (bootstrap/, docs/ci.md), which may create IAM roles only with
+// this permissions boundary: every role of the pipeline then carries it (a transformation on
+// the top component applies to every resource under it).
+const permissionsBoundary = new pulumi.Config().get("permissionsBoundaryArn");
+const withBoundary: pulumi.ResourceTransformation = (args) =>
+  permissionsBoundary && args.type === "aws:iam/role:Role"
+    ? { props: { ...args.props, permissionsBoundary }, opts: args.opts }
+    : undefined;
 
 const provider = new aws.Provider(`mp-${config.stack}-aws`, {
   region: config.region as aws.Region,
@@ -53,7 +63,7 @@ const pipeline = new MediaPipeline(
     backfillBatchSize: config.backfillBatchSize,
     backfillToleratedFailurePercent: config.backfillToleratedFailurePercent,
   },
-  { providers: [provider] },
+  { providers: [provider], transformations: [withBoundary] },
 );
 
 /** Upload media here (aws s3 cp file s3://<uploadBucket>/...) or through the dashboard. */

@@ -3,13 +3,15 @@
  *
  * Runs the bench sections (one file each, composed here) and prints a readable report, or
  * with --json ONE JSON object on stdout ({ <section>: figures..., checks: [...] }); progress
- * always goes to stderr. Exits 1 when an acceptance check fails. Not part of `npm test`.
+ * always goes to stderr. Exit codes (tools/cli.ts): 0 every acceptance check passed, 1 a check
+ * failed or a section could not run, 2 usage error. Not part of `npm test`.
  * Inputs are generated once and cached under .cache/bench/ (the first run takes longer).
  *
  * To add a section: write bench/<name>.ts exporting a BenchSection (bench/section.ts) and
  * list it in SECTIONS.
  */
 import * as os from "node:os";
+import { type Cli, runCli, UsageError } from "../tools/cli";
 import { apiSection } from "./api";
 import { bundleSection } from "./bundle";
 import { probeSection } from "./probe";
@@ -27,18 +29,23 @@ function parseArgs(argv: string[]): Args {
   const args: Args = { json: false, inPlaceRuns: 3, downloadRuns: 2, loadRuns: 7 };
   const positiveInt = (flag: string, v: string | undefined) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${v}`);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a positive integer, got ${v}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
-    const value = () => inline ?? argv[++i];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`option ${flag} needs a value`);
+      return v;
+    };
     if (flag === "--json") args.json = true;
     else if (flag === "--only") args.only = value().split(",").filter(Boolean);
     else if (flag === "--inplace-runs") args.inPlaceRuns = positiveInt(flag, value());
     else if (flag === "--download-runs") args.downloadRuns = positiveInt(flag, value());
     else if (flag === "--load-runs") args.loadRuns = positiveInt(flag, value());
-    else throw new Error(`unknown argument ${argv[i]}`);
+    else if (flag.startsWith("-")) throw new UsageError(`unknown option ${flag}`);
+    else throw new UsageError(`unexpected argument ${JSON.stringify(argv[i])}`);
   }
   return args;
 }
@@ -51,9 +58,26 @@ function sections(args: Args): BenchSection<unknown>[] {
   ] as BenchSection<unknown>[];
   if (!args.only) return all;
   const unknown = args.only.filter((n) => !all.some((s) => s.name === n));
-  if (unknown.length) throw new Error(`unknown section(s) ${unknown.join(", ")}; known: ${all.map((s) => s.name)}`);
+  if (unknown.length)
+    throw new UsageError(`unknown section(s) ${unknown.join(", ")}; known: ${all.map((s) => s.name)}`);
   return all.filter((s) => args.only?.includes(s.name));
 }
+
+export const cli: Cli = {
+  name: "bench",
+  usage: `usage: npm run bench [-- options]
+
+Probe in place vs download-then-probe on a 1 GB MP4, bundle size and load time, API latency in
+the lab; a readable report, then the acceptance checks. Inputs are cached under .cache/bench/.
+
+  --json               ONE JSON object on stdout (npm run -s bench -- --json); progress on stderr
+  --only a,b           only these sections (probe, bundle, api)
+  --inplace-runs N     runs of the in-place probe (default 3)
+  --download-runs N    runs of download-then-probe (default 2)
+  --load-runs N        fresh-node require() runs of the bundle (default 7)`,
+  exitCodes: { 1: "an acceptance check failed, or a section could not run" },
+  main: (argv) => main(argv),
+};
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
@@ -92,10 +116,4 @@ async function main(argv: string[]): Promise<number> {
   return checks.every((c) => c.pass) ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`bench: ${(err as Error).stack ?? err}`);
-    process.exit(2);
-  },
-);
+if (require.main === module) runCli(cli);

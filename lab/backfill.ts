@@ -16,7 +16,6 @@
  * not be reached, 2 usage error.
  */
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
 import {
   addResult,
   type BackfillSummary,
@@ -30,6 +29,7 @@ import { createExtractor } from "../handlers/extractor/extractor";
 import { resolveLocalFfprobe } from "../handlers/extractor/ffprobe";
 import { MetadataStore } from "../handlers/extractor/store";
 import { DEFAULT_PROBE_TIMEOUT_MS, METRICS_NAMESPACE } from "../lib/runtime-env";
+import { parseFlags } from "../tools/cli";
 import { makeLabDynamoClient, makeLabS3Client } from "./clients";
 import { defaultLabDir, type Lab, type LabEndpoints, labPaths, startLab } from "./lab";
 import { fileSink, LabLogger, LabMetrics } from "./log";
@@ -204,29 +204,20 @@ export async function backfillCommand(args: string[]): Promise<number> {
     "only-outdated"?: boolean;
     concurrency?: string;
     json?: boolean;
-    help?: boolean;
   };
   let concurrency: number | undefined;
   try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        dir: { type: "string" },
-        prefix: { type: "string" },
-        "only-outdated": { type: "boolean", default: false },
-        concurrency: { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
+    ({ values } = parseFlags(args, {
+      dir: { type: "string" },
+      prefix: { type: "string" },
+      "only-outdated": { type: "boolean", default: false },
+      concurrency: { type: "string" },
+      json: { type: "boolean", default: false },
     }));
     concurrency = positiveInt("--concurrency", values.concurrency);
   } catch (err) {
-    process.stderr.write(`lab backfill: ${(err as Error).message}\n\n${BACKFILL_USAGE}`);
+    process.stderr.write(`lab backfill: ${(err as Error).message} (npm run lab -- backfill --help)\n`);
     return 2;
-  }
-  if (values.help) {
-    process.stdout.write(BACKFILL_USAGE);
-    return 0;
   }
   const dir = values.dir ?? defaultLabDir();
   try {

@@ -12,13 +12,13 @@
  * lab's PipelineControl and the policy of KILL_SWITCH_THRESHOLD_PERCENT /
  * KILL_SWITCH_PAUSE_ON_FORECAST as set for this command.
  *
- * Exit codes: 0 done; 1 the lab refused or failed (or the alert was unparseable, or its
- * pause failed); 2 no lab is running on the folder, or a usage error.
+ * Exit codes (tools/cli.ts): 0 done; 1 the lab refused or failed (or the alert was
+ * unparseable, or its pause failed); 2 usage error; 3 no lab is running on the folder.
  */
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
 import { readKillSwitchPolicy } from "../handlers/kill-switch/config";
 import { formatPipelineStatus, type PipelineStatus } from "../lib/pipeline-control";
+import { asUsageError, oneLine, parseFlags, UsageError } from "../tools/cli";
 import { LabAdminClient, LabAdminError, labAdminTokenFile, snsEventFromFile } from "./admin";
 import { defaultLabDir, type LabEndpoints, labPaths } from "./lab";
 import { FOR_THIS_RUN } from "./pipeline-control";
@@ -33,7 +33,10 @@ export const CONTROL_USAGE = `  pause [--reason TEXT] pause the running lab's pi
   budget-alert --file F run an AWS Budgets message (the text Budgets publishes to SNS, or an SNS event
                         JSON; - for stdin) through the kill switch against the lab, as in the cloud
                         (policy: $KILL_SWITCH_THRESHOLD_PERCENT, $KILL_SWITCH_PAUSE_ON_FORECAST)
-                        (these four take --dir <folder> and --json; exit 2 when no lab runs there)`;
+                        (these four take --dir <folder> and --json; exit 3 when no lab runs there)`;
+
+/** Exit code when no lab is running on the folder. */
+export const EXIT_NO_LAB = 3;
 
 export interface ControlIo {
   out: (line: string) => void;
@@ -48,8 +51,13 @@ const defaultIo: ControlIo = {
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
-/** Exit code 2 with a message: no lab, or bad usage. */
-class Refusal extends Error {}
+/** Exit code 2 with a message: bad usage. */
+class Refusal extends UsageError {}
+
+/** Exit code 3 (EXIT_NO_LAB): no lab is running on the folder. */
+export class NoLabError extends Error {
+  override name = "NoLabError";
+}
 
 function processAlive(pid: number): boolean {
   try {
@@ -70,12 +78,12 @@ export function findRunningLab(dir: string): { endpoints: LabEndpoints; token: s
     endpoints = JSON.parse(fs.readFileSync(file, "utf8")) as LabEndpoints;
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no" : "unreadable";
-    throw new Refusal(
+    throw new NoLabError(
       `no lab is running on ${dir} (${why} ${file}): start one with npm start -- --dir '${dir}'${recorded}`,
     );
   }
   if (!Number.isInteger(endpoints.pid) || !processAlive(endpoints.pid)) {
-    throw new Refusal(
+    throw new NoLabError(
       `no lab is running on ${dir}: ${file} is left over from pid ${endpoints.pid}, which is gone${recorded}`,
     );
   }
@@ -96,18 +104,12 @@ export async function controlCommand(
 ): Promise<number> {
   let dir = "";
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      options: {
-        dir: { type: "string" },
-        json: { type: "boolean", default: false },
-        ...(command === "pause" ? { reason: { type: "string" as const } } : {}),
-        ...(command === "budget-alert" ? { file: { type: "string" as const } } : {}),
-      },
-      allowPositionals: true,
-      strict: true,
+    const { values } = parseFlags(args, {
+      dir: { type: "string" },
+      json: { type: "boolean", default: false },
+      ...(command === "pause" ? { reason: { type: "string" as const } } : {}),
+      ...(command === "budget-alert" ? { file: { type: "string" as const } } : {}),
     });
-    if (positionals.length > 0) throw new Refusal(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const v = values as { dir?: string; json: boolean; reason?: string; file?: string };
     dir = defaultLabDir(v.dir === undefined ? (io.env ?? process.env) : { LAB_DIR: v.dir });
 
@@ -187,17 +189,21 @@ export async function controlCommand(
       }
     }
     return 2;
-  } catch (err) {
-    if (err instanceof Refusal || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      io.err(`lab: ${(err as Error).message}`);
-      if (!(err instanceof Refusal) || /argument|needs --file/.test(err.message)) io.err("usage: npm run lab -- help");
+  } catch (raw) {
+    const err = asUsageError(raw) as Error;
+    if (err instanceof UsageError) {
+      io.err(`lab: ${oneLine(err.message)} (npm run lab -- ${command} --help)`);
       return 2;
+    }
+    if (err instanceof NoLabError) {
+      io.err(`lab: ${err.message}`);
+      return EXIT_NO_LAB;
     }
     if (err instanceof LabAdminError && err.status === 0) {
-      io.err(`lab: no lab answers for ${dir}: ${err.message}`);
-      return 2;
+      io.err(`lab: no lab answers for ${dir}: ${oneLine(err.message)}`);
+      return EXIT_NO_LAB;
     }
-    io.err(`lab: ${command} failed: ${(err as Error).message}`);
+    io.err(`lab: ${command} failed: ${oneLine(err.message)}`);
     return 1;
   }
 }

@@ -14,6 +14,7 @@
  * startLab() is what `npm start` (lab/main.ts), the end-to-end tests and the bench use.
  */
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
@@ -68,6 +69,8 @@ export function labPaths(dir: string) {
     s3Journal: path.join(data, "s3-events.journal"),
     /** A recorded pause (lab/pipeline-control.ts): while it exists, the lab starts paused. */
     pause: path.join(data, "pause.json"),
+    /** The ports of the first start, reused by later ones (an open dashboard tab and tokens survive a restart). */
+    ports: path.join(dir, "ports.json"),
     log: path.join(dir, "logs", "pipeline.jsonl"),
   };
 }
@@ -88,8 +91,14 @@ export interface LabOptions {
   dir?: string;
   /** Loopback address to listen on. */
   host?: string;
-  /** Ports (0: any free port; defaults from LAB_S3_PORT, LAB_DYNAMODB_PORT, LAB_API_PORT, LAB_AUTH_PORT, else 0). */
-  ports?: { s3?: number; dynamodb?: number; api?: number; auth?: number };
+  /**
+   * Ports (0: any free port). Default for each: LAB_S3_PORT, LAB_DYNAMODB_PORT, LAB_API_PORT,
+   * LAB_AUTH_PORT, else the port kept in <dir>/ports.json by the previous start (when still
+   * free), else any free port. The ports used are written back to ports.json.
+   */
+  ports?: Partial<LabPorts>;
+  /** Reuse the ports of ports.json (default true). */
+  keepPorts?: boolean;
   /** No console output (logs still go to <dir>/logs/pipeline.jsonl). */
   quiet?: boolean;
   /** Console output; default: one line per processed object (ignored when quiet). */
@@ -161,13 +170,64 @@ export const LAB_QUEUE_DEFAULTS: Required<Omit<LabQueueSettings, "retryBackoff">
   pollWaitMs: 1_000,
 };
 
-function portFrom(option: number | undefined, envName: string): number {
+/** The lab's listening ports, as kept in <dir>/ports.json. */
+export interface LabPorts {
+  s3: number;
+  dynamodb: number;
+  api: number;
+  auth: number;
+}
+
+const PORT_VARIABLES: Record<keyof LabPorts, string> = {
+  s3: "LAB_S3_PORT",
+  dynamodb: "LAB_DYNAMODB_PORT",
+  api: "LAB_API_PORT",
+  auth: "LAB_AUTH_PORT",
+};
+
+const isPort = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0 && (n as number) <= 65535;
+
+/** The ports a previous start kept (only valid entries); {} when there is no file. */
+export function keptPorts(dir: string): Partial<LabPorts> {
+  try {
+    const raw = JSON.parse(fs.readFileSync(labPaths(dir).ports, "utf8")) as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(PORT_VARIABLES).flatMap((k) => (isPort(raw[k]) ? [[k, raw[k]]] : [])));
+  } catch {
+    return {};
+  }
+}
+
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The port to listen on: the option (a flag), else the variable, else the kept port when no
+ * other program took it meanwhile (`replaced` is called then), else 0 (any free port).
+ */
+async function choosePort(
+  name: keyof LabPorts,
+  option: number | undefined,
+  kept: number | undefined,
+  host: string,
+  replaced: (port: number) => void,
+): Promise<number> {
   if (option !== undefined) return option;
+  const envName = PORT_VARIABLES[name];
   const raw = process.env[envName];
-  if (raw === undefined || raw === "") return 0;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${envName}=${raw} is not a port number`);
-  return n;
+  if (raw !== undefined && raw !== "") {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${envName}=${raw} is not a port number`);
+    return n;
+  }
+  if (kept === undefined) return 0;
+  if (await portFree(host, kept)) return kept;
+  replaced(kept);
+  return 0;
 }
 
 function processAlive(pid: number): boolean {
@@ -265,17 +325,20 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       }),
     );
 
-    const dynamo = await startLabDynamo({
-      path: paths.dynamodb,
-      host,
-      port: portFrom(options.ports?.dynamodb, "LAB_DYNAMODB_PORT"),
-    });
+    const kept = options.keepPorts === false ? {} : keptPorts(dir);
+    const port = (name: keyof LabPorts) =>
+      choosePort(name, options.ports?.[name], kept[name], host, (taken) =>
+        labLogger.warn(`the ${name} port kept in ${paths.ports} is taken by another program; using a free one`, {
+          port: taken,
+        }),
+      );
+    const dynamo = await startLabDynamo({ path: paths.dynamodb, host, port: await port("dynamodb") });
     cleanups.push(() => dynamo.close());
 
     const s3Server = await startLabS3({
       directory: paths.s3,
       host,
-      port: portFrom(options.ports?.s3, "LAB_S3_PORT"),
+      port: await port("s3"),
       notifications: {
         buckets: [LAB_NAMES.ingestBucket],
         sequencer: SequencerClock.open(paths.sequencer),
@@ -322,7 +385,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const corsOrigins: string[] = [...(options.corsOrigins ?? [])];
     const gateway = await startApiGateway({
       host,
-      port: portFrom(options.ports?.api, "LAB_API_PORT"),
+      port: await port("api"),
       routes: ROUTE_TABLE.map((r) => ({ ...r, handler: api })),
       authorizer: (event, route) =>
         authorizer ? authorizer(event, route) : Promise.resolve({ deny: "unauthorized", description: "starting" }),
@@ -356,7 +419,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     issuer = await startLabIssuer({
       dir,
       host,
-      port: portFrom(options.ports?.auth, "LAB_AUTH_PORT"),
+      port: await port("auth"),
       redirectUris: [...dashboardOrigins, ...(options.corsOrigins ?? [])].map((o) => `${o}/`),
       apiResource: gateway.url,
       onError: (err) => labLogger.error("issuer error", { error: err as Error }),
@@ -456,6 +519,13 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       pid: process.pid,
       startedAt: new Date().toISOString(),
     };
+    const portOf = (url: string) => Number(new URL(url).port);
+    writeJsonAtomic(paths.ports, {
+      s3: portOf(s3Server.endpoint),
+      dynamodb: portOf(dynamo.endpoint),
+      api: portOf(gateway.url),
+      auth: portOf(issuer.issuer),
+    } satisfies LabPorts);
     writeJsonAtomic(paths.endpoints, endpoints);
     cleanups.push(() => {
       // Only remove it if it still describes this lab.

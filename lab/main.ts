@@ -8,16 +8,25 @@
  *   npm run lab -- backfill [--prefix P] [--only-outdated]   # re-process the bucket (lab/backfill.ts)
  *   npm run lab -- pause [--reason TEXT] | resume | status | budget-alert --file F   # the running lab's pipeline (lab/control-cli.ts)
  *
- * Runs the whole pipeline locally until Ctrl-C (see lab/lab.ts). Exit codes: 0 after a
- * clean stop, 1 when the lab cannot start, 2 on usage errors.
+ * Runs the whole pipeline locally until Ctrl-C (see lab/lab.ts). Exit codes (tools/cli.ts):
+ * 0 after a clean stop (or the command did its work), 1 the lab cannot start or the command
+ * failed, 2 usage error, 3 no lab is running on the folder (token, pause, resume, status,
+ * budget-alert).
  */
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
 import { ROUTE_TABLE } from "../lib/api-routes";
+import { type Cli, parseFlags, runCli, runCommand, UsageError } from "../tools/cli";
 import { labUser } from "./auth/secrets";
 import { labAccessToken } from "./auth/sign-in";
-import { backfillCommand } from "./backfill";
-import { CONTROL_USAGE, type ControlCommand, controlCommand, pausedNotice } from "./control-cli";
+import { BACKFILL_USAGE, backfillCommand } from "./backfill";
+import {
+  CONTROL_USAGE,
+  type ControlCommand,
+  controlCommand,
+  EXIT_NO_LAB,
+  NoLabError,
+  pausedNotice,
+} from "./control-cli";
 import { defaultLabDir, type LabEndpoints, labPaths, startLab } from "./lab";
 import { jsonSink } from "./log";
 
@@ -28,20 +37,21 @@ commands:
   token [--dir <folder>]  print an access token of the lab user, for the running lab (curl -H "authorization: Bearer ...")
 ${CONTROL_USAGE}
   backfill [--prefix P] [--only-outdated]  re-process missing, stale and outdated documents (lab/backfill.ts)
-  help                  show this text
+  help                  show this text (also: --help after any command)
 
 options (start):
   --dir <folder>        lab folder (default: $LAB_DIR or .lab); data lives in <folder>/data
   --json                print the handlers' raw JSON logs and EMF metrics instead of one line per object
   --paused              start with the worker paused for this run (uploads are queued, not processed;
                         'resume' or a restart continues; a pause made with 'pause' survives restarts)
-  --s3-port <n>         port for S3 (default: $LAB_S3_PORT or any free port)
-  --dynamodb-port <n>   port for DynamoDB (default: $LAB_DYNAMODB_PORT or any free port)
-  --api-port <n>        port for the API and the dashboard (default: $LAB_API_PORT or any free port)
-  --auth-port <n>       port for the OpenID Connect issuer (default: $LAB_AUTH_PORT or any free port)
+  --s3-port <n>         port for S3 (default: $LAB_S3_PORT, else the port of the last start)
+  --dynamodb-port <n>   port for DynamoDB (default: $LAB_DYNAMODB_PORT, else the last start's)
+  --api-port <n>        port for the API and the dashboard (default: $LAB_API_PORT, else the last start's)
+  --auth-port <n>       port for the OpenID Connect issuer (default: $LAB_AUTH_PORT, else the last start's)
+                        The first start picks free ports and keeps them in <folder>/ports.json, so an
+                        open dashboard tab and tokens survive a restart; a kept port another program
+                        took meanwhile is replaced by a free one (and the file updated).
 `;
-
-class UsageError extends Error {}
 
 function port(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
@@ -76,33 +86,29 @@ export function banner(e: LabEndpoints, dataDir: string, endpointsFile: string, 
 
 /** Prints an access token of the lab user, signing in to the running lab's issuer. */
 async function token(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { dir: { type: "string" } } });
-  const file = labPaths(values.dir ?? defaultLabDir()).endpoints;
+  const { values } = parseFlags(args, { dir: { type: "string" } });
+  const dir = values.dir ?? defaultLabDir();
+  const file = labPaths(dir).endpoints;
   let endpoints: LabEndpoints;
   try {
     endpoints = JSON.parse(fs.readFileSync(file, "utf8")) as LabEndpoints;
   } catch {
-    throw new UsageError(`no running lab (${file} is missing): start it with npm start`);
+    throw new NoLabError(`no lab is running on ${dir}: start one with npm start`);
   }
   process.stdout.write(`${await labAccessToken(endpoints)}\n`);
   return 0;
 }
 
 async function start(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      dir: { type: "string" },
-      json: { type: "boolean", default: false },
-      paused: { type: "boolean", default: false },
-      "s3-port": { type: "string" },
-      "dynamodb-port": { type: "string" },
-      "api-port": { type: "string" },
-      "auth-port": { type: "string" },
-    },
-    allowPositionals: true,
+  const { values } = parseFlags(args, {
+    dir: { type: "string" },
+    json: { type: "boolean", default: false },
+    paused: { type: "boolean", default: false },
+    "s3-port": { type: "string" },
+    "dynamodb-port": { type: "string" },
+    "api-port": { type: "string" },
+    "auth-port": { type: "string" },
   });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const lab = await startLab({
     dir: values.dir ?? defaultLabDir(),
     paused: values.paused,
@@ -143,39 +149,58 @@ async function start(args: string[]): Promise<number> {
   return 0;
 }
 
-export async function main(argv: string[]): Promise<number> {
+const COMMANDS = ["start", "token", "pause", "resume", "status", "budget-alert", "backfill", "help"];
+
+/** The subcommand and its arguments: `start` when the first argument is a flag or absent. */
+function command(argv: string[]): { command: string; args: string[] } {
   const [first, ...rest] = argv;
-  const command = first === undefined || first.startsWith("-") ? "start" : first;
-  const args = command === first ? rest : argv;
-  try {
-    switch (command) {
+  return first === undefined || first.startsWith("-")
+    ? { command: "start", args: argv }
+    : { command: first, args: rest };
+}
+
+export const cli: Cli = {
+  name: "lab",
+  usage: (argv) => (command(argv).command === "backfill" ? BACKFILL_USAGE : USAGE),
+  exitCodes: {
+    1: "the lab cannot start, or the command failed",
+    [EXIT_NO_LAB]: "no lab is running on the folder (token, pause, resume, status, budget-alert)",
+  },
+  async main(argv) {
+    const { command: name, args } = command(argv);
+    switch (name) {
       case "start":
-        return await start(args);
+        return start(args).catch((err: Error) => {
+          if (err instanceof UsageError) throw err;
+          throw new Error(`cannot start: ${err.message}`, { cause: err });
+        });
       case "token":
-        return await token(args);
+        try {
+          return await token(args);
+        } catch (err) {
+          if (!(err instanceof NoLabError)) throw err;
+          process.stderr.write(`lab: ${err.message}\n`);
+          return EXIT_NO_LAB;
+        }
       case "pause":
       case "resume":
       case "status":
       case "budget-alert":
-        return await controlCommand(command as ControlCommand, args);
+        return controlCommand(name as ControlCommand, args);
       case "backfill":
-        return await backfillCommand(args);
+        return backfillCommand(args);
       case "help":
         process.stdout.write(USAGE);
         return 0;
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+        throw new UsageError(`unknown command ${JSON.stringify(name)} (commands: ${COMMANDS.join(", ")})`);
     }
-  } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`lab: ${(err as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
-    process.stderr.write(`lab: ${command === "token" ? "no token" : "cannot start"}: ${(err as Error).message}\n`);
-    return 1;
-  }
+  },
+};
+
+/** Runs the lab CLI and returns its exit code (the tests' entry point). */
+export function main(argv: string[]): Promise<number> {
+  return runCommand(cli, argv);
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+if (require.main === module) runCli(cli);

@@ -10,10 +10,9 @@
  * the way when the Pulumi CLI is not installed). The lab's backfill is
  * `npm run lab -- backfill` (lab/backfill.ts).
  *
- * Exit codes: 0 the execution succeeded (or was started, with --no-wait), 1 it failed, timed
- * out or was aborted, 2 usage error, 3 an AWS call failed.
+ * Exit codes (tools/cli.ts): 0 the execution succeeded (or was started, with --no-wait), 1 it
+ * failed, timed out or was aborted, 2 usage error, 3 an AWS call failed.
  */
-import { parseArgs } from "node:util";
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -24,6 +23,7 @@ import {
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import { ProgressBar } from "../lab/progress";
+import { type Cli, parseFlags, runCli } from "./cli";
 import { type PulumiRunner, runPulumi, UsageError } from "./resume";
 import { resolveStackValues } from "./stack-outputs";
 
@@ -47,10 +47,14 @@ again. (In the lab: npm run lab -- backfill.)
   --name NAME             execution name (default backfill-<time>)
   --no-wait               start it, print the execution ARN, do not follow it
   --poll-seconds N        how often to poll (default 5)
-  --json                  print the final state as JSON
-  --help                  this text
+  --json                  print the final state as JSON`;
 
-Exit codes: 0 succeeded, 1 failed/timed out/aborted, 2 usage error, 3 AWS error.`;
+export const cli: Cli = {
+  name: "backfill",
+  usage: USAGE,
+  exitCodes: { 1: "the execution failed, timed out or was aborted", 3: "an AWS call failed" },
+  main: (argv) => main(argv),
+};
 
 export interface BackfillCliDeps {
   pulumi?: PulumiRunner;
@@ -98,28 +102,23 @@ export async function main(argv: string[], deps: BackfillCliDeps = {}): Promise<
     help?: boolean;
   };
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        stack: { type: "string" },
-        "state-machine": { type: "string" },
-        prefix: { type: "string" },
-        "only-outdated": { type: "boolean", default: false },
-        region: { type: "string" },
-        name: { type: "string" },
-        "no-wait": { type: "boolean", default: false },
-        "poll-seconds": { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
+    ({ values } = parseFlags(argv, {
+      stack: { type: "string" },
+      "state-machine": { type: "string" },
+      prefix: { type: "string" },
+      "only-outdated": { type: "boolean", default: false },
+      region: { type: "string" },
+      name: { type: "string" },
+      "no-wait": { type: "boolean", default: false },
+      "poll-seconds": { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
     }));
     if (values["poll-seconds"] !== undefined && !(Number(values["poll-seconds"]) > 0)) {
       throw new UsageError(`--poll-seconds needs a positive number, got ${JSON.stringify(values["poll-seconds"])}`);
     }
   } catch (e) {
-    err(`backfill: ${(e as Error).message}\n\n${USAGE}\n`);
+    err(`backfill: ${(e as Error).message} (npm run backfill -- --help)\n`);
     return 2;
   }
   if (values.help) {
@@ -137,7 +136,7 @@ export async function main(argv: string[], deps: BackfillCliDeps = {}): Promise<
     stateMachineArn = resolved.stateMachine as string;
   } catch (e) {
     if (e instanceof UsageError) {
-      err(`backfill: ${e.message}\n\n${USAGE}\n`);
+      err(`backfill: ${e.message} (npm run backfill -- --help)\n`);
       return 2;
     }
     err(`backfill: ${(e as Error).message}\n`);
@@ -213,6 +212,4 @@ export async function main(argv: string[], deps: BackfillCliDeps = {}): Promise<
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+if (require.main === module) runCli(cli);

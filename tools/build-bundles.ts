@@ -7,6 +7,7 @@
  */
 import * as path from "node:path";
 import * as esbuild from "esbuild";
+import { type Cli, parseFlags, runCli } from "./cli";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -61,14 +62,20 @@ export function buildBundleSync(name: BundleName, outDir = path.join(REPO_ROOT, 
   return result(name, outDir, esbuild.buildSync(options(name, outDir)));
 }
 
-if (require.main === module) {
-  (async () => {
+export const cli: Cli = {
+  name: "build",
+  usage: `usage: npm run build
+
+Bundles each Lambda handler (esbuild, minified, AWS SDK included) into dist/<name>/index.js.`,
+  exitCodes: { 1: "a bundle failed to build" },
+  async main(argv) {
+    parseFlags(argv, {});
     for (const name of Object.keys(HANDLER_ENTRIES) as BundleName[]) {
       const r = await buildBundle(name);
-      console.log(`${r.name}: ${path.relative(REPO_ROOT, r.outfile)} ${(r.bytes / 1024).toFixed(1)} KiB`);
+      process.stdout.write(`${r.name}: ${path.relative(REPO_ROOT, r.outfile)} ${(r.bytes / 1024).toFixed(1)} KiB\n`);
     }
-  })().catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+    return 0;
+  },
+};
+
+if (require.main === module) runCli(cli);

@@ -4,7 +4,9 @@
  * Prints, for each local file, the document the pipeline would store for it: the file
  * is served to the pinned ffprobe through the same loopback range proxy the Lambda uses
  * for S3 objects, and the same document builder runs on the result.
- * Exits 1 when a file cannot be read (missing, not a file) and 2 on usage errors.
+ * Exit codes (tools/cli.ts): 0 every file was probed, 1 a file could not be read (missing, not
+ * a file), 2 usage error. A file ffprobe cannot read is not a failure: its document says
+ * `unprocessable`, as in the pipeline.
  */
 import { stat } from "node:fs/promises";
 import * as path from "node:path";
@@ -16,6 +18,7 @@ import { probeSource } from "../handlers/extractor/probe-in-place";
 import { PINNED_FFPROBE_VERSION } from "../handlers/extractor/process-change";
 import { DEFAULT_PROBE_TIMEOUT_MS } from "../lib/runtime-env";
 import type { MetadataDocument } from "../lib/schema";
+import { type Cli, parseFlags, runCli, UsageError } from "./cli";
 
 export async function probeFile(
   file: string,
@@ -45,31 +48,28 @@ export async function probeFile(
     : unprocessableDocument(runCtx, failureReason(run, timeoutMs));
 }
 
-async function main(argv: string[]): Promise<number> {
-  const files = argv.filter((a) => !a.startsWith("-"));
-  if (files.length === 0 || argv.includes("--help")) {
-    console.error("usage: npm run probe -- <file>...   (prints the metadata document for each file as JSON)");
-    return 2;
-  }
-  const ffprobePath = await resolveLocalFfprobe();
-  let failed = 0;
-  for (const file of files) {
-    try {
-      console.log(JSON.stringify(await probeFile(file, ffprobePath), null, 2));
-    } catch (err) {
-      failed += 1;
-      console.error(`probe: ${(err as Error).message}`);
-    }
-  }
-  return failed > 0 ? 1 : 0;
-}
+export const cli: Cli = {
+  name: "probe",
+  usage: `usage: npm run probe -- <file>...
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(`probe: ${(err as Error).message}`);
-      process.exit(1);
-    },
-  );
-}
+Prints, for each local file, the metadata document the pipeline would store for it (JSON),
+read by the pinned ffprobe through the same range proxy the Lambda uses.`,
+  exitCodes: { 1: "a file could not be read (missing, not a regular file)" },
+  async main(argv) {
+    const { positionals: files } = parseFlags(argv, {}, { positionals: true });
+    if (files.length === 0) throw new UsageError("give at least one file");
+    const ffprobePath = await resolveLocalFfprobe();
+    let failed = 0;
+    for (const file of files) {
+      try {
+        process.stdout.write(`${JSON.stringify(await probeFile(file, ffprobePath), null, 2)}\n`);
+      } catch (err) {
+        failed += 1;
+        process.stderr.write(`probe: ${(err as Error).message}\n`);
+      }
+    }
+    return failed > 0 ? 1 : 0;
+  },
+};
+
+if (require.main === module) runCli(cli);

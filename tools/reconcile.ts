@@ -21,10 +21,9 @@
  *          the backfill (`npm run backfill -- --stack NAME`): an event would lose to the
  *          sequencer already in the table.
  *
- * Exit codes: 0 bucket and table agree, 1 they disagree (missing, stale or orphaned), 2 usage
+ * Exit codes (tools/cli.ts): 0 bucket and table agree, 1 they disagree (missing, stale or orphaned), 2 usage
  * error, 3 the comparison could not run (no lab, AWS error).
  */
-import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -40,6 +39,7 @@ import type { ObjectListing } from "../handlers/backfill/select";
 import { openLabExtractor, runningLab } from "../lab/backfill";
 import { makeLabDynamoClient, makeLabS3Client } from "../lab/clients";
 import { defaultLabDir } from "../lab/lab";
+import { type Cli, parseFlags, runCli } from "./cli";
 import { type PulumiRunner, runPulumi, UsageError } from "./resume";
 import { resolveStackValues } from "./stack-outputs";
 
@@ -63,10 +63,17 @@ documents of an older extractor (outdated), unprocessable documents.
   --enqueue           lab: re-process missing/stale objects and tombstone orphans;
                       cloud: send the missing objects to the extractor's queue
   --json              print the full report as JSON
-  --limit N           keys listed per kind (default 20)
-  --help              this text
+  --limit N           keys listed per kind (default 20)`;
 
-Exit codes: 0 in agreement, 1 differences found, 2 usage error, 3 could not compare.`;
+export const cli: Cli = {
+  name: "reconcile",
+  usage: USAGE,
+  exitCodes: {
+    1: "bucket and table disagree (missing, stale or orphaned documents)",
+    3: "the comparison could not run (no lab running, an AWS call failed)",
+  },
+  main: (argv) => main(argv),
+};
 
 export const RECONCILE_STACK_OUTPUTS = {
   bucket: { output: "uploadBucket", flag: "bucket" },
@@ -202,24 +209,19 @@ export async function main(argv: string[], deps: ReconcileDeps = {}): Promise<nu
     help?: boolean;
   };
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        dir: { type: "string" },
-        stack: { type: "string" },
-        bucket: { type: "string" },
-        table: { type: "string" },
-        "queue-url": { type: "string" },
-        region: { type: "string" },
-        prefix: { type: "string" },
-        segments: { type: "string" },
-        enqueue: { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        limit: { type: "string" },
-        help: { type: "boolean", default: false },
-      },
+    ({ values } = parseFlags(argv, {
+      dir: { type: "string" },
+      stack: { type: "string" },
+      bucket: { type: "string" },
+      table: { type: "string" },
+      "queue-url": { type: "string" },
+      region: { type: "string" },
+      prefix: { type: "string" },
+      segments: { type: "string" },
+      enqueue: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      limit: { type: "string" },
+      help: { type: "boolean", default: false },
     }));
     for (const flag of ["segments", "limit"] as const) {
       const v = values[flag];
@@ -227,7 +229,7 @@ export async function main(argv: string[], deps: ReconcileDeps = {}): Promise<nu
         throw new UsageError(`--${flag} needs a number, got ${JSON.stringify(v)}`);
     }
   } catch (e) {
-    err(`reconcile: ${(e as Error).message}\n\n${USAGE}\n`);
+    err(`reconcile: ${(e as Error).message} (npm run reconcile -- --help)\n`);
     return 2;
   }
   if (values.help) {
@@ -278,7 +280,7 @@ export async function main(argv: string[], deps: ReconcileDeps = {}): Promise<nu
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      err(`reconcile: ${e.message}\n\n${USAGE}\n`);
+      err(`reconcile: ${e.message} (npm run reconcile -- --help)\n`);
       return 2;
     }
     err(`reconcile: ${(e as Error).message}\n`);
@@ -299,6 +301,4 @@ export async function main(argv: string[], deps: ReconcileDeps = {}): Promise<nu
   return hasDifferences(report) ? 1 : 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+if (require.main === module) runCli(cli);

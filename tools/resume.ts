@@ -10,13 +10,14 @@
  *
  * The names come from `pulumi stack output --json --stack NAME` (outputs listed in
  * STACK_OUTPUTS); the explicit flags override them, and are the way when the Pulumi CLI is
- * not installed. Exit codes: 0 done, 1 an AWS call failed, 2 usage or configuration error.
+ * not installed. Exit codes (tools/cli.ts): 0 done, 1 an AWS call failed, 2 usage or
+ * configuration error.
  */
 import { execFile } from "node:child_process";
-import { parseArgs } from "node:util";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { createLambdaPipelineControl } from "../handlers/kill-switch/lambda-control";
 import { formatPipelineStatus } from "../lib/pipeline-control";
+import { type Cli, parseFlags, runCli, UsageError } from "./cli";
 
 /** Stack outputs this command reads; the Pulumi program exports them under these names. */
 export const STACK_OUTPUTS = {
@@ -55,10 +56,17 @@ Running it again, or on a pipeline that is not paused, changes nothing.
   --event-source-mapping UUID   the extractor's SQS mapping UUID  } they override stack outputs
   --backfill-function NAME      backfill function name or ARN (paused too; optional)
   --status                      print whether paused, since when and why; change nothing
-  --region REGION               AWS region (default: the SDK's, e.g. AWS_REGION)
-  --help                        this text`;
+  --region REGION               AWS region (default: the SDK's, e.g. AWS_REGION)`;
 
-export class UsageError extends Error {}
+/** The usage error of the convention (tools/cli.ts), re-exported for the tools importing it from here. */
+export { UsageError };
+
+export const cli: Cli = {
+  name: "resume",
+  usage: USAGE,
+  exitCodes: { 1: "an AWS call failed", 2: "usage error (also: no target given, or --stack without the Pulumi CLI)" },
+  main: (argv) => main(argv),
+};
 
 /** Runs the Pulumi CLI; undefined when it is not installed. */
 export type PulumiRunner = (args: string[]) => Promise<string | undefined>;
@@ -133,20 +141,15 @@ export async function main(argv: string[], deps: ResumeDeps = {}): Promise<numbe
   const out = deps.out ?? ((line: string) => console.log(line));
   const err = deps.err ?? ((line: string) => console.error(line));
   try {
-    const { values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        stack: { type: "string" },
-        status: { type: "boolean", default: false },
-        region: { type: "string" },
-        help: { type: "boolean", default: false },
-        [FLAGS.extractorFunction]: { type: "string" },
-        [FLAGS.apiFunction]: { type: "string" },
-        [FLAGS.eventSourceMapping]: { type: "string" },
-        [FLAGS.backfillFunction]: { type: "string" },
-      },
+    const { values } = parseFlags(argv, {
+      stack: { type: "string" },
+      status: { type: "boolean", default: false },
+      region: { type: "string" },
+      help: { type: "boolean", default: false },
+      [FLAGS.extractorFunction]: { type: "string" },
+      [FLAGS.apiFunction]: { type: "string" },
+      [FLAGS.eventSourceMapping]: { type: "string" },
+      [FLAGS.backfillFunction]: { type: "string" },
     });
     if (values.help) {
       out(USAGE);
@@ -184,13 +187,10 @@ export async function main(argv: string[], deps: ResumeDeps = {}): Promise<numbe
     out(formatStatus(result.status));
     return 0;
   } catch (e) {
-    const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    err(`resume: ${(e as Error).message}`);
-    if (usage) err("run with --help for usage");
+    const usage = e instanceof UsageError;
+    err(`resume: ${(e as Error).message}${usage ? " (npm run resume -- --help)" : ""}`);
     return usage ? 2 : 1;
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+if (require.main === module) runCli(cli);

@@ -5,12 +5,12 @@
  *
  * The lab under load and injected faults, then the bucket reconciled against the table
  * (lab/soak/soak.ts; docs/backfill.md says what it proves). Progress on stderr, the report
- * on stdout. Exit codes: 0 passed, 1 a document was lost, duplicated, stale, orphaned or of
- * the wrong status (or the queue did not drain), 2 usage error.
+ * on stdout. Exit codes (tools/cli.ts): 0 passed, 1 a document was lost, duplicated, stale,
+ * orphaned or of the wrong status (or the queue did not drain), 2 usage error.
  */
-import { parseArgs } from "node:util";
 import { NO_FAULTS } from "../lab/soak/fault-proxy";
 import { DEFAULT_SOAK, formatSoakReport, runSoak, type SoakOptions } from "../lab/soak/soak";
+import { type Cli, parseFlags, runCli, UsageError } from "./cli";
 
 export const USAGE = `usage: npm run soak [-- options]
 
@@ -34,14 +34,13 @@ export const USAGE = `usage: npm run soak [-- options]
   --max-wav-seconds S  longest generated WAV (default ${DEFAULT_SOAK.maxWavSeconds})
   --dir D              lab folder to use (kept); default a temp folder, removed unless --keep
   --keep               keep the temp lab folder
-  --json               print the report as JSON
-  --help               this text`;
+  --json               print the report as JSON`;
 
 function num(flag: string, raw: string | undefined, max = Number.POSITIVE_INFINITY): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 0 || n > max)
-    throw new RangeError(`--${flag} needs a number in [0, ${max}], got ${JSON.stringify(raw)}`);
+    throw new UsageError(`--${flag} needs a number in [0, ${max}], got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -49,33 +48,29 @@ export async function main(argv: string[]): Promise<number> {
   let options: Partial<SoakOptions>;
   let json = false;
   try {
-    const { values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        files: { type: "string" },
-        writers: { type: "string" },
-        seconds: { type: "string" },
-        kills: { type: "string" },
-        "hot-keys": { type: "string" },
-        seed: { type: "string" },
-        "no-faults": { type: "boolean", default: false },
-        "ddb-throttle": { type: "string" },
-        "ddb-5xx": { type: "string" },
-        "s3-errors": { type: "string" },
-        "s3-stalls": { type: "string" },
-        "s3-resets": { type: "string" },
-        "stall-ms": { type: "string" },
-        "s3-long-stalls": { type: "string" },
-        "long-stall-ms": { type: "string" },
-        "burst-every": { type: "string" },
-        "burst-ms": { type: "string" },
-        "max-wav-seconds": { type: "string" },
-        dir: { type: "string" },
-        keep: { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
+    const { values } = parseFlags(argv, {
+      files: { type: "string" },
+      writers: { type: "string" },
+      seconds: { type: "string" },
+      kills: { type: "string" },
+      "hot-keys": { type: "string" },
+      seed: { type: "string" },
+      "no-faults": { type: "boolean", default: false },
+      "ddb-throttle": { type: "string" },
+      "ddb-5xx": { type: "string" },
+      "s3-errors": { type: "string" },
+      "s3-stalls": { type: "string" },
+      "s3-resets": { type: "string" },
+      "stall-ms": { type: "string" },
+      "s3-long-stalls": { type: "string" },
+      "long-stall-ms": { type: "string" },
+      "burst-every": { type: "string" },
+      "burst-ms": { type: "string" },
+      "max-wav-seconds": { type: "string" },
+      dir: { type: "string" },
+      keep: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
     });
     if (values.help) {
       process.stdout.write(`${USAGE}\n`);
@@ -112,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
     };
     if (values.seconds !== undefined && values.files === undefined) options.files = Number.MAX_SAFE_INTEGER;
   } catch (err) {
-    process.stderr.write(`soak: ${(err as Error).message}\n\n${USAGE}\n`);
+    process.stderr.write(`soak: ${(err as Error).message} (npm run soak -- --help)\n`);
     return 2;
   }
   const report = await runSoak(options);
@@ -120,12 +115,13 @@ export async function main(argv: string[]): Promise<number> {
   return report.passed ? 0 : 1;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      process.stderr.write(`soak: ${(err as Error).stack ?? err}\n`);
-      process.exit(1);
-    },
-  );
-}
+export const cli: Cli = {
+  name: "soak",
+  usage: USAGE,
+  exitCodes: {
+    1: "a document was lost, duplicated, stale, orphaned or of the wrong status, or the queue did not drain",
+  },
+  main: (argv) => main(argv),
+};
+
+if (require.main === module) runCli(cli);

@@ -358,8 +358,8 @@ describe("npm run plan (CLI)", function () {
   it("prints one JSON object with resources on stdout and the mocked-plan notice on stderr", async () => {
     const tsx = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
     const program = path.join(__dirname, "fixtures", "tiny-program.ts");
-    // Exit code 2 means the policy step (policies/offline.ts) found a mandatory violation, which
-    // this one bare bucket may well have; 1 would mean the plan itself failed.
+    // Exit code 3 means the policy step (policies/offline.ts) found a mandatory violation, which
+    // this one bare bucket may well have; 1 would mean the plan itself failed, 2 a usage error.
     const { stdout, stderr, code } = await run(
       tsx,
       ["tools/plan/main.ts", "--stack", "dev", "--program", program, "--json"],
@@ -370,7 +370,7 @@ describe("npm run plan (CLI)", function () {
       (r) => ({ ...r, code: 0 }),
       (e: { stdout: string; stderr: string; code: number }) => e,
     );
-    expect(code, stderr).to.be.oneOf([0, 2]);
+    expect(code, stderr).to.be.oneOf([0, 3]);
     expect(stderr).to.contain(MOCKED_NOTICE);
     const plan = JSON.parse(stdout) as PlanResult;
     expect(plan.stack).to.equal("dev");
@@ -391,6 +391,7 @@ describe("npm run plan (CLI)", function () {
       (e: { code: number; stderr: string }) => e,
     );
     expect(err?.code).to.equal(1);
-    expect(err?.stderr).to.contain("plan failed: cannot find the program /nonexistent/program.ts");
+    expect(err?.stderr).to.contain("plan: cannot find the program /nonexistent/program.ts");
+    expect(err?.stderr.trim().split("\n"), "one line, no stack").to.have.length(1);
   });
 });

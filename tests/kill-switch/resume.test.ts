@@ -128,7 +128,7 @@ describe("kill switch: npm run resume", () => {
     fake = pausedFake();
     expect(await run(["--stack", "prod"])).to.equal(2);
     expect(err[0]).to.equal(
-      "resume: the pulumi CLI is not installed; pass --extractor-function, --api-function, --event-source-mapping instead",
+      "resume: the pulumi CLI is not installed; pass --extractor-function, --api-function, --event-source-mapping instead (npm run resume -- --help)",
     );
     expect(fake.sent()).to.deep.equal([]);
   });
@@ -137,7 +137,7 @@ describe("kill switch: npm run resume", () => {
     const pulumi: PulumiRunner = async () => JSON.stringify({ [STACK_OUTPUTS.extractorFunction]: EXTRACTOR });
     expect(await run(["--stack", "dev", "--api-function", API], pulumi)).to.equal(2);
     expect(err[0]).to.equal(
-      `resume: stack dev has no output ${STACK_OUTPUTS.eventSourceMapping}; pass --event-source-mapping`,
+      `resume: stack dev has no output ${STACK_OUTPUTS.eventSourceMapping}; pass --event-source-mapping (npm run resume -- --help)`,
     );
   });
 

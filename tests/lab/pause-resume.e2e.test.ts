@@ -308,11 +308,11 @@ describe("lab pause and resume end to end", function () {
     expect((await fetch(`${lab.endpoints.apiUrl}/health`)).status).to.equal(200);
   });
 
-  it("without a running lab the CLI exits 2 and names the folder (and says when it will start paused)", async () => {
+  it("without a running lab the CLI exits 3 (no lab) and names the folder (and says when it will start paused)", async () => {
     const empty = await fs.mkdtemp(path.join(os.tmpdir(), "mp-lab-none-"));
     try {
       const none = await control("status", ["--dir", empty]);
-      expect(none.code).to.equal(2);
+      expect(none.code).to.equal(3);
       expect(none.err).to.contain(`no lab is running on ${empty}`);
     } finally {
       await fs.rm(empty, { recursive: true, force: true });
@@ -321,7 +321,7 @@ describe("lab pause and resume end to end", function () {
     await lab.control.pause("paused before stopping", new Date());
     await lab.stop();
     const real = await cli(["resume", "--dir", dir]);
-    expect(real.code, real.output).to.equal(2);
+    expect(real.code, real.output).to.equal(3);
     expect(real.output).to.contain(`no lab is running on ${dir}`).and.contain("it will start paused");
   });
 });

@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { expect } from "chai";
+import { EXIT_MANDATORY_VIOLATION } from "../../tools/plan/main";
 import type { PlanViolation } from "../../tools/plan/types";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -26,7 +27,7 @@ describe("policies: `npm run plan` verdicts", function () {
 
   it("refuses the naive program with a violation from every policy concerned (--json)", () => {
     const run = plan("--program", NAIVE, "--json");
-    expect(run.code, run.stderr).to.equal(2);
+    expect(run.code, run.stderr).to.equal(EXIT_MANDATORY_VIOLATION);
     const out = JSON.parse(run.stdout) as { violations: PlanViolation[]; resources: unknown[] };
     expect(out.resources.length).to.be.greaterThan(5);
     const byPolicy = (name: string) => out.violations.filter((v) => v.policy === name);
@@ -70,7 +71,7 @@ describe("policies: `npm run plan` verdicts", function () {
 
   it("prints the violations after the tree and passes the dev stack (text)", () => {
     const naive = plan("--program", NAIVE);
-    expect(naive.code, naive.stderr).to.equal(2);
+    expect(naive.code, naive.stderr).to.equal(EXIT_MANDATORY_VIOLATION);
     expect(naive.stdout).to.match(
       /Policy violations \(media-pipeline-policies@[\d.]+, config policies\/config\/dev\.json\):/,
     );

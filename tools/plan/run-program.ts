@@ -4,6 +4,7 @@
  * cloud: the mocks (tools/plan/mocks.ts) invent every computed value. The CLI
  * (tools/plan/main.ts), the tests and the policy pack's offline runner call this.
  */
+import Module from "node:module";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { useMockRuntime } from "./mock-runtime";
@@ -62,6 +63,7 @@ async function runPlan(options: PlanOptions): Promise<PlanResult> {
   const rejections: unknown[] = [];
   const onRejection = (reason: unknown) => rejections.push(reason);
   process.on("unhandledRejection", onRejection);
+  const restoreResolution = resolvePackagesFromThisProject();
   try {
     const exports = loadProgram(program);
     await runtime.settle();
@@ -82,8 +84,66 @@ async function runPlan(options: PlanOptions): Promise<PlanResult> {
       mocked: true,
     };
   } finally {
+    restoreResolution();
     process.off("unhandledRejection", onRejection);
   }
+}
+
+type ResolveFilename = (
+  request: string,
+  parent: NodeJS.Module | undefined,
+  isMain: boolean,
+  options?: object,
+) => string;
+
+function isInside(file: string, dir: string): boolean {
+  const rel = path.relative(dir, file);
+  return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel);
+}
+
+/**
+ * A program anywhere on disk (`--program /elsewhere/index.ts`) runs with this project's
+ * packages: `@pulumi/*` always resolves from this repository's node_modules, because the mock
+ * runtime is installed on THIS copy of @pulumi/pulumi (a second copy would talk to no
+ * monitor). Any other package the program's own folders lack falls back to ours too.
+ * Returns the function that removes the hook.
+ */
+function resolvePackagesFromThisProject(): () => void {
+  const mod = Module as unknown as { _resolveFilename: ResolveFilename };
+  const original = mod._resolveFilename;
+  const fromHere = { paths: [REPO_ROOT] };
+  const bare = (request: string) =>
+    !request.startsWith(".") && !path.isAbsolute(request) && !request.startsWith("node:");
+  mod._resolveFilename = function (this: unknown, request, parent, isMain, options) {
+    const outside = parent?.filename ? !isInside(parent.filename, REPO_ROOT) : false;
+    if (!outside || !bare(request)) return original.call(this, request, parent, isMain, options);
+    if (request.startsWith("@pulumi/")) return original.call(this, request, parent, isMain, fromHere);
+    try {
+      return original.call(this, request, parent, isMain, options);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw err;
+      return original.call(this, request, parent, isMain, fromHere);
+    }
+  };
+  return () => {
+    mod._resolveFilename = original;
+  };
+}
+
+/**
+ * esbuild's compile errors (tsx compiles the program), as `file:line:column: text`; undefined
+ * for any other error. tsx rethrows them as a plain Error "Transform failed with N error(s):"
+ * followed by one `file:line:column: ERROR: text` line each.
+ */
+function compileErrors(err: unknown): string | undefined {
+  const message = err instanceof Error ? err.message : "";
+  const match = /^Transform failed with \d+ errors?:\n([\s\S]*)$/.exec(message);
+  if (!match) return undefined;
+  return match[1]
+    .split("\n")
+    .map((line) => line.trim().replace(/: ERROR: /, ": "))
+    .filter(Boolean)
+    .join("; ");
 }
 
 /** Requires the program afresh (a cached module would not register its resources again). */
@@ -98,6 +158,8 @@ function loadProgram(program: string): Record<string, unknown> {
   try {
     return require(resolved) as Record<string, unknown>;
   } catch (err) {
+    const compile = compileErrors(err);
+    if (compile) throw new Error(`the program ${program} does not compile: ${compile}`, { cause: err });
     throw new Error(`the program ${program} threw while running: ${(err as Error).message}`, { cause: err });
   }
 }
