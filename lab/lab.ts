@@ -267,6 +267,13 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
 
     const dynamo = await startLabDynamo({
       path: paths.dynamodb,
+      onRepair: (repair) =>
+        labLogger.warn(
+          "secondary index repaired after an unclean stop (dynalite's item and index writes are not atomic)",
+          {
+            ...repair,
+          },
+        ),
       host,
       port: portFrom(options.ports?.dynamodb, "LAB_DYNAMODB_PORT"),
     });
