@@ -103,8 +103,8 @@ export function applyKeyPaths(store: PathStore): void {
     for (const key of await storedKeys(store.getBucketPath(bucket))) {
       if (!key.startsWith(prefix)) continue;
       const at = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
-      const entry = at === -1 ? { key } : { prefix: key.slice(0, at + delimiter.length) };
-      const name = "key" in entry ? entry.key : entry.prefix;
+      const name = at === -1 ? key : key.slice(0, at + delimiter.length);
+      const entry = at === -1 ? { key } : { prefix: name };
       if (compareKeys(name, startAfter) <= 0 || seen.has(name)) continue;
       seen.add(name);
       if (entries.length >= maxKeys) {

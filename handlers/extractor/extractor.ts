@@ -5,16 +5,18 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { DEFAULT_PROBE_TIMEOUT_MS, METRICS_NAMESPACE } from "../../lib/runtime-env";
 import type { ExtractorOptions } from "./contract";
 import { describeError, isTransient } from "./errors";
 import { type ChangeResult, processChange } from "./process-change";
+import { deadlineFrom, invocationDeadline } from "./retry";
 import { MalformedEventError, type ObjectChange, parseS3Notification } from "./s3-event";
 import { MetadataStore } from "./store";
 
 export interface Extractor {
-  handleBatch(event: SQSEvent): Promise<SQSBatchResponse>;
+  /** With Lambda's context, in-invocation retries stop in time to answer (retry.ts). */
+  handleBatch(event: SQSEvent, context?: Pick<Context, "getRemainingTimeInMillis">): Promise<SQSBatchResponse>;
   /** One change, outside any queue (backfill, tests). */
   handleChange(change: ObjectChange): Promise<ChangeResult>;
 }
@@ -88,10 +90,11 @@ export function createExtractor(options: ExtractorOptions): Extractor {
 
   return {
     handleChange,
-    async handleBatch(event: SQSEvent): Promise<SQSBatchResponse> {
+    async handleBatch(event, context): Promise<SQSBatchResponse> {
       const processor = new BatchProcessor(EventType.SQS);
+      const run = () => processPartialResponse(event, handleRecord, processor, { throwOnFullBatchFailure: false });
       try {
-        return await processPartialResponse(event, handleRecord, processor, { throwOnFullBatchFailure: false });
+        return await (context ? invocationDeadline.run(deadlineFrom(context.getRemainingTimeInMillis()), run) : run());
       } finally {
         if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       }
