@@ -24,6 +24,7 @@ export interface PathStore {
   getResourcePath(bucket: string, key?: string, resource?: string): string;
   getMetadata(bucket: string, key: string): Promise<Record<string, unknown>>;
   listObjects(bucket: string, options: ListOptions): Promise<ListResult>;
+  deleteObject(bucket: string, key: string): Promise<void>;
 }
 
 export interface ListOptions {
@@ -93,6 +94,24 @@ export function applyKeyPaths(store: PathStore): void {
       return insideFolder(bucketPath, path.join(bucketPath, ...parts, `${last}._S3rver_${resource}`));
     } catch (err) {
       throw s3Error(err);
+    }
+  };
+  // s3rver removes emptied folders from the raw key's segments (`a/../b`: the bucket's own
+  // folder; `../../x`: folders outside it): walk up from the object's real folder instead.
+  store.deleteObject = async (bucket: string, key: string) => {
+    const file = store.getResourcePath(bucket, key, "object");
+    await Promise.all(
+      [file, `${file}.md5`, store.getResourcePath(bucket, key, "metadata.json")].map((f) =>
+        fs.unlink(f).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "ENOENT") throw err;
+        }),
+      ),
+    );
+    const bucketPath = store.getBucketPath(bucket);
+    for (let dir = path.dirname(file); dir.startsWith(bucketPath + path.sep); dir = path.dirname(dir)) {
+      const left = await fs.readdir(dir).catch(() => undefined);
+      if (left === undefined || left.length > 0) break;
+      await fs.rmdir(dir).catch(() => undefined); // a concurrent write may have just filled it
     }
   };
   store.listObjects = async (bucket: string, options: ListOptions): Promise<ListResult> => {

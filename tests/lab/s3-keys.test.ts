@@ -152,9 +152,18 @@ describe("lab S3 keys", function () {
     const files = await tree(path.join(root, "lab", "s3"));
     expect(files.every((f) => f.startsWith(`${BUCKET}/`))).to.equal(true);
 
+    // Deleting them removes their folders again, and only theirs (s3rver's clean-up walked the
+    // raw key: `a/../b` removed the bucket's own folder, `../../outside` folders beside it).
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "keep/me", Body: "kept" }));
     for (const key of keys) await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
     const after = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
-    expect(after.KeyCount ?? 0).to.equal(0);
+    expect(after.Contents?.map((c) => c.Key)).to.deep.equal(["keep/me"]);
+    expect(await tree(path.join(root, "lab", "s3"))).to.deep.equal(
+      ["keep/me._S3rver_metadata.json", "keep/me._S3rver_object", "keep/me._S3rver_object.md5"].map(
+        (f) => `${BUCKET}/${f}`,
+      ),
+    );
+    expect((await fs.readdir(path.join(root, "lab"))).sort()).to.deep.equal(["s3", "seq.json"]);
   });
 
   it("refuses a key over 1,024 bytes with KeyTooLongError before writing anything", async () => {

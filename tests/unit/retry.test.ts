@@ -54,7 +54,13 @@ describe("retryTransient", () => {
           throw throttled();
         },
         DEFAULT_RETRY,
-        { now: () => clock, sleep: async (ms) => void (clock += ms), random: () => 0.999 },
+        {
+          now: () => clock,
+          sleep: async (ms) => {
+            clock += ms;
+          },
+          random: () => 0.999,
+        },
       ).catch((e: Error) => e),
     );
     expect((err as Error).name).to.equal("ProvisionedThroughputExceededException");
