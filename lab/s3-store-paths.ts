@@ -25,6 +25,19 @@ export interface PathStore {
   getMetadata(bucket: string, key: string): Promise<Record<string, unknown>>;
   listObjects(bucket: string, options: ListOptions): Promise<ListResult>;
   deleteObject(bucket: string, key: string): Promise<void>;
+  putMetadata(bucket: string, key: string, metadata: Record<string, unknown>, md5?: string): Promise<void>;
+}
+
+/** Writes `text` to `file` so that a reader (or a crash) sees the old content or the new, never a torn one. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}-${Math.random().toString(16).slice(2)}.tmp`;
+  try {
+    await fs.writeFile(tmp, text);
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 export interface ListOptions {
@@ -113,6 +126,19 @@ export function applyKeyPaths(store: PathStore): void {
       if (left === undefined || left.length > 0) break;
       await fs.rmdir(dir).catch(() => undefined); // a concurrent write may have just filled it
     }
+  };
+  // s3rver writes an object's .md5 and metadata.json with fs.writeFile (truncate, then write):
+  // a kill in between left a torn metadata.json, and every later read of the object - and every
+  // listing that includes it, HEAD bucket too (s3rver answers it by listing the bucket) - failed
+  // with a 500 (the soak's "the soak lab failed to start: Unknown: UnknownError"). Each file is
+  // now replaced whole. The fields kept are s3rver's (FilesystemStore.putMetadata).
+  store.putMetadata = async (bucket, key, metadata, md5) => {
+    const allowed: string[] = S3Object.ALLOWED_METADATA;
+    const json = Object.fromEntries(
+      Object.entries(metadata).filter(([k]) => allowed.includes(k) || k.startsWith("x-amz-meta-")),
+    );
+    if (md5) await writeFileAtomic(store.getResourcePath(bucket, key, "object.md5"), md5);
+    await writeFileAtomic(store.getResourcePath(bucket, key, "metadata.json"), JSON.stringify(json, null, 2));
   };
   store.listObjects = async (bucket: string, options: ListOptions): Promise<ListResult> => {
     const { prefix = "", delimiter = "", startAfter = "", maxKeys = Number.POSITIVE_INFINITY } = options;
