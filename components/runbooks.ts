@@ -27,7 +27,10 @@ export function runbookPath(alarmName: string, stack?: string): string {
 }
 
 /** An alarm description with its runbook's path appended (CloudWatch allows 1,024 characters). */
-export function withRunbook(description: pulumi.Input<string> | undefined, alarmName: string): pulumi.Output<string> {
+export function withRunbook(
+  description: pulumi.Input<string | undefined> | undefined,
+  alarmName: string,
+): pulumi.Output<string> {
   const path = runbookPath(alarmName);
   return pulumi.output(description).apply((d) => `${d ? `${d}. ` : ""}Runbook: ${path}`);
 }
