@@ -1,0 +1,75 @@
+/**
+ * Nothing is condemned for being slow. ffprobe's deadline is wall-clock, but a busy machine
+ * (a shared host, a CPU-starved Lambda at low memory) stretches wall-clock time without the
+ * object being at fault. So a probe killed at its deadline is judged by the CPU time ffprobe
+ * actually got (read from /proc/<pid>/stat while it ran, cpu-time.ts):
+ *
+ * - it got less than half the wall time in CPU: the machine was slow, not the object. The
+ *   record is retried (a transient TimeoutError) and its next delivery gets a longer deadline;
+ * - it used its CPU but the deadline can still grow: retried with a longer deadline too;
+ * - it used at least half the wall time in CPU at the longest deadline: the object itself takes
+ *   too long to probe, and the document says so (`unprocessable`).
+ *
+ * The deadline of a delivery doubles with SQS's ApproximateReceiveCount (20 s, 40 s, 80 s by
+ * default), capped at MAX_DEADLINE_FACTOR x the configured timeout and by the invocation's
+ * deadline (Lambda's remaining time).
+ */
+import { invocationDeadline } from "./retry";
+
+/** The longest deadline, as a multiple of the configured probe timeout. */
+export const MAX_DEADLINE_FACTOR = 4;
+/** A killed probe that got at least this share of its wall time in CPU was running, not waiting. */
+export const BUSY_CPU_SHARE = 0.5;
+
+export interface ProbeDeadline {
+  /** This delivery's deadline. */
+  timeoutMs: number;
+  /** The longest any delivery gets. */
+  maxTimeoutMs: number;
+}
+
+/** The deadline of delivery `receiveCount` (1 for the first). */
+export function probeDeadline(baseMs: number, receiveCount = 1, now = Date.now()): ProbeDeadline {
+  let maxTimeoutMs = baseMs * MAX_DEADLINE_FACTOR;
+  const invocation = invocationDeadline.getStore();
+  if (invocation !== undefined) maxTimeoutMs = Math.max(baseMs, Math.min(maxTimeoutMs, invocation - now));
+  const n = Math.max(1, Math.floor(receiveCount));
+  return { timeoutMs: Math.min(baseMs * 2 ** Math.min(n - 1, 16), maxTimeoutMs), maxTimeoutMs };
+}
+
+/**
+ * The probe hit its deadline although the object may be fine: retried, never stored.
+ * Named TimeoutError, which errors.ts counts as transient.
+ */
+export class ProbeTimeoutError extends Error {
+  constructor(
+    readonly cpuMs: number,
+    readonly wallMs: number,
+    readonly machineSlow: boolean,
+  ) {
+    super(
+      machineSlow
+        ? `ffprobe got ${cpuMs} ms of CPU in ${wallMs} ms before its deadline: the machine was busy, not the object; retrying with a longer deadline`
+        : `ffprobe used ${cpuMs} ms of CPU in ${wallMs} ms without finishing; retrying with a longer deadline`,
+    );
+    this.name = "TimeoutError";
+  }
+}
+
+/** What a probe killed at its deadline means (see the file header). */
+export function judgeTimeout(
+  run: { cpuMs?: number; ms: number },
+  deadline: ProbeDeadline,
+): { verdict: "retry"; error: ProbeTimeoutError } | { verdict: "object"; reason: string } {
+  const cpuMs = Math.round(run.cpuMs ?? 0);
+  const busy = cpuMs >= BUSY_CPU_SHARE * run.ms;
+  if (busy && deadline.timeoutMs >= deadline.maxTimeoutMs) {
+    return {
+      verdict: "object",
+      reason:
+        `the object takes too long to probe: ffprobe used ${(cpuMs / 1000).toFixed(1)} s of CPU within the longest ` +
+        `deadline (${Math.round(deadline.timeoutMs / 1000)} s) without finishing`,
+    };
+  }
+  return { verdict: "retry", error: new ProbeTimeoutError(cpuMs, run.ms, !busy) };
+}
