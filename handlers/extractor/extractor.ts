@@ -6,12 +6,15 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { probeSlotsHere } from "../../lib/probe-limits";
 import { DEFAULT_PROBE_TIMEOUT_MS, METRICS_NAMESPACE } from "../../lib/runtime-env";
 import type { ExtractorOptions } from "./contract";
 import { describeError, isTransient } from "./errors";
+import { type ProbeDeadline, probeDeadline } from "./probe-deadline";
 import { type ChangeResult, processChange } from "./process-change";
 import { deadlineFrom, invocationDeadline } from "./retry";
 import { MalformedEventError, type ObjectChange, parseS3Notification } from "./s3-event";
+import { createSlots } from "./slots";
 import { MetadataStore } from "./store";
 
 export interface Extractor {
@@ -30,6 +33,8 @@ export function createExtractor(options: ExtractorOptions): Extractor {
     store,
     ffprobePath: options.ffprobePath,
     probeTimeoutMs: options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
+    // A batch's records are processed in parallel; only this many of them probe at once.
+    probeSlot: createSlots(options.probeSlots ?? probeSlotsHere()),
     logger,
   };
 
@@ -55,9 +60,13 @@ export function createExtractor(options: ExtractorOptions): Extractor {
     });
   }
 
-  async function handleChange(change: ObjectChange): Promise<ChangeResult> {
+  async function handleChange(change: ObjectChange, deadline?: ProbeDeadline): Promise<ChangeResult> {
     try {
-      const result = await processChange(change, deps);
+      const result = await processChange(change, {
+        ...deps,
+        probeTimeoutMs: deadline?.timeoutMs ?? deps.probeTimeoutMs,
+        maxProbeTimeoutMs: deadline?.maxTimeoutMs ?? deps.probeTimeoutMs,
+      });
       record(change, result);
       return result;
     } catch (err) {
@@ -85,11 +94,13 @@ export function createExtractor(options: ExtractorOptions): Extractor {
       throw err instanceof MalformedEventError ? err : new MalformedEventError(describeError(err), { cause: err });
     }
     // A message normally holds one record; handle several in order.
-    for (const change of changes) await handleChange(change);
+    // Each delivery of a message may probe longer than the one before (probe-deadline.ts).
+    const deadline = probeDeadline(deps.probeTimeoutMs, Number(sqsRecord.attributes?.ApproximateReceiveCount ?? 1));
+    for (const change of changes) await handleChange(change, deadline);
   }
 
   return {
-    handleChange,
+    handleChange: (change) => handleChange(change),
     async handleBatch(event, context): Promise<SQSBatchResponse> {
       const processor = new BatchProcessor(EventType.SQS);
       const run = () => processPartialResponse(event, handleRecord, processor, { throwOnFullBatchFailure: false });

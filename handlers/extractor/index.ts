@@ -10,6 +10,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE, requireEnv } from "../../lib/runtime-env";
 import { createExtractor, type Extractor } from "./extractor";
 import { verifyFfprobe } from "./ffprobe";
+import { checkSandboxAvailable } from "./ffprobe-sandbox";
 
 const logger = new Logger({ serviceName: process.env[ENV.serviceName] ?? "extractor" });
 const metrics = new Metrics({ namespace: process.env[ENV.metricsNamespace] ?? METRICS_NAMESPACE });
@@ -19,7 +20,7 @@ let ready: Promise<Extractor> | undefined;
 async function init(): Promise<Extractor> {
   const ffprobePath = requireEnv(ENV.ffprobePath);
   // Refuse to run anything but the pinned build: a wrong layer fails every invocation loudly.
-  await verifyFfprobe(ffprobePath, requireEnv(ENV.ffprobeSha256));
+  await Promise.all([verifyFfprobe(ffprobePath, requireEnv(ENV.ffprobeSha256)), checkSandboxAvailable()]);
   return createExtractor({
     s3: new S3Client({}),
     dynamodb: new DynamoDBClient({}),

@@ -9,10 +9,12 @@ import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { FFPROBE_PIN } from "../../lib/ffprobe-pin";
 import { EXTRACTOR_VERSION, type MetadataDocument } from "../../lib/schema";
 import { buildDocument, type DocumentContext, unprocessableDocument } from "./document";
-import type { FfprobeRun } from "./ffprobe";
+import { failureReason } from "./failure-reason";
+import { judgeTimeout } from "./probe-deadline";
 import { probeInPlace } from "./probe-in-place";
 import { ObjectChangedError } from "./range-proxy";
 import type { ObjectChange } from "./s3-event";
+import type { Slots } from "./slots";
 import { type MetadataStore, sameItemVersion } from "./store";
 
 /** The version string stored in documents: the pinned build, which the handler verified at start. */
@@ -56,22 +58,12 @@ export interface ProcessDeps {
   store: MetadataStore;
   ffprobePath: string;
   probeTimeoutMs: number;
+  /** Limits how many probes run at once (lib/probe-limits.ts); unlimited when absent. */
+  probeSlot?: Slots;
+  /** The longest deadline any delivery of this change gets (probe-deadline.ts); default probeTimeoutMs. */
+  maxProbeTimeoutMs?: number;
   logger?: Logger;
   now?: () => Date;
-}
-
-/** A readable cause for a failed ffprobe run, without loopback URLs. */
-export function failureReason(run: FfprobeRun, timeoutMs: number): string {
-  if (run.timedOut) return `ffprobe did not finish within ${timeoutMs} ms and was killed`;
-  if (run.outputCapped) return "ffprobe output exceeded its size cap; the object was not read";
-  const lines = run.stderr
-    .split("\n")
-    .map((l) => l.replace(/https?:\/\/127\.0\.0\.1:\d+\/object:?\s*/g, "").trim())
-    // The range proxy ends each response after one window on purpose; ffprobe says so and reconnects.
-    .filter((l) => l && !/Stream ends prematurely|Will reconnect/.test(l));
-  const detail = [...new Set([...lines, run.output?.error?.string].filter((s): s is string => !!s))].join("; ");
-  const exit = run.signal ? `signal ${run.signal}` : `exit code ${run.exitCode}`;
-  return `ffprobe could not read the object (${exit})${detail ? `: ${detail}` : ""}`;
 }
 
 /**
@@ -148,17 +140,20 @@ export async function processChange(change: ObjectChange, deps: ProcessDeps): Pr
     document = unprocessableDocument({ ...ctx, processedAt: now().toISOString() }, "the object is empty (0 bytes)");
   } else {
     let result: Awaited<ReturnType<typeof probeInPlace>>;
+    const slot: Slots = deps.probeSlot ?? ((work) => work());
     try {
-      result = await probeInPlace({
-        s3: deps.s3,
-        bucket: change.bucket,
-        key: change.key,
-        size: change.size,
-        etag: change.etag,
-        versionId: change.versionId,
-        ffprobePath: deps.ffprobePath,
-        timeoutMs: deps.probeTimeoutMs,
-      });
+      result = await slot(() =>
+        probeInPlace({
+          s3: deps.s3,
+          bucket: change.bucket,
+          key: change.key,
+          size: change.size,
+          etag: change.etag,
+          versionId: change.versionId,
+          ffprobePath: deps.ffprobePath,
+          timeoutMs: deps.probeTimeoutMs,
+        }),
+      );
     } catch (err) {
       if (err instanceof ObjectChangedError) return { outcome: "superseded" };
       throw err;
@@ -172,6 +167,17 @@ export async function processChange(change: ObjectChange, deps: ProcessDeps): Pr
     const stalledMs = Math.min(STALLED_READ_MS, deps.probeTimeoutMs / 4);
     if ((result.exitCode !== 0 || result.timedOut) && result.proxy.slowestReadMs >= stalledMs) {
       throw new S3ReadStalledError(result.proxy.slowestReadMs);
+    }
+    // A probe killed at its deadline is judged by the CPU time it got: a busy machine is retried
+    // with a longer deadline, only the object's own slowness is stored (probe-deadline.ts).
+    let timeoutReason: string | undefined;
+    if (result.timedOut) {
+      const judged = judgeTimeout(result, {
+        timeoutMs: deps.probeTimeoutMs,
+        maxTimeoutMs: deps.maxProbeTimeoutMs ?? deps.probeTimeoutMs,
+      });
+      if (judged.verdict === "retry") throw judged.error;
+      timeoutReason = judged.reason;
     }
 
     probe = {
@@ -194,7 +200,7 @@ export async function processChange(change: ObjectChange, deps: ProcessDeps): Pr
         document.raw = await deps.store.putRaw(change.key, rawId(change), result.stdout);
       }
     } else {
-      document = unprocessableDocument(runCtx, failureReason(result, deps.probeTimeoutMs));
+      document = unprocessableDocument(runCtx, timeoutReason ?? failureReason(result, deps.probeTimeoutMs));
     }
   }
 

@@ -2,7 +2,7 @@
  * A loopback HTTP endpoint that serves one object to ffprobe without downloading it.
  *
  * The static ffprobe cannot resolve host names or speak TLS, so it reads
- * http://127.0.0.1:<port>/object instead, and every byte range it asks for is fetched
+ * http://127.0.0.1:<port>/<random path> instead, and every byte range it asks for is fetched
  * with a bounded ranged read (from S3 in the Lambda, from a file in the probe CLI).
  *
  * Each response carries at most one window: an open-ended `Range: bytes=N-` is answered
@@ -15,7 +15,14 @@
  *
  * The S3 source (s3-source.ts) pins every read to the object's ETag and version, so a
  * replaced object fails the probe with ObjectChangedError instead of mixing two objects.
+ *
+ * The proxy lives for one probe and serves one object: only at its own unguessable path,
+ * GET or HEAD, within a budget of requests that grows with the object's size. Anything else
+ * gets 404 (another path) or 429 (over budget), and is counted, so that an input that makes
+ * ffprobe ask for other resources, or read the object over and over, ends at once and is
+ * told apart from one that is merely large.
  */
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -41,6 +48,8 @@ export interface RangeProxyOptions {
    * 7 s...) until its deadline, so the caller stops it (probe-in-place.ts).
    */
   onUpstreamError?: (err: unknown) => void;
+  /** Called once, at the first request refused (another path, or over budget): the probe's result is decided then. */
+  onRefused?: () => void;
 }
 
 /** The object is gone or was replaced since the event: a newer event describes it. */
@@ -58,6 +67,10 @@ export interface RangeProxyStats {
   s3Requests: number;
   /** HTTP requests ffprobe made. */
   clientRequests: number;
+  /** Requests for any path but the object's own (answered 404). */
+  otherPaths: number;
+  /** Requests past the budget (answered 429): the input made ffprobe re-read the object without end. */
+  overBudget: number;
   /** Each client request: first byte asked and bytes actually served. */
   ranges: { start: number; served: number }[];
   contentType?: string;
@@ -73,8 +86,17 @@ export interface RangeProxyStats {
 export const DEFAULT_INITIAL_WINDOW = 64 * 1024;
 export const DEFAULT_MAX_WINDOW = 2 * 1024 * 1024;
 
+/**
+ * Requests one probe may make: a floor for small objects, plus one per 256 KiB of object. A
+ * 1 GB fragmented MP4 (about 115 fragments, each a seek) needs a few hundred; a reference
+ * loop thousands within seconds.
+ */
+export function requestBudget(size: number): number {
+  return 256 + Math.ceil(size / (256 * 1024));
+}
+
 export interface RangeProxy {
-  /** URL for ffprobe (loopback, no file extension: the format is found by probing). */
+  /** URL for ffprobe (loopback, an unguessable path, no file extension: the format is found by probing). */
   url: string;
   stats: RangeProxyStats;
   /** stats.slowestReadMs, counting the reads still waiting for S3 until now. */
@@ -104,7 +126,23 @@ export function parseRange(
 export async function startRangeProxy(options: RangeProxyOptions): Promise<RangeProxy> {
   const initialWindow = options.initialWindow ?? DEFAULT_INITIAL_WINDOW;
   const maxWindow = options.maxWindow ?? DEFAULT_MAX_WINDOW;
-  const stats: RangeProxyStats = { bytesRead: 0, s3Requests: 0, clientRequests: 0, ranges: [], slowestReadMs: 0 };
+  const stats: RangeProxyStats = {
+    bytesRead: 0,
+    s3Requests: 0,
+    clientRequests: 0,
+    otherPaths: 0,
+    overBudget: 0,
+    ranges: [],
+    slowestReadMs: 0,
+  };
+  const objectPath = `/${randomBytes(16).toString("hex")}`;
+  const budget = requestBudget(options.source.size);
+  let refusedOnce = false;
+  const refused = () => {
+    if (refusedOnce) return;
+    refusedOnce = true;
+    options.onRefused?.();
+  };
   /** Start times of the reads S3 has not answered yet, by read. */
   const waiting = new Map<number, number>();
   let reads = 0;
@@ -158,6 +196,18 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
 
   const server = http.createServer((req, res) => {
     stats.clientRequests += 1;
+    if (req.url !== objectPath) {
+      stats.otherPaths += 1;
+      refused();
+      res.writeHead(404).end();
+      return;
+    }
+    if (stats.clientRequests - stats.otherPaths > budget) {
+      stats.overBudget += 1;
+      refused();
+      res.writeHead(429).end();
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405).end();
       return;
@@ -198,7 +248,7 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/object`,
+    url: `http://127.0.0.1:${port}${objectPath}`,
     stats,
     slowestReadMs: () => {
       const now = performance.now();

@@ -20,7 +20,7 @@ export interface RetryPolicy {
   capMs: number;
   /** Attempts in all (the first included). */
   maxAttempts: number;
-  /** Without an invocation deadline (the lab, tests): give up this long after the first attempt. */
+  /** Give up this long after the first attempt, or at the invocation's deadline if that comes first. */
   budgetMs: number;
 }
 
@@ -45,7 +45,7 @@ export async function retryTransient<T>(
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = deps.random ?? Math.random;
-  const deadline = invocationDeadline.getStore() ?? now() + policy.budgetMs;
+  const deadline = Math.min(invocationDeadline.getStore() ?? Number.POSITIVE_INFINITY, now() + policy.budgetMs);
   for (let attempt = 1; ; attempt++) {
     try {
       return await op();
