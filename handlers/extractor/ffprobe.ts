@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { FFPROBE_PIN } from "../../lib/ffprobe-pin";
 import { FFPROBE_MEMORY_LIMIT_MIB } from "../../lib/probe-limits";
-import { childCpuMs } from "./cpu-time";
+import { childSchedule } from "./cpu-time";
 import {
   checkSandboxAvailable,
   emptyGconvFolder,
@@ -72,6 +72,8 @@ export interface FfprobeRun {
   timedOut: boolean;
   /** CPU time ffprobe used (user + system, ms), sampled while it ran (cpu-time.ts); 0 where unknown. */
   cpuMs?: number;
+  /** Time ffprobe was runnable but waited for a CPU (a busy machine), ms; 0 where unknown. */
+  waitMs?: number;
   /** True when stdout exceeded maxOutputBytes and the process was killed. */
   outputCapped: boolean;
   /** True when an allocation failed at the memory limit (ffprobe said "Cannot allocate memory"). */
@@ -162,8 +164,10 @@ export async function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun
     // ffprobe's CPU time, to tell a slow object from a slow machine (probe-deadline.ts); the
     // shell wrapper execs ffprobe, so the pid is ffprobe's.
     let cpuMs = 0;
+    let waitMs = 0;
     const sampleCpu = () => {
-      cpuMs = childCpuMs(child.pid) ?? cpuMs;
+      const seen = childSchedule(child.pid);
+      if (seen) ({ cpuMs, waitMs } = seen);
     };
     const sampler = setInterval(sampleCpu, 250);
     const timer = setTimeout(() => {
@@ -225,6 +229,7 @@ export async function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun
           signal,
           timedOut,
           cpuMs,
+          waitMs,
           outputCapped,
           memoryExceeded: !timedOut && /Cannot allocate memory/.test(stderr),
           refusedFormat: refusedDemuxer(stderr),

@@ -1,14 +1,19 @@
 /**
  * Nothing is condemned for being slow. ffprobe's deadline is wall-clock, but a busy machine
  * (a shared host, a CPU-starved Lambda at low memory) stretches wall-clock time without the
- * object being at fault. So a probe killed at its deadline is judged by the CPU time ffprobe
- * actually got (read from /proc/<pid>/stat while it ran, cpu-time.ts):
+ * object being at fault. So a probe killed at its deadline is judged by how ffprobe spent that
+ * time (/proc/<pid>/schedstat, sampled while it ran: cpu-time.ts):
  *
- * - it got less than half the wall time in CPU: the machine was slow, not the object. The
- *   record is retried (a transient TimeoutError) and its next delivery gets a longer deadline;
- * - it used its CPU but the deadline can still grow: retried with a longer deadline too;
- * - it used at least half the wall time in CPU at the longest deadline: the object itself takes
- *   too long to probe, and the document says so (`unprocessable`).
+ * - it waited for a CPU for at least a quarter of the time: the machine was busy, not the
+ *   object. The record is retried (a transient TimeoutError) and its next delivery gets a
+ *   longer deadline;
+ * - it ran (CPU at least half the time) but the deadline can still grow: retried with a longer
+ *   deadline too;
+ * - it ran at the longest deadline: the object itself takes too long to probe, and the document
+ *   says so (`unprocessable`);
+ * - it neither ran nor waited for a CPU (blocked, a hang on the input): the object's fault as
+ *   before ("did not finish within ... and was killed"). Slow S3 reads are told apart earlier
+ *   (S3ReadStalledError in process-change.ts).
  *
  * The deadline of a delivery doubles with SQS's ApproximateReceiveCount (20 s, 40 s, 80 s by
  * default), capped at MAX_DEADLINE_FACTOR x the configured timeout and by the invocation's
@@ -18,8 +23,10 @@ import { invocationDeadline } from "./retry";
 
 /** The longest deadline, as a multiple of the configured probe timeout. */
 export const MAX_DEADLINE_FACTOR = 4;
-/** A killed probe that got at least this share of its wall time in CPU was running, not waiting. */
+/** A killed probe that got at least this share of its wall time in CPU was running. */
 export const BUSY_CPU_SHARE = 0.5;
+/** A killed probe that waited for a CPU this share of its wall time was starved by the machine. */
+export const STARVED_WAIT_SHARE = 0.25;
 
 export interface ProbeDeadline {
   /** This delivery's deadline. */
@@ -58,12 +65,18 @@ export class ProbeTimeoutError extends Error {
 
 /** What a probe killed at its deadline means (see the file header). */
 export function judgeTimeout(
-  run: { cpuMs?: number; ms: number },
+  run: { cpuMs?: number; waitMs?: number; ms: number },
   deadline: ProbeDeadline,
-): { verdict: "retry"; error: ProbeTimeoutError } | { verdict: "object"; reason: string } {
+): { verdict: "retry"; error: ProbeTimeoutError } | { verdict: "object"; reason?: string } {
   const cpuMs = Math.round(run.cpuMs ?? 0);
-  const busy = cpuMs >= BUSY_CPU_SHARE * run.ms;
-  if (busy && deadline.timeoutMs >= deadline.maxTimeoutMs) {
+  const waitMs = Math.round(run.waitMs ?? 0);
+  if (waitMs >= STARVED_WAIT_SHARE * run.ms) {
+    return { verdict: "retry", error: new ProbeTimeoutError(cpuMs, run.ms, true) };
+  }
+  if (cpuMs >= BUSY_CPU_SHARE * run.ms) {
+    if (deadline.timeoutMs < deadline.maxTimeoutMs) {
+      return { verdict: "retry", error: new ProbeTimeoutError(cpuMs, run.ms, false) };
+    }
     return {
       verdict: "object",
       reason:
@@ -71,5 +84,6 @@ export function judgeTimeout(
         `deadline (${Math.round(deadline.timeoutMs / 1000)} s) without finishing`,
     };
   }
-  return { verdict: "retry", error: new ProbeTimeoutError(cpuMs, run.ms, !busy) };
+  // Neither running nor waiting for a CPU: blocked on its input, the object's doing.
+  return { verdict: "object" };
 }

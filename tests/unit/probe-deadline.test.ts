@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { expect } from "chai";
-import { childCpuMs } from "../../handlers/extractor/cpu-time";
+import { childCpuMs, childSchedule } from "../../handlers/extractor/cpu-time";
 import { judgeTimeout, probeDeadline } from "../../handlers/extractor/probe-deadline";
 import { invocationDeadline } from "../../handlers/extractor/retry";
 
@@ -22,7 +22,10 @@ describe("probe deadlines", () => {
   });
 
   it("retries a probe starved of CPU, even at the longest deadline, saying the machine was busy", () => {
-    const judged = judgeTimeout({ cpuMs: 3_000, ms: 80_000 }, { timeoutMs: 80_000, maxTimeoutMs: 80_000 });
+    const judged = judgeTimeout(
+      { cpuMs: 3_000, waitMs: 40_000, ms: 80_000 },
+      { timeoutMs: 80_000, maxTimeoutMs: 80_000 },
+    );
     expect(judged.verdict).to.equal("retry");
     if (judged.verdict === "retry") {
       expect(judged.error.name).to.equal("TimeoutError"); // transient for errors.ts
@@ -35,6 +38,14 @@ describe("probe deadlines", () => {
     expect(judgeTimeout({ cpuMs: 19_000, ms: 20_000 }, { timeoutMs: 20_000, maxTimeoutMs: 80_000 }).verdict).to.equal(
       "retry",
     );
+  });
+
+  it("blames the object when ffprobe neither ran nor waited for a CPU (a hang on its input)", () => {
+    expect(
+      judgeTimeout({ cpuMs: 10, waitMs: 5, ms: 20_000 }, { timeoutMs: 20_000, maxTimeoutMs: 80_000 }),
+    ).to.deep.equal({
+      verdict: "object",
+    });
   });
 
   it("blames the object only when ffprobe used its CPU for the longest deadline, and says so", () => {
@@ -55,6 +66,7 @@ describe("probe deadlines", () => {
     const idle = childCpuMs(sleep.pid) ?? 0;
     await Promise.all([spin, sleep].map((c) => new Promise((resolve) => c.once("exit", resolve))));
     expect(busy).to.be.greaterThan(idle);
+    expect(childSchedule(process.pid)?.cpuMs ?? 0).to.be.greaterThan(0);
     expect(childCpuMs(spin.pid)).to.equal(undefined); // gone
   });
 });

@@ -7,7 +7,7 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ListMessageMoveTasksCommand, SQSClient, StartMessageMoveTaskCommand } from "@aws-sdk/client-sqs";
-import { mockClient } from "aws-sdk-client-mock";
+import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
 import { LAB_QUEUE_NAMES, labPaths } from "../../lab/lab";
 import { LabQueue } from "../../lab/queue";
@@ -32,8 +32,12 @@ function capture(): RedriveIo & { out: string; lines: string[] } {
 
 describe("npm run redrive", () => {
   describe("cloud (StartMessageMoveTask)", () => {
-    const sqs = mockClient(SQSClient);
-    afterEach(() => sqs.reset());
+    // Created per test: another file's mock of SQSClient must not replace this one.
+    let sqs: AwsClientStub<SQSClient>;
+    beforeEach(() => {
+      sqs = mockClient(SQSClient);
+    });
+    afterEach(() => sqs.restore());
 
     it("starts one move task from the DLQ to the queue and follows it to COMPLETED", async () => {
       sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: "task-1" });
