@@ -15,14 +15,16 @@
  *   before ("did not finish within ... and was killed"). Slow S3 reads are told apart earlier
  *   (S3ReadStalledError in process-change.ts).
  *
- * The deadline of a delivery doubles with SQS's ApproximateReceiveCount (20 s, 40 s, 80 s by
- * default), capped at MAX_DEADLINE_FACTOR x the configured timeout and by the invocation's
- * deadline (Lambda's remaining time).
+ * The deadline of a delivery doubles with SQS's ApproximateReceiveCount (20 s, 40 s, 80 s...
+ * by default) up to 16x the configured timeout and never past the invocation's deadline
+ * (Lambda's remaining time); a probe that ran is the object's fault from 4x on.
  */
 import { invocationDeadline } from "./retry";
 
-/** The longest deadline, as a multiple of the configured probe timeout. */
+/** The deadline at which a probe that ran (not starved) is the object's fault, as a multiple of the configured timeout. */
 export const MAX_DEADLINE_FACTOR = 4;
+/** How far a starved probe's deadline keeps growing (a busy machine is never the object's fault). */
+export const STARVED_DEADLINE_FACTOR = 16;
 /** A killed probe that got at least this share of its wall time in CPU was running. */
 export const BUSY_CPU_SHARE = 0.5;
 /** A killed probe that waited for a CPU this share of its wall time was starved by the machine. */
@@ -37,11 +39,13 @@ export interface ProbeDeadline {
 
 /** The deadline of delivery `receiveCount` (1 for the first). */
 export function probeDeadline(baseMs: number, receiveCount = 1, now = Date.now()): ProbeDeadline {
-  let maxTimeoutMs = baseMs * MAX_DEADLINE_FACTOR;
   const invocation = invocationDeadline.getStore();
-  if (invocation !== undefined) maxTimeoutMs = Math.max(baseMs, Math.min(maxTimeoutMs, invocation - now));
+  const left = invocation === undefined ? Number.POSITIVE_INFINITY : Math.max(baseMs, invocation - now);
   const n = Math.max(1, Math.floor(receiveCount));
-  return { timeoutMs: Math.min(baseMs * 2 ** Math.min(n - 1, 16), maxTimeoutMs), maxTimeoutMs };
+  return {
+    timeoutMs: Math.min(baseMs * 2 ** Math.min(n - 1, 16), baseMs * STARVED_DEADLINE_FACTOR, left),
+    maxTimeoutMs: Math.min(baseMs * MAX_DEADLINE_FACTOR, left),
+  };
 }
 
 /**

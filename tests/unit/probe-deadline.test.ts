@@ -10,10 +10,11 @@ import { judgeTimeout, probeDeadline } from "../../handlers/extractor/probe-dead
 import { invocationDeadline } from "../../handlers/extractor/retry";
 
 describe("probe deadlines", () => {
-  it("doubles with each delivery up to four times the configured timeout", () => {
-    expect([1, 2, 3, 4, 9].map((n) => probeDeadline(20_000, n).timeoutMs)).to.deep.equal([
-      20_000, 40_000, 80_000, 80_000, 80_000,
+  it("doubles with each delivery up to 16x the configured timeout; a running probe is judged from 4x", () => {
+    expect([1, 2, 3, 4, 5, 9].map((n) => probeDeadline(20_000, n).timeoutMs)).to.deep.equal([
+      20_000, 40_000, 80_000, 160_000, 320_000, 320_000,
     ]);
+    expect(probeDeadline(20_000, 1).maxTimeoutMs).to.equal(80_000);
   });
 
   it("never runs past the invocation's deadline", () => {
