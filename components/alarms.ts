@@ -21,6 +21,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { allowServicePublish, policyDocument } from "./iam";
+import { withRunbook } from "./runbooks";
 
 /** Where an alarm sends its notifications. */
 export interface AlarmActions {
@@ -45,7 +46,13 @@ export function notifyingAlarm(
 ): aws.cloudwatch.MetricAlarm {
   return new aws.cloudwatch.MetricAlarm(
     name,
-    { ...spec, actionsEnabled: true, alarmActions: [actions.topicArn], okActions: [actions.topicArn] },
+    {
+      ...spec,
+      alarmDescription: withRunbook(spec.alarmDescription, name), // docs/runbooks/<id>.md
+      actionsEnabled: true,
+      alarmActions: [actions.topicArn],
+      okActions: [actions.topicArn],
+    },
     opts,
   );
 }

@@ -32,7 +32,7 @@ import { METRICS_NAMESPACE } from "../lib/runtime-env";
 import { labAuthPaths, writePrivateFile } from "./auth/secrets";
 import { LAB_ACCOUNT_ID, LAB_REGION } from "./clients";
 import { LabLogger, LabMetrics, type LogSink } from "./log";
-import type { LabPipelineControl } from "./pipeline-control";
+import type { LabPipelineControl, RedriveResult } from "./pipeline-control";
 
 export const ADMIN_PREFIX = "/_lab";
 export const ADMIN_TOKEN_HEADER = "x-lab-admin-token";
@@ -193,6 +193,14 @@ export function createLabAdmin(options: LabAdminOptions): (req: IncomingMessage,
         return result;
       },
     },
+    redrive: {
+      method: "POST",
+      run: async (): Promise<RedriveResult> => {
+        const result = await control().redrive();
+        if (result.moved > 0) options.logger.info("dead letters moved back to the queue", { ...result });
+        return result;
+      },
+    },
     "budget-alert": {
       method: "POST",
       run: async (body): Promise<BudgetAlertResult> => {
@@ -322,6 +330,10 @@ export class LabAdminClient {
   async resume(): Promise<ResumeResult> {
     const r = (await this.call("POST", "resume", {})) as ResumeResult;
     return { ...r, status: reviveStatus(r.status) };
+  }
+
+  async redrive(): Promise<RedriveResult> {
+    return (await this.call("POST", "redrive", {})) as RedriveResult;
   }
 
   async budgetAlert(event: SNSEvent, policy?: KillSwitchPolicy): Promise<BudgetAlertResult> {

@@ -22,8 +22,101 @@ export interface LabDynamo {
   close(): Promise<void>;
 }
 
-/** Starts dynalite; with `path`, tables and items persist in that LevelDB folder. */
-export async function startLabDynamo(options: { path?: string; host: string; port: number }): Promise<LabDynamo> {
+/** dynalite's internals the repair uses (db/index.js: its index entries, computed as it does). */
+interface DynaliteDb {
+  getIndexActions(
+    indexes: unknown[],
+    existingItem: unknown,
+    item: unknown,
+    table: unknown,
+  ): { puts: { index: string; key: string; item: unknown }[]; deletes: { index: string; key: string }[] };
+}
+
+/** What repairSecondaryIndexes changed. */
+export interface IndexRepair {
+  /** Index entries whose base item is gone or holds other index key values (dropped). */
+  removed: number;
+  /** Base items missing from an index, or listed there with other attributes (written). */
+  added: number;
+}
+
+/**
+ * dynalite writes an item in three steps that are not one LevelDB batch (actions/putItem.js,
+ * db updateIndexes): delete the old index entries, put the new ones, then put the base item.
+ * A process killed between them leaves an index that disagrees with the table for good: an
+ * entry for a version the table never got (the next write of the key deletes only the entry
+ * of the version the table has, so the key is then listed twice), or no entry at all. DynamoDB
+ * propagates a base-table write to its global secondary indexes asynchronously but always
+ * (DynamoDB developer guide, "Using Global Secondary Indexes": "eventually consistent"); it
+ * never keeps a stale entry. So before dynalite opens the folder, every secondary index is
+ * rebuilt from the base items, exactly as dynalite would compute it.
+ */
+export async function repairSecondaryIndexes(path: string): Promise<IndexRepair> {
+  const { Level } = require("level") as typeof import("level");
+  const dyn = require("dynalite/db") as DynaliteDb;
+  const db = new Level<string, unknown>(path, { valueEncoding: "json" });
+  await db.open();
+  const repair: IndexRepair = { removed: 0, added: 0 };
+  try {
+    const range = (prefix: string) => ({ gte: prefix, lt: `${prefix}\xff` });
+    for await (const [, value] of db.iterator(range("table~"))) {
+      const table = value as {
+        TableName: string;
+        GlobalSecondaryIndexes?: { IndexName: string }[];
+        LocalSecondaryIndexes?: { IndexName: string }[];
+      };
+      for (const kind of ["Global", "Local"] as const) {
+        const indexes = table[`${kind}SecondaryIndexes`] ?? [];
+        if (indexes.length === 0) continue;
+        const expected = new Map<string, string>(); // full LevelDB key -> JSON of the entry
+        for await (const [, item] of db.iterator(range(`item-${table.TableName}~`))) {
+          for (const put of dyn.getIndexActions(indexes, null, item, table).puts) {
+            expected.set(
+              `index-${kind.toLowerCase()}~${table.TableName}~${put.index}~${put.key}`,
+              JSON.stringify(put.item),
+            );
+          }
+        }
+        const ops: ({ type: "del"; key: string } | { type: "put"; key: string; value: unknown })[] = [];
+        for (const index of indexes) {
+          for await (const [key, entry] of db.iterator(
+            range(`index-${kind.toLowerCase()}~${table.TableName}~${index.IndexName}~`),
+          )) {
+            const want = expected.get(key);
+            if (want === undefined) {
+              ops.push({ type: "del", key });
+              repair.removed += 1;
+            } else {
+              if (want !== JSON.stringify(entry)) ops.push({ type: "put", key, value: JSON.parse(want) });
+              expected.delete(key);
+            }
+          }
+        }
+        for (const [key, want] of expected) {
+          ops.push({ type: "put", key, value: JSON.parse(want) });
+          repair.added += 1;
+        }
+        if (ops.length > 0) await db.batch(ops);
+      }
+    }
+  } finally {
+    await db.close();
+  }
+  return repair;
+}
+
+/** Starts dynalite; with `path`, tables and items persist in that LevelDB folder (secondary indexes repaired first). */
+export async function startLabDynamo(options: {
+  path?: string;
+  host: string;
+  port: number;
+  /** Told what the index repair changed, when it changed anything. */
+  onRepair?: (repair: IndexRepair) => void;
+}): Promise<LabDynamo> {
+  if (options.path) {
+    const repair = await repairSecondaryIndexes(options.path);
+    if (repair.added + repair.removed > 0) options.onRepair?.(repair);
+  }
   const server: Server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const port = await listen(server, options.port, options.host);
   return {

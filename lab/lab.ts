@@ -332,7 +332,16 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
           port: taken,
         }),
       );
-    const dynamo = await startLabDynamo({ path: paths.dynamodb, host, port: await port("dynamodb") });
+    const dynamo = await startLabDynamo({
+      path: paths.dynamodb,
+      onRepair: (repair) =>
+        labLogger.warn(
+          "secondary index repaired after an unclean stop (dynalite's item and index writes are not atomic)",
+          { ...repair },
+        ),
+      host,
+      port: await port("dynamodb"),
+    });
     cleanups.push(() => dynamo.close());
 
     const s3Server = await startLabS3({

@@ -99,6 +99,14 @@ async function token(args: string[]): Promise<number> {
   return 0;
 }
 
+/** Repeats closer than this to the first signal are the same stop request, delivered again. */
+export const SIGNAL_REPEAT_WINDOW_MS = 1_000;
+
+/** Whether a signal received `sinceFirstMs` after the one that started the stop ends the process at once. */
+export function forcesExit(signal: NodeJS.Signals, sinceFirstMs: number): boolean {
+  return signal === "SIGINT" && sinceFirstMs >= SIGNAL_REPEAT_WINDOW_MS;
+}
+
 async function start(args: string[]): Promise<number> {
   const { values } = parseFlags(args, {
     dir: { type: "string" },
@@ -126,13 +134,17 @@ async function start(args: string[]): Promise<number> {
   if (notice) process.stdout.write(`${notice}\n`);
 
   await new Promise<void>((resolve) => {
-    let signals = 0;
+    let firstAt: number | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
-      signals += 1;
-      if (signals > 1) {
+      if (firstAt !== undefined) {
+        // A signal to the process group reaches the lab several times (directly, and relayed
+        // by npm and any wrapper), within milliseconds: those are one request to stop. Only a
+        // second Ctrl-C pressed later skips the clean stop.
+        if (!forcesExit(signal, Date.now() - firstAt)) return;
         process.stderr.write(`lab: ${signal} again, exiting without a clean stop\n`);
         process.exit(1);
       }
+      firstAt = Date.now();
       process.stdout.write(`\nlab: ${signal}, stopping (finishing the batch in progress)...\n`);
       lab.stop().then(resolve, (err) => {
         process.stderr.write(`lab: error while stopping: ${(err as Error).message}\n`);

@@ -65,6 +65,14 @@ function plural(n: number, word: string): string {
  * Create it before worker.start(): a recorded pause (or pausedForThisRun) pauses the worker
  * at once, so a restarted lab takes no batch before it is resumed.
  */
+/** What a redrive moved, from which queue to which. */
+export interface RedriveResult {
+  moved: number;
+  total: number;
+  from: string;
+  to: string;
+}
+
 export class LabPipelineControl implements PipelineControl {
   private readonly worker: QueueWorker;
   private readonly queue: LabQueue;
@@ -86,6 +94,18 @@ export class LabPipelineControl implements PipelineControl {
       this.transient = options.pausedForThisRun;
       this.worker.pause();
     }
+  }
+
+  /** Moves every dead letter back to the queue (`npm run redrive`); the worker then processes them. */
+  async redrive(): Promise<RedriveResult> {
+    const total = this.deadLetterQueue.counts();
+    const moved = await this.deadLetterQueue.moveMessagesTo(this.queue);
+    return {
+      moved,
+      total: total.visible + total.inFlight,
+      from: this.deadLetterQueue.arn,
+      to: this.queue.arn,
+    };
   }
 
   /** The recorded pause; a file that cannot be read as one still counts as a pause (fail closed). */

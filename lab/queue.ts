@@ -202,6 +202,27 @@ export class LabQueue extends EventEmitter<LabQueueEvents> {
     return [...this.entries.values()].map(publicMessage);
   }
 
+  /**
+   * Moves every message to `destination`, oldest first, as SQS's StartMessageMoveTask does for
+   * a dead-letter queue redrive: each is sent there as a new message (receive count 0) and only
+   * then deleted here, so a crash in between duplicates a message, never loses one. A message
+   * received meanwhile (in flight) is moved too. Returns how many moved.
+   */
+  async moveMessagesTo(destination: LabQueue, onProgress?: (moved: number, total: number) => void): Promise<number> {
+    this.assertOpen();
+    const entries = [...this.entries.values()].sort((a, b) => a.sentTimestamp - b.sentTimestamp);
+    let moved = 0;
+    for (const entry of entries) {
+      if (this.entries.get(entry.messageId) !== entry) continue; // deleted meanwhile
+      await destination.send(entry.body);
+      this.remove(entry);
+      await this.persist([{ op: "del", id: entry.messageId }]);
+      moved += 1;
+      onProgress?.(moved, entries.length);
+    }
+    return moved;
+  }
+
   /** Deletes every message. */
   async purge(): Promise<void> {
     this.entries.clear();

@@ -19,6 +19,8 @@ export interface ListingStore {
     objects: { key: string; size: number; lastModifiedDate: Date; metadata: Record<string, string> }[];
     commonPrefixes: string[];
     isTruncated: boolean;
+    /** The last key or common prefix of the page (lab/s3-store-paths.ts). */
+    nextStartAfter?: string;
   }>;
 }
 
@@ -108,7 +110,7 @@ export async function handleListObjectsV2(
           startAfter,
           maxKeys: Math.min(maxKeys, 1000),
         });
-  const last = result.objects.at(-1)?.key;
+  const last = "nextStartAfter" in result ? result.nextStartAfter : result.objects.at(-1)?.key;
   const parts = [
     `<Name>${xml(bucket)}</Name>`,
     `<Prefix>${enc(prefix)}</Prefix>`,

@@ -326,6 +326,17 @@ export async function replayJournal(store: FilesystemStoreLike, options: Notific
       const file = store.getResourcePath(bucket, key, "object");
       const { md5, size } = await md5File(file);
       await fs.writeFile(`${file}.md5`, md5);
+      // A metadata file torn by the crash would fail every read of the object with a 500
+      // (and s3rver's HEAD bucket, which lists): what cannot be parsed is reset to none.
+      const metadataFile = store.getResourcePath(bucket, key, "metadata.json");
+      const metadata = await fs.readFile(metadataFile, "utf8").catch(() => undefined);
+      if (metadata !== undefined) {
+        try {
+          JSON.parse(metadata);
+        } catch {
+          await fs.writeFile(metadataFile, "{}");
+        }
+      }
       await announce({ operation: "Put", bucket, key, size, etag: md5 });
     } else {
       await announce({ operation: "Delete", bucket, key });

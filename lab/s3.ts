@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import * as http from "node:http";
 import S3rver from "s3rver";
 import { closeServer, listen } from "./http-server";
+import { MAX_KEY_BYTES } from "./s3-keys";
 import { handleListObjectsV2, type ListingStore, listObjectsV2Bucket } from "./s3-list";
 import {
   attachNotifications,
@@ -17,6 +18,7 @@ import {
   replayJournal,
   s3RequestContext,
 } from "./s3-notifications";
+import { applyKeyPaths, type PathStore } from "./s3-store-paths";
 
 export interface LabS3Options {
   /** Folder holding buckets and objects. */
@@ -33,9 +35,35 @@ export interface LabS3 {
   close(): Promise<void>;
 }
 
+/** The object key of a path-style request URL, undefined when there is none or it does not decode. */
+function pathKey(url: string): string | undefined {
+  const pathname = url.split("?")[0] ?? "";
+  const m = /^\/[^/]+\/(.+)$/s.exec(pathname);
+  if (!m) return undefined;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * s3rver's router has no route for a key with an empty segment (`a//b`, `/x`): such a URL
+ * names the key as one escaped segment, which the router decodes back to the whole key.
+ * (s3rver does not check SigV4 signatures, so the rewritten path is not a mismatch.)
+ */
+function routableUrl(url: string, key: string): string {
+  if (!key.startsWith("/") && !key.includes("//")) return url;
+  const [pathname, ...query] = url.split("?");
+  const bucket = /^\/[^/]+/.exec(pathname ?? "")?.[0] ?? "";
+  return [`${bucket}/${encodeURIComponent(key)}`, ...query].join("?");
+}
+
 export async function startLabS3(options: LabS3Options): Promise<LabS3> {
   const s3rver = new S3rver({ directory: options.directory, silent: true, address: options.host, port: options.port });
   const internals = s3rver as unknown as { store: FilesystemStoreLike };
+  // Keys are opaque strings: one file each, never outside the folder (lab/s3-keys.ts).
+  applyKeyPaths(internals.store as unknown as PathStore);
   // Changes a killed run committed without queuing their events: announce them first.
   await replayJournal(internals.store, options.notifications);
   const detach = attachNotifications(internals.store, options.notifications);
@@ -43,6 +71,19 @@ export async function startLabS3(options: LabS3Options): Promise<LabS3> {
 
   const server = http.createServer((req, res) => {
     const requestId = randomBytes(8).toString("hex").toUpperCase();
+    // Refused before s3rver reads the request (the store refuses it too, for other routes).
+    const key = pathKey(req.url ?? "/");
+    if (key !== undefined && Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES) {
+      const body =
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>KeyTooLongError</Code><Message>Your key is too long</Message></Error>';
+      res.writeHead(400, {
+        "Content-Type": "application/xml",
+        "Content-Length": Buffer.byteLength(body),
+        "x-amz-request-id": requestId,
+      });
+      res.end(body);
+      return;
+    }
     // s3rver's ListObjectsV2 cannot paginate on OpenSSL 3 (see s3-list.ts): answered here.
     const listBucket = listObjectsV2Bucket(req);
     if (listBucket !== undefined) {
@@ -52,6 +93,7 @@ export async function startLabS3(options: LabS3Options): Promise<LabS3> {
       });
       return;
     }
+    if (key !== undefined) req.url = routableUrl(req.url ?? "/", key);
     s3RequestContext.run(
       { method: req.method ?? "GET", sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, "") ?? "", requestId },
       () => handle(req, res),

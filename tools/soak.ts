@@ -1,7 +1,7 @@
 /**
  * npm run soak [-- --files N] [--writers W] [--seconds S] [--kills K] [--hot-keys H] [--seed N]
  *              [--no-faults] [--ddb-throttle R] [--ddb-5xx R] [--s3-errors R] [--s3-stalls R]
- *              [--s3-resets R] [--stall-ms MS] [--s3-long-stalls R] [--long-stall-ms MS] [--burst-every MS] [--burst-ms MS] [--max-wav-seconds S] [--dir D] [--keep] [--json]
+ *              [--s3-resets R] [--stall-ms MS] [--s3-long-stalls R] [--long-stall-ms MS] [--burst-every MS] [--burst-ms MS] [--max-wav-seconds S] [--cpu-hog N] [--dir D] [--keep] [--json]
  *
  * The lab under load and injected faults, then the bucket reconciled against the table
  * (lab/soak/soak.ts; docs/backfill.md says what it proves). Progress on stderr, the report
@@ -31,6 +31,7 @@ export const USAGE = `usage: npm run soak [-- options]
   --long-stall-ms MS   length of a long stall (default ${DEFAULT_SOAK.faults.longStallMs})
   --burst-every MS     mean time between failure bursts, per proxy (default ${DEFAULT_SOAK.faults.burstEveryMs}; 0: none)
   --burst-ms MS        length of a burst (default ${DEFAULT_SOAK.faults.burstMs})
+  --cpu-hog N          N busy processes load the machine for the whole run (stopped at the end; default 0)
   --max-wav-seconds S  longest generated WAV (default ${DEFAULT_SOAK.maxWavSeconds})
   --dir D              lab folder to use (kept); default a temp folder, removed unless --keep
   --keep               keep the temp lab folder
@@ -67,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
       "burst-every": { type: "string" },
       "burst-ms": { type: "string" },
       "max-wav-seconds": { type: "string" },
+      "cpu-hog": { type: "string" },
       dir: { type: "string" },
       keep: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
@@ -101,6 +103,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(values.kills !== undefined ? { kills: num("kills", values.kills) } : {}),
       ...(values["hot-keys"] !== undefined ? { hotKeys: num("hot-keys", values["hot-keys"]) } : {}),
       ...(values.seed !== undefined ? { seed: num("seed", values.seed) } : {}),
+      ...(values["cpu-hog"] !== undefined ? { cpuHog: Math.floor(num("cpu-hog", values["cpu-hog"], 16) ?? 0) } : {}),
       ...(values["max-wav-seconds"] !== undefined
         ? { maxWavSeconds: Math.max(2, num("max-wav-seconds", values["max-wav-seconds"]) ?? 2) }
         : {}),

@@ -5,18 +5,21 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { probeSlotsHere } from "../../lib/probe-limits";
 import { DEFAULT_PROBE_TIMEOUT_MS, METRICS_NAMESPACE } from "../../lib/runtime-env";
 import type { ExtractorOptions } from "./contract";
 import { describeError, isTransient } from "./errors";
+import { type ProbeDeadline, probeDeadline } from "./probe-deadline";
 import { type ChangeResult, processChange } from "./process-change";
+import { deadlineFrom, invocationDeadline } from "./retry";
 import { MalformedEventError, type ObjectChange, parseS3Notification } from "./s3-event";
 import { createSlots } from "./slots";
 import { MetadataStore } from "./store";
 
 export interface Extractor {
-  handleBatch(event: SQSEvent): Promise<SQSBatchResponse>;
+  /** With Lambda's context, in-invocation retries stop in time to answer (retry.ts). */
+  handleBatch(event: SQSEvent, context?: Pick<Context, "getRemainingTimeInMillis">): Promise<SQSBatchResponse>;
   /** One change, outside any queue (backfill, tests). */
   handleChange(change: ObjectChange): Promise<ChangeResult>;
 }
@@ -57,9 +60,13 @@ export function createExtractor(options: ExtractorOptions): Extractor {
     });
   }
 
-  async function handleChange(change: ObjectChange): Promise<ChangeResult> {
+  async function handleChange(change: ObjectChange, deadline?: ProbeDeadline): Promise<ChangeResult> {
     try {
-      const result = await processChange(change, deps);
+      const result = await processChange(change, {
+        ...deps,
+        probeTimeoutMs: deadline?.timeoutMs ?? deps.probeTimeoutMs,
+        maxProbeTimeoutMs: deadline?.maxTimeoutMs ?? deps.probeTimeoutMs,
+      });
       record(change, result);
       return result;
     } catch (err) {
@@ -87,15 +94,18 @@ export function createExtractor(options: ExtractorOptions): Extractor {
       throw err instanceof MalformedEventError ? err : new MalformedEventError(describeError(err), { cause: err });
     }
     // A message normally holds one record; handle several in order.
-    for (const change of changes) await handleChange(change);
+    // Each delivery of a message may probe longer than the one before (probe-deadline.ts).
+    const deadline = probeDeadline(deps.probeTimeoutMs, Number(sqsRecord.attributes?.ApproximateReceiveCount ?? 1));
+    for (const change of changes) await handleChange(change, deadline);
   }
 
   return {
-    handleChange,
-    async handleBatch(event: SQSEvent): Promise<SQSBatchResponse> {
+    handleChange: (change) => handleChange(change),
+    async handleBatch(event, context): Promise<SQSBatchResponse> {
       const processor = new BatchProcessor(EventType.SQS);
+      const run = () => processPartialResponse(event, handleRecord, processor, { throwOnFullBatchFailure: false });
       try {
-        return await processPartialResponse(event, handleRecord, processor, { throwOnFullBatchFailure: false });
+        return await (context ? invocationDeadline.run(deadlineFrom(context.getRemainingTimeInMillis()), run) : run());
       } finally {
         if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       }

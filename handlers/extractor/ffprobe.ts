@@ -13,6 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { FFPROBE_PIN } from "../../lib/ffprobe-pin";
 import { FFPROBE_CPU_LIMIT_SECONDS, FFPROBE_MEMORY_LIMIT_MIB } from "../../lib/probe-limits";
+import { childSchedule } from "./cpu-time";
 import {
   checkSandboxAvailable,
   ffprobeEnvironment,
@@ -69,6 +70,10 @@ export interface FfprobeRun {
   signal: NodeJS.Signals | null;
   /** True when the deadline passed and the process group was killed. */
   timedOut: boolean;
+  /** CPU time ffprobe used (user + system, ms), sampled while it ran (cpu-time.ts); 0 where unknown. */
+  cpuMs?: number;
+  /** Time ffprobe was runnable but waited for a CPU (a busy machine), ms; 0 where unknown. */
+  waitMs?: number;
   /** True when stdout exceeded maxOutputBytes and the process was killed. */
   outputCapped: boolean;
   /** True when an allocation failed at the memory limit (ffprobe said "Cannot allocate memory"). */
@@ -159,8 +164,18 @@ export async function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun
         child.kill("SIGKILL");
       }
     };
+    // ffprobe's CPU time, to tell a slow object from a slow machine (probe-deadline.ts); the
+    // shell wrapper execs ffprobe, so the pid is ffprobe's.
+    let cpuMs = 0;
+    let waitMs = 0;
+    const sampleCpu = () => {
+      const seen = childSchedule(child.pid);
+      if (seen) ({ cpuMs, waitMs } = seen);
+    };
+    const sampler = setInterval(sampleCpu, 250);
     const timer = setTimeout(() => {
       timedOut = true;
+      sampleCpu();
       killGroup();
     }, options.timeoutMs);
     const onAbort = () => killGroup();
@@ -183,6 +198,7 @@ export async function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun
     });
     child.on("error", (err) => {
       clearTimeout(timer);
+      clearInterval(sampler);
       options.signal?.removeEventListener("abort", onAbort);
       if (!settled) {
         settled = true;
@@ -192,6 +208,7 @@ export async function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun
     // 'exit', not 'close': after a kill, an orphaned grandchild could hold the pipes open.
     child.on("exit", (exitCode, signal) => {
       clearTimeout(timer);
+      clearInterval(sampler);
       options.signal?.removeEventListener("abort", onAbort);
       const finish = () => {
         if (settled) return;
@@ -214,6 +231,8 @@ export async function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun
           exitCode,
           signal,
           timedOut,
+          cpuMs,
+          waitMs,
           outputCapped,
           memoryExceeded: !timedOut && /Cannot allocate memory/.test(stderr),
           refusedFormat: refusedDemuxer(stderr),

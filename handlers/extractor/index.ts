@@ -6,7 +6,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE, requireEnv } from "../../lib/runtime-env";
 import { createExtractor, type Extractor } from "./extractor";
 import { verifyFfprobe } from "./ffprobe";
@@ -33,10 +33,10 @@ async function init(): Promise<Extractor> {
   });
 }
 
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   ready ??= init().catch((err) => {
     ready = undefined; // try again on the next invocation rather than caching the failure
     throw err;
   });
-  return (await ready).handleBatch(event);
+  return (await ready).handleBatch(event, context);
 }

@@ -10,6 +10,7 @@ import { FFPROBE_PIN } from "../../lib/ffprobe-pin";
 import { EXTRACTOR_VERSION, type MetadataDocument } from "../../lib/schema";
 import { buildDocument, type DocumentContext, unprocessableDocument } from "./document";
 import { failureReason } from "./failure-reason";
+import { judgeTimeout } from "./probe-deadline";
 import { probeInPlace } from "./probe-in-place";
 import { ObjectChangedError } from "./range-proxy";
 import type { ObjectChange } from "./s3-event";
@@ -64,6 +65,8 @@ export interface ProcessDeps {
   probeTimeoutMs: number;
   /** Limits how many probes run at once (lib/probe-limits.ts); unlimited when absent. */
   probeSlot?: Slots;
+  /** The longest deadline any delivery of this change gets (probe-deadline.ts); default probeTimeoutMs. */
+  maxProbeTimeoutMs?: number;
   logger?: Logger;
   now?: () => Date;
 }
@@ -221,6 +224,17 @@ export async function processChange(change: ObjectChange, deps: ProcessDeps): Pr
     if ((result.exitCode !== 0 || result.timedOut) && result.proxy.slowestReadMs >= stalledMs) {
       throw new S3ReadStalledError(result.proxy.slowestReadMs);
     }
+    // A probe killed at its deadline is judged by the CPU time it got: a busy machine is retried
+    // with a longer deadline, only the object's own slowness is stored (probe-deadline.ts).
+    let timeoutReason: string | undefined;
+    if (result.timedOut) {
+      const judged = judgeTimeout(result, {
+        timeoutMs: deps.probeTimeoutMs,
+        maxTimeoutMs: deps.maxProbeTimeoutMs ?? deps.probeTimeoutMs,
+      });
+      if (judged.verdict === "retry") throw judged.error;
+      timeoutReason = judged.reason;
+    }
 
     probe = {
       exitCode: result.exitCode,
@@ -242,7 +256,7 @@ export async function processChange(change: ObjectChange, deps: ProcessDeps): Pr
         document.raw = await deps.store.putRaw(change.key, rawId(change), result.stdout);
       }
     } else {
-      document = unprocessableDocument(runCtx, failureReason(result, deps.probeTimeoutMs));
+      document = unprocessableDocument(runCtx, timeoutReason ?? failureReason(result, deps.probeTimeoutMs));
     }
   }
 

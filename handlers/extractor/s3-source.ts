@@ -4,6 +4,14 @@
 import type { Readable } from "node:stream";
 import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from "@aws-sdk/client-s3";
 import { type ByteSource, ObjectChangedError } from "./range-proxy";
+import { type RetryPolicy, retryTransient } from "./retry";
+
+/**
+ * A ranged read that S3 answers 5xx / SlowDown is tried again for up to 3 s (beyond the SDK's
+ * own attempts) before the probe is given up and its record retried: a throttling burst should
+ * not cost a whole probe. Short, because ffprobe is waiting on the read.
+ */
+export const RANGE_READ_RETRY: RetryPolicy = { baseMs: 100, capMs: 1_000, maxAttempts: 6, budgetMs: 3_000 };
 
 export interface S3ObjectRef {
   s3: S3Client;
@@ -30,15 +38,19 @@ export function s3Source(ref: S3ObjectRef): ByteSource {
     async read(start, end, signal) {
       let res: GetObjectCommandOutput;
       try {
-        res = await ref.s3.send(
-          new GetObjectCommand({
-            Bucket: ref.bucket,
-            Key: ref.key,
-            Range: `bytes=${start}-${end}`,
-            IfMatch: ref.etag ? `"${ref.etag}"` : undefined,
-            VersionId: ref.versionId,
-          }),
-          { abortSignal: signal },
+        res = await retryTransient(
+          () =>
+            ref.s3.send(
+              new GetObjectCommand({
+                Bucket: ref.bucket,
+                Key: ref.key,
+                Range: `bytes=${start}-${end}`,
+                IfMatch: ref.etag ? `"${ref.etag}"` : undefined,
+                VersionId: ref.versionId,
+              }),
+              { abortSignal: signal },
+            ),
+          RANGE_READ_RETRY,
         );
       } catch (err) {
         if (isGoneOrChanged(err)) {

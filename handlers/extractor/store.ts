@@ -15,6 +15,7 @@ import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { rawMetadataKey } from "../../lib/naming";
 import { METADATA_TABLE, type MetadataDocument, type MetadataItem, type RawMetadataRef } from "../../lib/schema";
+import { DEFAULT_RETRY, type RetryPolicy, retryTransient } from "./retry";
 
 const gzipAsync = promisify(gzip);
 
@@ -123,15 +124,22 @@ function tombstoneItem(
 }
 
 export class MetadataStore {
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly doc: Pick<DynamoDBDocumentClient, "send">;
 
   constructor(
     dynamodb: DynamoDBClient,
     private readonly tableName: string,
     private readonly s3: S3Client,
     private readonly metadataBucket: string,
+    /** Transient failures are retried here, within the invocation, before a record goes back to the queue (retry.ts). */
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {
-    this.doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+    const doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+    // Every table read and write goes through the retry: a conditional write retried after a
+    // 500 that was applied anyway finds its own item and answers "not-newer", which is right.
+    const send = ((command: Parameters<typeof doc.send>[0]) =>
+      retryTransient(() => doc.send(command), this.retry)) as typeof doc.send;
+    this.doc = { send };
   }
 
   /** The sequencer of the current item for `key` (live or tombstone), read strongly consistent. */
@@ -197,14 +205,18 @@ export class MetadataStore {
   async putRaw(objectKey: string, sequencer: string, json: Buffer): Promise<RawMetadataRef> {
     const key = rawMetadataKey(objectKey, sequencer);
     const body = await gzipAsync(json);
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.metadataBucket,
-        Key: key,
-        Body: body,
-        ContentType: "application/json",
-        ContentEncoding: "gzip",
-      }),
+    await retryTransient(
+      () =>
+        this.s3.send(
+          new PutObjectCommand({
+            Bucket: this.metadataBucket,
+            Key: key,
+            Body: body,
+            ContentType: "application/json",
+            ContentEncoding: "gzip",
+          }),
+        ),
+      this.retry,
     );
     return { bucket: this.metadataBucket, key, bytes: body.length };
   }

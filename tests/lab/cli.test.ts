@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { type LabEndpoints, labPaths, REPO_ROOT } from "../../lab/lab";
+import { forcesExit } from "../../lab/main";
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 const MAIN = path.join(REPO_ROOT, "lab", "main.ts");
@@ -65,6 +66,60 @@ describe("lab CLI", function () {
     );
     // The queue log is on disk for the next start.
     expect((await fs.stat(labPaths(dir).queue)).size).to.be.greaterThan(0);
+  });
+
+  it("stops cleanly when SIGTERM goes to the whole process group of `npm start` (every layer relays it)", async () => {
+    // npm -> sh -> node, in a group of their own, as a supervisor or `kill -- -PGID` sees them.
+    const child = spawn("npm", ["start", "--", "--dir", dir], {
+      cwd: REPO_ROOT,
+      detached: true,
+      env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ""}` },
+    });
+    let out = "";
+    child.stdout?.on("data", (d) => {
+      out += d;
+    });
+    child.stderr?.on("data", (d) => {
+      out += d;
+    });
+    // npm itself dies of the signal; the lab is done when the last holder of the pipes is.
+    const closed = new Promise((resolve) => child.once("close", resolve));
+    const deadline = Date.now() + 45_000;
+    while (!out.includes("Ctrl-C stops the lab")) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`lab did not start:\n${out}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const labPid = (JSON.parse(await fs.readFile(labPaths(dir).endpoints, "utf8")) as LabEndpoints).pid;
+    process.kill(-(child.pid as number), "SIGTERM");
+    await closed;
+    // Gone once its new parent (init) has reaped it.
+    const alive = () => {
+      try {
+        process.kill(labPid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const until = Date.now() + 20_000; alive() && Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(alive(), "the lab process should have exited").to.equal(false);
+    expect(out).to.contain("lab: stopped");
+    expect(out).not.to.contain("without a clean stop");
+    for (const file of [labPaths(dir).lock, labPaths(dir).endpoints]) {
+      await fs.access(file).then(
+        () => expect.fail(`${path.basename(file)} should be gone after a clean stop:\n${out}`),
+        () => undefined,
+      );
+    }
+  });
+
+  it("treats signals within a second of the first as the same stop; a later Ctrl-C forces the exit", () => {
+    expect(forcesExit("SIGTERM", 5)).to.equal(false);
+    expect(forcesExit("SIGINT", 5)).to.equal(false);
+    expect(forcesExit("SIGTERM", 60_000)).to.equal(false);
+    expect(forcesExit("SIGINT", 2_000)).to.equal(true);
   });
 
   it("rejects an unknown command in one line naming it and the commands, exit code 2", async () => {

@@ -6,7 +6,13 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import { parseS3Notification } from "../../handlers/extractor/s3-event";
 import { makeLabS3Client } from "../../lab/clients";
@@ -91,5 +97,32 @@ describe("lab S3 event journal", function () {
     expect(got.ETag).to.equal(`"${md5}"`);
     expect(await got.Body?.transformToString()).to.equal("second version");
     expect(await fs.readFile(journal(), "utf8")).to.equal("");
+  });
+
+  it("after a kill inside s3rver's metadata write, serves the object and HEAD bucket again (no 500)", async () => {
+    // A SIGKILL between s3rver's truncate and write of metadata.json leaves it empty or cut;
+    // s3rver answers HEAD bucket by listing the bucket, so the lab's next start failed on it.
+    const c = await start();
+    await c.send(new PutObjectCommand({ Bucket: "ingest", Key: "torn.wav", Body: "bytes", ContentType: "audio/wav" }));
+    await server?.close();
+    await fs.writeFile(path.join(dir, "s3", "ingest", "torn.wav._S3rver_metadata.json"), '{\n  "content-ty');
+    await fs.appendFile(journal(), `${JSON.stringify({ i: "dead-3", b: "ingest", k: "torn.wav" })}\n`);
+    const again = await start();
+    await again.send(new HeadBucketCommand({ Bucket: "ingest" }));
+    const got = await again.send(new GetObjectCommand({ Bucket: "ingest", Key: "torn.wav" }));
+    expect(await got.Body?.transformToString()).to.equal("bytes");
+  });
+
+  it("writes metadata files whole (a temp file renamed into place), never truncated in place", async () => {
+    const c = await start();
+    const file = path.join(dir, "s3", "ingest", "whole.wav._S3rver_metadata.json");
+    await c.send(new PutObjectCommand({ Bucket: "ingest", Key: "whole.wav", Body: "one", ContentType: "audio/wav" }));
+    const before = (await fs.stat(file)).ino;
+    await c.send(new PutObjectCommand({ Bucket: "ingest", Key: "whole.wav", Body: "two", ContentType: "audio/x-wav" }));
+    expect((await fs.stat(file)).ino, "replaced by rename: a new inode").to.not.equal(before);
+    expect(JSON.parse(await fs.readFile(file, "utf8"))).to.deep.equal({ "content-type": "audio/x-wav" });
+    const head = await c.send(new GetObjectCommand({ Bucket: "ingest", Key: "whole.wav" }));
+    expect(head.ContentType).to.equal("audio/x-wav");
+    expect(await head.Body?.transformToString()).to.equal("two");
   });
 });

@@ -123,7 +123,12 @@ describe("policies: offline runner", () => {
   });
 
   it("passes `protect` to the pack (a protected queue in a lab stack is refused)", async () => {
-    const queue = planned("aws:sqs/queue:Queue", "q", {}, { options: { protect: true, retainOnDelete: false, ignoreChanges: [] } });
+    const queue = planned(
+      "aws:sqs/queue:Queue",
+      "q",
+      {},
+      { options: { protect: true, retainOnDelete: false, ignoreChanges: [] } },
+    );
     const out = await evaluatePolicies([queue], {
       stack: STACK,
       stackConfig: { "media-pipeline:lab": "true" },
