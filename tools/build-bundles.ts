@@ -98,7 +98,10 @@ export function writeOutput(
   fs.writeFileSync(outfile, js.contents);
   const parsed = JSON.parse(map.text) as { sources: string[]; file?: string };
   parsed.sources = parsed.sources.map((s) =>
-    path.relative(REPO_ROOT, path.resolve(path.dirname(outfile), s)).split(path.sep).join("/"),
+    path
+      .relative(REPO_ROOT, path.resolve(path.dirname(outfile), s))
+      .split(path.sep)
+      .join("/"),
   );
   parsed.file = "index.js";
   fs.mkdirSync(path.dirname(mapFile), { recursive: true });
@@ -110,7 +113,15 @@ function result(name: BundleName, outDir: string, out: esbuild.BuildResult): Bun
   const outfile = path.join(outDir, name, "index.js");
   const mapFile = path.join(sourceMapDir(outDir), name, "index.js.map");
   const { bytes, sha256 } = writeOutput(out, outfile, mapFile);
-  return { name, dir: path.dirname(outfile), outfile, bytes, sha256, mapFile, metafile: out.metafile ?? { inputs: {}, outputs: {} } };
+  return {
+    name,
+    dir: path.dirname(outfile),
+    outfile,
+    bytes,
+    sha256,
+    mapFile,
+    metafile: out.metafile ?? { inputs: {}, outputs: {} },
+  };
 }
 
 /** Builds one bundle (async). */

@@ -86,7 +86,9 @@ export async function checkFfprobeIdentity(
   const { architecture, pin } = pinned;
   const running = processArchitecture(arch);
   if (running !== architecture) {
-    throw new Error(`the pinned ffprobe ${expectedSha256.slice(0, 12)} is the ${architecture} build; this function runs on ${arch}`);
+    throw new Error(
+      `the pinned ffprobe ${expectedSha256.slice(0, 12)} is the ${architecture} build; this function runs on ${arch}`,
+    );
   }
   const handle = await fs.open(file, "r").catch((err: NodeJS.ErrnoException) => {
     throw new Error(`cannot open ffprobe at ${file}: ${err.code ?? err.message}`);
@@ -94,7 +96,8 @@ export async function checkFfprobeIdentity(
   try {
     const info = await handle.stat();
     if (!info.isFile()) throw new Error(`ffprobe at ${file} is not a regular file`);
-    if ((info.mode & 0o111) === 0) throw new Error(`ffprobe at ${file} is not executable (mode ${(info.mode & 0o777).toString(8)})`);
+    if ((info.mode & 0o111) === 0)
+      throw new Error(`ffprobe at ${file} is not executable (mode ${(info.mode & 0o777).toString(8)})`);
     if (info.size !== pin.bytes) {
       throw new Error(`ffprobe at ${file} has ${info.size} bytes; the pinned ${architecture} build has ${pin.bytes}`);
     }
