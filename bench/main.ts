@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [-- --only probe,bundle] [-- --inplace-runs N --download-runs N --load-runs N]
+ * npm run bench [-- --json] [-- --only probe,coldstart] [-- --inplace-runs N --download-runs N --cold-runs N]
  *
  * Runs the bench sections (one file each, composed here) and prints a readable report, or
  * with --json ONE JSON object on stdout ({ <section>: figures..., checks: [...] }); progress
@@ -11,7 +11,7 @@
  */
 import * as os from "node:os";
 import { apiSection } from "./api";
-import { bundleSection } from "./bundle";
+import { coldStartSection } from "./cold-start";
 import { probeSection } from "./probe";
 import type { BenchContext, BenchSection, Check } from "./section";
 
@@ -20,11 +20,11 @@ interface Args {
   only?: string[];
   inPlaceRuns: number;
   downloadRuns: number;
-  loadRuns: number;
+  coldRuns: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, inPlaceRuns: 3, downloadRuns: 2, loadRuns: 7 };
+  const args: Args = { json: false, inPlaceRuns: 3, downloadRuns: 2, coldRuns: 7 };
   const positiveInt = (flag: string, v: string | undefined) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${v}`);
@@ -37,7 +37,7 @@ function parseArgs(argv: string[]): Args {
     else if (flag === "--only") args.only = value().split(",").filter(Boolean);
     else if (flag === "--inplace-runs") args.inPlaceRuns = positiveInt(flag, value());
     else if (flag === "--download-runs") args.downloadRuns = positiveInt(flag, value());
-    else if (flag === "--load-runs") args.loadRuns = positiveInt(flag, value());
+    else if (flag === "--cold-runs") args.coldRuns = positiveInt(flag, value());
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   return args;
@@ -46,7 +46,7 @@ function parseArgs(argv: string[]): Args {
 function sections(args: Args): BenchSection<unknown>[] {
   const all = [
     probeSection({ inPlaceRuns: args.inPlaceRuns, downloadRuns: args.downloadRuns }),
-    bundleSection({ runs: args.loadRuns }),
+    coldStartSection({ runs: args.coldRuns }),
     apiSection(),
   ] as BenchSection<unknown>[];
   if (!args.only) return all;

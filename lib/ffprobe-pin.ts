@@ -17,7 +17,11 @@ export interface FfprobeBinaryPin {
   readonly version: string;
   /** SHA-256 of the `ffprobe` file inside the package, lower-case hex. */
   readonly sha256: string;
-  /** Size of that file in bytes. */
+}
+
+/** A pinned binary with the facts the function checks at start-up instead of the full digest. */
+export interface PinnedFfprobeBinary extends FfprobeBinaryPin {
+  /** Size of the `ffprobe` file in bytes. */
   readonly bytes: number;
   /**
    * SHA-256 of its size and 16 evenly spaced 4 KiB blocks (handlers/extractor/ffprobe-identity.ts):
@@ -50,7 +54,7 @@ export const FFPROBE_PIN = {
       bytes: 50_245_776,
       sampleSha256: "1f568f3f0d36ac568fe42755a3a4e647bdeecc81425e9c3c6e4ea350a0132297",
     },
-  } satisfies Record<LambdaArchitecture, FfprobeBinaryPin>,
+  } satisfies Record<LambdaArchitecture, PinnedFfprobeBinary>,
   /** Path of the binary inside the layer (layers are mounted at /opt). */
   layerBinaryPath: "/opt/bin/ffprobe",
   /** Path of the license text inside the layer. */

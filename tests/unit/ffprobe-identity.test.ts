@@ -53,7 +53,7 @@ describe("ffprobe identity check", function () {
     expect(bytes.length).to.equal(X86.bytes);
     const handle = await fs.open(ffprobe, "r");
     try {
-      expect(await sampledSha256(handle, bytes.length)).to.equal(X86.sampleSha256);
+      expect(sampledSha256(handle.fd, bytes.length)).to.equal(X86.sampleSha256);
     } finally {
       await handle.close();
     }

@@ -1,0 +1,33 @@
+/**
+ * One cold start, in a fresh node process started by bench/cold-start.ts. Bundled with
+ * esbuild into plain JavaScript first (no tsx in the measured process), then run as
+ *
+ *   node cold-start-child.js <bundle index.js> '<event json>'
+ *
+ * It times what a Lambda cold start pays for our code: require() of the bundle, the time
+ * until its handler is ready (the module's `ready()` when it has one: the extractor's and
+ * the backfill's ffprobe check and clients), and the first invocation. Prints one JSON line.
+ */
+const ms = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e6;
+
+async function main(): Promise<void> {
+  const [bundle, eventJson] = process.argv.slice(2);
+  const event = JSON.parse(eventJson);
+  const start = process.hrtime.bigint();
+  const mod = require(bundle) as { handler(e: unknown): Promise<unknown>; ready?: () => Promise<unknown> };
+  const requireMs = ms(start);
+  if (typeof mod.ready === "function") await mod.ready();
+  const readyMs = ms(start);
+  const invoked = process.hrtime.bigint();
+  const result = await mod.handler(event);
+  const firstInvokeMs = ms(invoked);
+  process.stdout.write(`\n${JSON.stringify({ requireMs, readyMs, firstInvokeMs, result })}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`cold-start child: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);
