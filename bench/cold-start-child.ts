@@ -6,9 +6,19 @@
  *
  * It times what a Lambda cold start pays for our code: require() of the bundle, the time
  * until its handler is ready (the module's `ready()` when it has one: the extractor's and
- * the backfill's ffprobe check and clients), and the first invocation. Prints one JSON line.
+ * the backfill's ffprobe check and clients), and the first invocation; and the bytes the
+ * function wrote to stdout (its logs and EMF metrics: what CloudWatch Logs would ingest).
+ * Prints one JSON line last.
  */
 const ms = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e6;
+
+/** Counts what the function writes to stdout (Powertools writes its JSON lines there). */
+let logBytes = 0;
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  logBytes += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+  return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+}) as typeof process.stdout.write;
 
 async function main(): Promise<void> {
   const [bundle, eventJson] = process.argv.slice(2);
@@ -21,7 +31,8 @@ async function main(): Promise<void> {
   const invoked = process.hrtime.bigint();
   const result = await mod.handler(event);
   const firstInvokeMs = ms(invoked);
-  process.stdout.write(`\n${JSON.stringify({ requireMs, readyMs, firstInvokeMs, result })}\n`);
+  const logged = logBytes;
+  write(`\n${JSON.stringify({ requireMs, readyMs, firstInvokeMs, logBytes: logged, result })}\n`);
 }
 
 main().then(

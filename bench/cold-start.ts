@@ -114,6 +114,12 @@ interface Timing {
   firstInvokeMs: number;
 }
 
+interface ChildRun extends Timing {
+  /** Bytes the function wrote to stdout (logs, EMF) during the run. */
+  logBytes: number;
+  result: unknown;
+}
+
 export interface ColdStartRow {
   name: BundleName;
   bytes: number;
@@ -125,6 +131,8 @@ export interface ColdStartRow {
   firstInvokeMs: number;
   reference: Timing;
   ratios: Timing;
+  /** Median bytes of logs and EMF metrics written on the first invocation (one object for the extractor). */
+  logBytes: number;
   runs: Timing[];
   referenceRuns: Timing[];
 }
@@ -263,7 +271,7 @@ export function coldStartSection(options: { runs?: number } = {}): BenchSection<
           [ENV.extractorFunctionName]: "mp-bench-extractor",
           [ENV.apiFunctionName]: "mp-bench-api",
           [ENV.extractorEventSourceMappingUuid]: "a1b2c3d4-5678-90ab-cdef-11112222aaaa",
-          POWERTOOLS_LOG_LEVEL: "WARN",
+          POWERTOOLS_LOG_LEVEL: "INFO", // Powertools' default, as deployed
         };
         const functionEvent = (name: BundleName, i: number): unknown => {
           if (name === "extractor") {
@@ -288,10 +296,10 @@ export function coldStartSection(options: { runs?: number } = {}): BenchSection<
         };
         const referenceEvent = { bucket: BENCH_BUCKET, key: objects.extractor[0].key, table };
         const once = (file: string, event: unknown) =>
-          runNodeJson<Timing & { result: unknown }>([child, file, JSON.stringify(event)], { env, timeoutMs: 120_000 });
+          runNodeJson<ChildRun>([child, file, JSON.stringify(event)], { env, timeoutMs: 120_000 });
 
-        const measured = new Map<BundleName, { fn: Timing[]; ref: Timing[] }>(
-          FUNCTIONS.map((n) => [n, { fn: [], ref: [] }]),
+        const measured = new Map<BundleName, { fn: Timing[]; ref: Timing[]; logBytes: number[] }>(
+          FUNCTIONS.map((n) => [n, { fn: [], ref: [], logBytes: [] }]),
         );
         ctx.log(`timing ${FUNCTIONS.length} functions and their references, ${runs} fresh processes each...`);
         for (let i = 0; i < runs; i++) {
@@ -302,6 +310,7 @@ export function coldStartSection(options: { runs?: number } = {}): BenchSection<
             checkResult(name, fn.result);
             measured.get(name)?.ref.push(round(ref));
             measured.get(name)?.fn.push(round(fn));
+            measured.get(name)?.logBytes.push(fn.logBytes);
           }
           ctx.log(`cold starts: round ${i + 1} of ${runs} done`);
         }
@@ -315,7 +324,7 @@ export function coldStartSection(options: { runs?: number } = {}): BenchSection<
         }
 
         const functions: ColdStartRow[] = FUNCTIONS.map((name) => {
-          const m = measured.get(name) ?? { fn: [], ref: [] };
+          const m = measured.get(name) ?? { fn: [], ref: [], logBytes: [] };
           const fn = medians(m.fn);
           const ref = medians(m.ref);
           return {
@@ -330,6 +339,7 @@ export function coldStartSection(options: { runs?: number } = {}): BenchSection<
               readyMs: fn.readyMs / ref.readyMs,
               firstInvokeMs: fn.firstInvokeMs / ref.firstInvokeMs,
             },
+            logBytes: median(m.logBytes),
             runs: m.fn,
             referenceRuns: m.ref,
           };
@@ -370,7 +380,7 @@ export function coldStartSection(options: { runs?: number } = {}): BenchSection<
         "",
         ...r.functions.map(
           (f) =>
-            `  ${f.name}: SDK packages ${f.sdkPackages.join(", ")}; require ${x(f.ratios.requireMs)}, first invocation ${x(f.ratios.firstInvokeMs)} of the reference`,
+            `  ${f.name}: SDK packages ${f.sdkPackages.join(", ")}; require ${x(f.ratios.requireMs)}, first invocation ${x(f.ratios.firstInvokeMs)} of the reference; ${f.logBytes} B of logs and metrics`,
         ),
         `ffprobe identity check (size, ELF header, 64 KiB sampled): ${formatMs(r.identityCheckMs)} median (runs ${r.identityCheckRunsMs.join(", ")});` +
           ` the whole-file SHA-256 it replaces: ${formatMs(r.fullHashMs)}`,
