@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [-- --only probe,coldstart] [-- --inplace-runs N --download-runs N --cold-runs N]
+ * npm run bench [-- --json] [-- --only probe,coldstart] [-- --inplace-runs N --download-runs N --layout-runs N --cold-runs N]
  *
  * Runs the bench sections (one file each, composed here) and prints a readable report, or
  * with --json ONE JSON object on stdout ({ <section>: figures..., checks: [...] }); progress
@@ -12,6 +12,7 @@
 import * as os from "node:os";
 import { apiSection } from "./api";
 import { coldStartSection } from "./cold-start";
+import { layoutsSection } from "./layouts";
 import { probeSection } from "./probe";
 import type { BenchContext, BenchSection, Check } from "./section";
 
@@ -21,10 +22,11 @@ interface Args {
   inPlaceRuns: number;
   downloadRuns: number;
   coldRuns: number;
+  layoutRuns: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, inPlaceRuns: 3, downloadRuns: 2, coldRuns: 7 };
+  const args: Args = { json: false, inPlaceRuns: 3, downloadRuns: 2, coldRuns: 7, layoutRuns: 2 };
   const positiveInt = (flag: string, v: string | undefined) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${v}`);
@@ -38,6 +40,7 @@ function parseArgs(argv: string[]): Args {
     else if (flag === "--inplace-runs") args.inPlaceRuns = positiveInt(flag, value());
     else if (flag === "--download-runs") args.downloadRuns = positiveInt(flag, value());
     else if (flag === "--cold-runs") args.coldRuns = positiveInt(flag, value());
+    else if (flag === "--layout-runs") args.layoutRuns = positiveInt(flag, value());
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   return args;
@@ -46,6 +49,7 @@ function parseArgs(argv: string[]): Args {
 function sections(args: Args): BenchSection<unknown>[] {
   const all = [
     probeSection({ inPlaceRuns: args.inPlaceRuns, downloadRuns: args.downloadRuns }),
+    layoutsSection({ runs: args.layoutRuns }),
     coldStartSection({ runs: args.coldRuns }),
     apiSection(),
   ] as BenchSection<unknown>[];
