@@ -166,7 +166,9 @@ export function layoutsSection(options: { runs?: number } = {}): BenchSection<La
             );
             if (r.exitCode !== 0) throw new Error(`${layout.name}: ffprobe exited ${r.exitCode}`);
             done.push(r);
-            ctx.log(`${layout.name} in place #${i + 1}: ${formatMs(r.ms)}, ${formatBytes(r.bytesRead)} in ${r.requests} GETs`);
+            ctx.log(
+              `${layout.name} in place #${i + 1}: ${formatMs(r.ms)}, ${formatBytes(r.bytesRead)} in ${r.requests} GETs`,
+            );
           }
           results.push({
             name: layout.name,
