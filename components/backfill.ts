@@ -15,6 +15,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { RAW_METADATA_PREFIX } from "../lib/naming";
+import { MIN_PROBE_MEMORY_MB, probeSlots } from "../lib/probe-limits";
 import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import type { FfmpegLayer } from "./ffmpeg-layer";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
@@ -37,7 +38,8 @@ export const BACKFILL_ITEMS_FAILED = "BackfillItemsFailed";
 
 export const BACKFILL_DEFAULTS = {
   maxConcurrency: 10,
-  batchSize: 100,
+  /** Fits 900 s at 1024 MB: 36 rounds of a 25 s worst-case probe, 2 probes at a time. */
+  batchSize: 72,
   toleratedFailurePercent: 5,
   itemConcurrency: 4,
   timeoutSeconds: 900,
@@ -451,16 +453,19 @@ export function checkBackfillSettings(name: string, args: BackfillArgs): Backfil
     timeoutSeconds: int("timeout", args.timeoutSeconds ?? BACKFILL_DEFAULTS.timeoutSeconds, 1, 900),
     probeTimeoutMs: int("probe timeout (ms)", args.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, 1000, 900_000),
   };
-  int("memory (MB)", args.memoryMb, 128, 10240);
+  int("memory (MB)", args.memoryMb, MIN_PROBE_MEMORY_MB, 10240);
   checkLogRetention(args.logRetentionDays, `Backfill ${name}`);
-  // A batch must finish within one invocation even when every probe runs into its timeout.
-  const rounds = Math.ceil(s.batchSize / s.itemConcurrency);
+  // A batch must finish within one invocation even when every probe runs into its timeout. Its
+  // objects probe itemConcurrency at a time, but never more than the memory holds
+  // (probeSlots, lib/probe-limits.ts: the extractor code in the function enforces it).
+  const atOnce = Math.min(s.itemConcurrency, probeSlots(args.memoryMb));
+  const rounds = Math.ceil(s.batchSize / atOnce);
   const worstMs = rounds * (s.probeTimeoutMs + ITEM_OVERHEAD_MS);
   if (worstMs > s.timeoutSeconds * 1000) {
     fail(
-      `a batch of ${s.batchSize} objects, ${s.itemConcurrency} at a time, may take ${Math.ceil(worstMs / 1000)} s ` +
+      `a batch of ${s.batchSize} objects, ${atOnce} at a time, may take ${Math.ceil(worstMs / 1000)} s ` +
         `(${rounds} rounds of a ${s.probeTimeoutMs} ms probe + ${ITEM_OVERHEAD_MS / 1000} s) but the timeout is ` +
-        `${s.timeoutSeconds} s: lower the batch size or raise the item concurrency`,
+        `${s.timeoutSeconds} s: lower the batch size or raise the item concurrency (and memory: ${args.memoryMb} MB probes ${probeSlots(args.memoryMb)} at a time)`,
     );
   }
   return s;

@@ -19,9 +19,13 @@ export const MANAGED_CACHE_POLICY = {
 } as const;
 
 /**
- * What the page may load and talk to: its own files; the API (execute-api), Cognito's
- * discovery/JWKS (cognito-idp) and presigned S3 uploads, all under amazonaws.com; the
- * hosted sign-in (amazoncognito.com).
+ * The security headers' policy: what the page may load, frame and talk to. Its connect-src
+ * can only name services (the API's URL is not known when the distribution is created: the
+ * API's CORS names the distribution's URL, and the distribution names this policy), so the
+ * page carries a second, narrower policy in a <meta> tag (connectPolicy below), written
+ * into index.html once the stack's API, sign-in and bucket exist. Browsers enforce every
+ * policy a page has, so the narrower connect-src is the one in force (W3C CSP Level 3,
+ * "Enforcing multiple policies").
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -36,11 +40,51 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join("; ");
 
+/** Where the page may connect: each an origin (scheme://host) or URL, nothing wider. */
+export interface DashboardOrigins {
+  /** The read API (API Gateway execute-api). */
+  api: string;
+  /** The OIDC issuer (Cognito: cognito-idp.<region>.amazonaws.com), for discovery and keys. */
+  issuer: string;
+  /** The hosted sign-in domain (<prefix>.auth.<region>.amazoncognito.com): token exchange and renewal. */
+  signIn: string;
+  /** The ingest bucket's hosts, for presigned uploads (regional and global forms). */
+  uploads: string[];
+}
+
+/**
+ * The page's own policy: it may connect only to this stack's API, issuer, sign-in domain and
+ * ingest bucket. A wildcard over amazonaws.com would let an injected script send data to any
+ * bucket or API of any account.
+ */
+export function connectPolicy(origins: DashboardOrigins): string {
+  const connect = [origins.api, origins.issuer, origins.signIn, ...origins.uploads].map(originOf);
+  return `connect-src 'self' ${[...new Set(connect)].join(" ")}`;
+}
+
+/** scheme://host[:port] of a URL, or of a bare host name (taken as https). */
+export function originOf(urlOrHost: string): string {
+  return new URL(/^[a-z]+:\/\//i.test(urlOrHost) ? urlOrHost : `https://${urlOrHost}`).origin;
+}
+
+/**
+ * index.html with the page's own policy first in its head: right after <head>, or, where the
+ * head is implied, right after the doctype (still in the head: nothing precedes it there).
+ */
+export function withConnectPolicy(html: string, origins: DashboardOrigins): string {
+  const at = /<head[^>]*>/i.exec(html) ?? /^\s*<!doctype[^>]*>/i.exec(html);
+  const cut = at ? at.index + at[0].length : 0;
+  const meta = `<meta http-equiv="Content-Security-Policy" content="${connectPolicy(origins)}">`;
+  return `${html.slice(0, cut)}${meta}${html.slice(cut)}`;
+}
+
 export interface DashboardSiteArgs {
   /** Folder whose files are the site (index.html at its root). Every file is uploaded; a config.json in it is ignored. */
   contentDir: string;
   /** Content of config.json. May resolve late (the API is created after the site, whose URL it needs). */
   runtimeConfig: pulumi.Input<DashboardConfig>;
+  /** Where the page may connect (the <meta> policy in index.html). May resolve late, like runtimeConfig. */
+  origins: pulumi.Input<DashboardOrigins>;
   /** Let `pulumi destroy` delete the bucket with its files (lab stacks). */
   forceDestroy: boolean;
   /** CloudFront price class. Default PriceClass_100 (North America and Europe edges: the cheapest). */
@@ -171,7 +215,18 @@ export class DashboardSite extends pulumi.ComponentResource {
           {
             bucket,
             key: file,
-            source: new pulumi.asset.FileAsset(path.join(args.contentDir, file)),
+            ...(file === "index.html"
+              ? {
+                  content: pulumi
+                    .output(args.origins)
+                    .apply((o) =>
+                      withConnectPolicy(
+                        fs.readFileSync(path.join(args.contentDir, file), "utf8"),
+                        o as DashboardOrigins,
+                      ),
+                    ),
+                }
+              : { source: new pulumi.asset.FileAsset(path.join(args.contentDir, file)) }),
             contentType: contentTypeFor(file),
             cacheControl: cacheControlFor(file),
           },

@@ -23,7 +23,7 @@ import { PROJECT_NAME, resourceName } from "../lib/naming";
 import { buildDashboardSync, DASHBOARD_DIST_DIR, dashboardNeedsBuild } from "../web/build";
 import { Backfill } from "./backfill";
 import { type BudgetScope, CostGuard } from "./cost-guard";
-import { DashboardSite } from "./dashboard-site";
+import { type DashboardOrigins, DashboardSite } from "./dashboard-site";
 import { FfmpegLayer } from "./ffmpeg-layer";
 import { HealthCanary } from "./health-canary";
 import { MediaBucket } from "./media-bucket";
@@ -179,9 +179,15 @@ export class MediaPipeline extends pulumi.ComponentResource {
 
     // The dashboard's config.json names the API, which needs the dashboard's URL first.
     const [dashboardConfig, resolveDashboardConfig] = pulumi.deferredOutput<DashboardConfig>();
+    const [dashboardOrigins, resolveDashboardOrigins] = pulumi.deferredOutput<DashboardOrigins>();
     this.dashboard = new DashboardSite(
       part("dashboard"),
-      { contentDir: dashboardContentDir(args.dashboardDir), runtimeConfig: dashboardConfig, forceDestroy: args.lab },
+      {
+        contentDir: dashboardContentDir(args.dashboardDir),
+        runtimeConfig: dashboardConfig,
+        origins: dashboardOrigins,
+        forceDestroy: args.lab,
+      },
       parent,
     );
     const browserOrigins = [this.dashboard.url, ...args.allowedOrigins];
@@ -224,6 +230,19 @@ export class MediaPipeline extends pulumi.ComponentResource {
           uploads: DEFAULT_UPLOAD_LIMITS,
         }),
       ),
+    );
+    resolveDashboardOrigins(
+      pulumi
+        .all([this.api.url, this.api.issuer, this.api.authDomainUrl, this.ingestBucket.bucket.bucketRegionalDomainName])
+        .apply(
+          ([api, issuer, signIn, regionalHost]): DashboardOrigins => ({
+            api,
+            issuer,
+            signIn,
+            // Presigned URLs name the bucket's regional host; the global one serves us-east-1 buckets too.
+            uploads: [regionalHost, regionalHost.replace(/\.s3\.[a-z0-9-]+\.amazonaws\.com$/, ".s3.amazonaws.com")],
+          }),
+        ),
     );
 
     this.backfill = new Backfill(

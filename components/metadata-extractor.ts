@@ -6,6 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { RAW_METADATA_PREFIX } from "../lib/naming";
+import { defaultBatchSize, MIN_PROBE_MEMORY_MB, probeSlots, worstBatchMs } from "../lib/probe-limits";
 import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import type { FfmpegLayer } from "./ffmpeg-layer";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
@@ -30,7 +31,11 @@ export interface MetadataExtractorArgs {
   /** Concurrent executions reserved for (and capping) the function; -1 for none. */
   reservedConcurrency: number;
   logRetentionDays: number;
-  /** Records per invocation; processed concurrently, each bounded by the probe timeout. Default 5. */
+  /**
+   * Records per invocation. They probe probeSlots(memoryMb) at a time (lib/probe-limits.ts),
+   * each bounded by the probe timeout; the batch must finish within the function's timeout.
+   * Default: the largest batch (up to 10) that does.
+   */
   batchSize?: number;
   /** How long the poller may wait to fill a batch. Default 1 s. */
   maximumBatchingWindowSeconds?: number;
@@ -234,19 +239,24 @@ function checkSettings(name: string, args: MetadataExtractorArgs): ExtractorSett
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 900) {
     fail(`timeout must be 1-900 seconds, got ${timeoutSeconds}`);
   }
-  if (!Number.isInteger(memoryMb) || memoryMb < 128 || memoryMb > 10240) {
-    fail(`memory must be 128-10240 MB, got ${memoryMb}`);
+  if (!Number.isInteger(memoryMb) || memoryMb < MIN_PROBE_MEMORY_MB || memoryMb > 10240) {
+    fail(
+      `memory must be ${MIN_PROBE_MEMORY_MB}-10240 MB (one ffprobe at its memory limit beside Node), got ${memoryMb}`,
+    );
   }
   if (!Number.isInteger(reservedConcurrency) || (reservedConcurrency < 0 && reservedConcurrency !== UNRESERVED)) {
     fail(`reserved concurrency must be -1 (none) or >= 0, got ${reservedConcurrency}`);
   }
   checkLogRetention(args.logRetentionDays, `MetadataExtractor ${name}`);
-  const batchSize = args.batchSize ?? 5;
   const batchingWindowSeconds = args.maximumBatchingWindowSeconds ?? 1;
   const probeTimeoutMs = args.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
-  // Records of a batch run concurrently; each needs its probe plus a few seconds for S3 and DynamoDB.
-  if (probeTimeoutMs + 5_000 > timeoutSeconds * 1000) {
-    fail(`a ${timeoutSeconds} s timeout leaves no time to write after a ${probeTimeoutMs} ms probe; raise the timeout`);
+  const batchSize = args.batchSize ?? defaultBatchSize(memoryMb, timeoutSeconds, probeTimeoutMs);
+  // Records probe a few at a time (as many as the memory holds); each round may take the whole
+  // probe deadline, and the last one still needs a few seconds for S3 and DynamoDB.
+  if (worstBatchMs(batchSize, memoryMb, probeTimeoutMs) > timeoutSeconds * 1000) {
+    fail(
+      `a batch of ${batchSize} probing ${probeSlots(memoryMb)} at a time may take ${worstBatchMs(batchSize, memoryMb, probeTimeoutMs)} ms, over the ${timeoutSeconds} s timeout; lower the batch size or raise the timeout or memory`,
+    );
   }
   const visibilityTimeoutSeconds = VISIBILITY_TIMEOUT_FACTOR * timeoutSeconds + batchingWindowSeconds;
   if (visibilityTimeoutSeconds > SQS_MAX_VISIBILITY_SECONDS) {

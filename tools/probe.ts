@@ -9,10 +9,11 @@
 import { stat } from "node:fs/promises";
 import * as path from "node:path";
 import { buildDocument, type DocumentContext, unprocessableDocument } from "../handlers/extractor/document";
+import { failureReason } from "../handlers/extractor/failure-reason";
 import { resolveLocalFfprobe } from "../handlers/extractor/ffprobe";
 import { fileSource } from "../handlers/extractor/file-source";
 import { probeSource } from "../handlers/extractor/probe-in-place";
-import { failureReason, PINNED_FFPROBE_VERSION } from "../handlers/extractor/process-change";
+import { PINNED_FFPROBE_VERSION } from "../handlers/extractor/process-change";
 import { DEFAULT_PROBE_TIMEOUT_MS } from "../lib/runtime-env";
 import type { MetadataDocument } from "../lib/schema";
 

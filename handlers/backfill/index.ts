@@ -14,6 +14,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE, requireEnv } from "../../lib/runtime-env";
 import { createExtractor } from "../extractor/extractor";
 import { checkFfprobeIdentity } from "../extractor/ffprobe-identity";
+import { checkSandboxAvailable } from "../extractor/ffprobe-sandbox";
 import { MetadataStore } from "../extractor/store";
 import { type BackfillBatchEvent, type BackfillBatchHandler, createBackfillBatchHandler } from "./step-functions";
 
@@ -24,7 +25,7 @@ let initialized: Promise<BackfillBatchHandler> | undefined;
 
 async function init(): Promise<BackfillBatchHandler> {
   const ffprobePath = requireEnv(ENV.ffprobePath);
-  await checkFfprobeIdentity(ffprobePath, requireEnv(ENV.ffprobeSha256));
+  await Promise.all([checkFfprobeIdentity(ffprobePath, requireEnv(ENV.ffprobeSha256)), checkSandboxAvailable()]);
   const s3 = new S3Client({});
   const dynamodb = new DynamoDBClient({});
   const tableName = requireEnv(ENV.tableName);

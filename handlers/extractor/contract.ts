@@ -18,6 +18,11 @@ export interface ExtractorOptions {
   ffprobePath: string;
   /** Kill ffprobe after this many milliseconds. */
   probeTimeoutMs?: number;
+  /**
+   * Probes run at once by this extractor (each ffprobe may use up to its memory limit).
+   * Default: probeSlotsHere() (lib/probe-limits.ts), from the Lambda function's memory.
+   */
+  probeSlots?: number;
   logger?: Logger;
   metrics?: Metrics;
 }

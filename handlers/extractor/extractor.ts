@@ -6,11 +6,13 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { probeSlotsHere } from "../../lib/probe-limits";
 import { DEFAULT_PROBE_TIMEOUT_MS, METRICS_NAMESPACE } from "../../lib/runtime-env";
 import type { ExtractorOptions } from "./contract";
 import { describeError, isTransient } from "./errors";
 import { type ChangeResult, processChange } from "./process-change";
 import { MalformedEventError, type ObjectChange, parseS3Notification } from "./s3-event";
+import { createSlots } from "./slots";
 import { MetadataStore } from "./store";
 
 export interface Extractor {
@@ -28,6 +30,8 @@ export function createExtractor(options: ExtractorOptions): Extractor {
     store,
     ffprobePath: options.ffprobePath,
     probeTimeoutMs: options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
+    // A batch's records are processed in parallel; only this many of them probe at once.
+    probeSlot: createSlots(options.probeSlots ?? probeSlotsHere()),
     logger,
   };
 

@@ -12,6 +12,16 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { FFPROBE_PIN } from "../../lib/ffprobe-pin";
+import { FFPROBE_MEMORY_LIMIT_MIB } from "../../lib/probe-limits";
+import {
+  checkSandboxAvailable,
+  emptyGconvFolder,
+  ffprobeEnvironment,
+  LIMIT_NOT_APPLIED_EXIT,
+  limitedCommand,
+  refusedDemuxer,
+  sandboxArgs,
+} from "./ffprobe-sandbox";
 
 /** The parts of ffprobe's JSON (-show_format -show_streams) the extractor reads. */
 export interface FfprobeStream {
@@ -61,6 +71,10 @@ export interface FfprobeRun {
   timedOut: boolean;
   /** True when stdout exceeded maxOutputBytes and the process was killed. */
   outputCapped: boolean;
+  /** True when an allocation failed at the memory limit (ffprobe said "Cannot allocate memory"). */
+  memoryExceeded: boolean;
+  /** The demuxer ffprobe found but was not allowed to open (see ffprobe-sandbox.ts). */
+  refusedFormat?: string;
   /** The last STDERR_KEEP bytes of stderr. */
   stderr: string;
   /** Raw stdout (the full ffprobe JSON) when it was within the cap. */
@@ -79,9 +93,14 @@ export interface RunFfprobeOptions {
   maxOutputBytes?: number;
   /** Kills the run (its whole process group) when aborted: the caller already knows the outcome. */
   signal?: AbortSignal;
+  /** Address-space limit of the child, MiB. Default FFPROBE_MEMORY_LIMIT_MIB (lib/probe-limits.ts). */
+  memoryLimitMiB?: number;
 }
 
-/** The arguments for one probe: JSON, format and streams, errors only on stderr. */
+/**
+ * The arguments for one probe: JSON, format and streams, errors only on stderr, and the
+ * sandbox's protocol and format restrictions (ffprobe-sandbox.ts) before the input.
+ */
 export function ffprobeArgs(input: string): string[] {
   // Over the range proxy: fail a stalled read after 10 s, and continue after each bounded
   // response (see range-proxy.ts) with a new request from where the last one ended.
@@ -97,19 +116,31 @@ export function ffprobeArgs(input: string): string[] {
     "-show_format",
     "-show_streams",
     "-show_chapters",
+    ...sandboxArgs(input),
     input,
   ];
 }
 
-/** Runs ffprobe once under a deadline and an output cap. Never rejects for ffprobe's own failures. */
-export function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun> {
+/**
+ * Runs ffprobe once under a deadline, an output cap and a memory limit, in an environment of
+ * its own (ffprobe-sandbox.ts). Never rejects for ffprobe's own failures; rejects when ffprobe
+ * cannot be started or its limit cannot be applied (faults of the environment, not the object).
+ */
+export async function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun> {
+  const gconvDir = await emptyGconvFolder();
+  const command = limitedCommand(
+    options.ffprobePath,
+    ffprobeArgs(options.input),
+    options.memoryLimitMiB ?? FFPROBE_MEMORY_LIMIT_MIB,
+  );
   const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const started = performance.now();
   return new Promise((resolve, reject) => {
     // detached: own process group, so a kill reaches anything ffprobe (or a wrapper) started.
-    const child = spawn(options.ffprobePath, ffprobeArgs(options.input), {
+    const child = spawn(command.file, command.args, {
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
+      env: ffprobeEnvironment(gconvDir),
     });
     const chunks: Buffer[] = [];
     let outBytes = 0;
@@ -152,7 +183,7 @@ export function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun> {
       options.signal?.removeEventListener("abort", onAbort);
       if (!settled) {
         settled = true;
-        reject(new Error(`cannot run ffprobe at ${options.ffprobePath}: ${err.message}`, { cause: err }));
+        reject(new Error(`cannot run ffprobe: ${err.message}`, { cause: err }));
       }
     });
     // 'exit', not 'close': after a kill, an orphaned grandchild could hold the pipes open.
@@ -162,6 +193,10 @@ export function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun> {
       const finish = () => {
         if (settled) return;
         settled = true;
+        if (exitCode === LIMIT_NOT_APPLIED_EXIT) {
+          reject(new Error("cannot run ffprobe: its memory limit could not be applied"));
+          return;
+        }
         const stdout = outputCapped ? undefined : Buffer.concat(chunks);
         let output: FfprobeOutput | undefined;
         if (stdout && stdout.length > 0 && !timedOut) {
@@ -177,6 +212,8 @@ export function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun> {
           signal,
           timedOut,
           outputCapped,
+          memoryExceeded: !timedOut && /Cannot allocate memory/.test(stderr),
+          refusedFormat: refusedDemuxer(stderr),
           stderr: stderr.trim(),
           stdout,
           ms: Math.round(performance.now() - started),
@@ -221,7 +258,7 @@ export function resolveLocalFfprobe(): Promise<string> {
       throw new Error(`${pin.npmPackage} ${installed.version} is installed, but ${pin.version} is pinned (run npm ci)`);
     }
     const file = path.join(path.dirname(packageJson), "ffprobe");
-    await verifyFfprobe(file, pin.sha256);
+    await Promise.all([verifyFfprobe(file, pin.sha256), checkSandboxAvailable()]);
     try {
       await fs.access(file, fs.constants.X_OK);
       return file;

@@ -12,6 +12,7 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE, requireEnv } from "../../lib/runtime-env";
 import { createExtractor, type Extractor } from "./extractor";
 import { checkFfprobeIdentity } from "./ffprobe-identity";
+import { checkSandboxAvailable } from "./ffprobe-sandbox";
 
 const logger = new Logger({ serviceName: process.env[ENV.serviceName] ?? "extractor" });
 const metrics = new Metrics({ namespace: process.env[ENV.metricsNamespace] ?? METRICS_NAMESPACE });
@@ -21,7 +22,7 @@ let initialized: Promise<Extractor> | undefined;
 async function init(): Promise<Extractor> {
   const ffprobePath = requireEnv(ENV.ffprobePath);
   // Refuse to run anything but the pinned build: a wrong layer fails every invocation loudly.
-  await checkFfprobeIdentity(ffprobePath, requireEnv(ENV.ffprobeSha256));
+  await Promise.all([checkFfprobeIdentity(ffprobePath, requireEnv(ENV.ffprobeSha256)), checkSandboxAvailable()]);
   return createExtractor({
     s3: new S3Client({}),
     dynamodb: new DynamoDBClient({}),

@@ -28,17 +28,19 @@ export function probeInPlace(options: ProbeInPlaceOptions): Promise<ProbeInPlace
 /** Probes any byte source through the loopback proxy (local files use this in the probe CLI). */
 export async function probeSource(
   source: ByteSource,
-  options: { ffprobePath: string; timeoutMs: number; maxOutputBytes?: number },
+  options: { ffprobePath: string; timeoutMs: number; maxOutputBytes?: number; memoryLimitMiB?: number },
 ): Promise<ProbeInPlaceResult> {
-  // Once S3 failed or the object changed, the probe's result is decided: stop ffprobe there.
+  // Once S3 failed, the object changed or the input asked for anything but the object, the
+  // probe's result is decided: stop ffprobe there.
   const stop = new AbortController();
-  const proxy = await startRangeProxy({ source, onUpstreamError: () => stop.abort() });
+  const proxy = await startRangeProxy({ source, onUpstreamError: () => stop.abort(), onRefused: () => stop.abort() });
   try {
     const run = await runFfprobe({
       ffprobePath: options.ffprobePath,
       input: proxy.url,
       timeoutMs: options.timeoutMs,
       maxOutputBytes: options.maxOutputBytes,
+      memoryLimitMiB: options.memoryLimitMiB,
       signal: stop.signal,
     });
     return {

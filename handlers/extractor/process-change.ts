@@ -9,10 +9,11 @@ import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { FFPROBE_PIN } from "../../lib/ffprobe-pin";
 import { EXTRACTOR_VERSION, type MetadataDocument } from "../../lib/schema";
 import { buildDocument, type DocumentContext, unprocessableDocument } from "./document";
-import type { FfprobeRun } from "./ffprobe";
+import { failureReason } from "./failure-reason";
 import { probeInPlace } from "./probe-in-place";
 import { ObjectChangedError } from "./range-proxy";
 import type { ObjectChange } from "./s3-event";
+import type { Slots } from "./slots";
 import { type MetadataStore, sameItemVersion } from "./store";
 
 /** The version string stored in documents: the pinned build, which the handler verified at start. */
@@ -56,22 +57,10 @@ export interface ProcessDeps {
   store: MetadataStore;
   ffprobePath: string;
   probeTimeoutMs: number;
+  /** Limits how many probes run at once (lib/probe-limits.ts); unlimited when absent. */
+  probeSlot?: Slots;
   logger?: Logger;
   now?: () => Date;
-}
-
-/** A readable cause for a failed ffprobe run, without loopback URLs. */
-export function failureReason(run: FfprobeRun, timeoutMs: number): string {
-  if (run.timedOut) return `ffprobe did not finish within ${timeoutMs} ms and was killed`;
-  if (run.outputCapped) return "ffprobe output exceeded its size cap; the object was not read";
-  const lines = run.stderr
-    .split("\n")
-    .map((l) => l.replace(/https?:\/\/127\.0\.0\.1:\d+\/object:?\s*/g, "").trim())
-    // The range proxy ends each response after one window on purpose; ffprobe says so and reconnects.
-    .filter((l) => l && !/Stream ends prematurely|Will reconnect/.test(l));
-  const detail = [...new Set([...lines, run.output?.error?.string].filter((s): s is string => !!s))].join("; ");
-  const exit = run.signal ? `signal ${run.signal}` : `exit code ${run.exitCode}`;
-  return `ffprobe could not read the object (${exit})${detail ? `: ${detail}` : ""}`;
 }
 
 /**
@@ -148,17 +137,20 @@ export async function processChange(change: ObjectChange, deps: ProcessDeps): Pr
     document = unprocessableDocument({ ...ctx, processedAt: now().toISOString() }, "the object is empty (0 bytes)");
   } else {
     let result: Awaited<ReturnType<typeof probeInPlace>>;
+    const slot: Slots = deps.probeSlot ?? ((work) => work());
     try {
-      result = await probeInPlace({
-        s3: deps.s3,
-        bucket: change.bucket,
-        key: change.key,
-        size: change.size,
-        etag: change.etag,
-        versionId: change.versionId,
-        ffprobePath: deps.ffprobePath,
-        timeoutMs: deps.probeTimeoutMs,
-      });
+      result = await slot(() =>
+        probeInPlace({
+          s3: deps.s3,
+          bucket: change.bucket,
+          key: change.key,
+          size: change.size,
+          etag: change.etag,
+          versionId: change.versionId,
+          ffprobePath: deps.ffprobePath,
+          timeoutMs: deps.probeTimeoutMs,
+        }),
+      );
     } catch (err) {
       if (err instanceof ObjectChangedError) return { outcome: "superseded" };
       throw err;

@@ -2,7 +2,7 @@
  * A loopback HTTP endpoint that serves one object to ffprobe without downloading it.
  *
  * The static ffprobe cannot resolve host names or speak TLS, so it reads
- * http://127.0.0.1:<port>/object instead, and every byte range it asks for is fetched
+ * http://127.0.0.1:<port>/<random path> instead, and every byte range it asks for is fetched
  * with a bounded ranged read (from S3 in the Lambda, from a file in the probe CLI).
  *
  * Each response carries at most one window: an open-ended `Range: bytes=N-` is answered
@@ -17,7 +17,14 @@
  *
  * The S3 source (s3-source.ts) pins every read to the object's ETag and version, so a
  * replaced object fails the probe with ObjectChangedError instead of mixing two objects.
+ *
+ * The proxy lives for one probe and serves one object: only at its own unguessable path,
+ * GET or HEAD, within a budget of requests that grows with the object's size. Anything else
+ * gets 404 (another path) or 429 (over budget), and is counted, so that an input that makes
+ * ffprobe ask for other resources, or read the object over and over, ends at once and is
+ * told apart from one that is merely large.
  */
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -46,6 +53,8 @@ export interface RangeProxyOptions {
    * 7 s...) until its deadline, so the caller stops it (probe-in-place.ts).
    */
   onUpstreamError?: (err: unknown) => void;
+  /** Called once, at the first request refused (another path, or over budget): the probe's result is decided then. */
+  onRefused?: () => void;
 }
 
 /** The object is gone or was replaced since the event: a newer event describes it. */
@@ -65,6 +74,10 @@ export interface RangeProxyStats {
   s3Requests: number;
   /** HTTP requests ffprobe made. */
   clientRequests: number;
+  /** Requests for any path but the object's own (answered 404). */
+  otherPaths: number;
+  /** Requests past the budget (answered 429): the input made ffprobe re-read the object without end. */
+  overBudget: number;
   /** Each client request: first byte asked and bytes actually served. */
   ranges: { start: number; served: number }[];
   contentType?: string;
@@ -92,8 +105,17 @@ export const DEFAULT_MAX_WINDOW = 256 * 1024;
 /** A probe reads a few hundred KB to a few MB; 8 MiB holds all of it for the layouts the bench measures. */
 export const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Requests one probe may make: a floor for small objects, plus one per 256 KiB of object. A
+ * 1 GB fragmented MP4 (about 115 fragments, each a seek) needs a few hundred; a reference
+ * loop thousands within seconds.
+ */
+export function requestBudget(size: number): number {
+  return 256 + Math.ceil(size / (256 * 1024));
+}
+
 export interface RangeProxy {
-  /** URL for ffprobe (loopback, no file extension: the format is found by probing). */
+  /** URL for ffprobe (loopback, an unguessable path, no file extension: the format is found by probing). */
   url: string;
   stats: RangeProxyStats;
   /** stats.slowestReadMs, counting the reads still waiting for S3 until now. */
@@ -128,10 +150,20 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
     bytesFromCache: 0,
     s3Requests: 0,
     clientRequests: 0,
+    otherPaths: 0,
+    overBudget: 0,
     ranges: [],
     slowestReadMs: 0,
   };
   const cache = new ReadCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES);
+  const objectPath = `/${randomBytes(16).toString("hex")}`;
+  const budget = requestBudget(options.source.size);
+  let refusedOnce = false;
+  const refused = () => {
+    if (refusedOnce) return;
+    refusedOnce = true;
+    options.onRefused?.();
+  };
   /** Start times of the reads S3 has not answered yet, by read. */
   const waiting = new Map<number, number>();
   let reads = 0;
@@ -200,6 +232,18 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
 
   const server = http.createServer((req, res) => {
     stats.clientRequests += 1;
+    if (req.url !== objectPath) {
+      stats.otherPaths += 1;
+      refused();
+      res.writeHead(404).end();
+      return;
+    }
+    if (stats.clientRequests - stats.otherPaths > budget) {
+      stats.overBudget += 1;
+      refused();
+      res.writeHead(429).end();
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405).end();
       return;
@@ -214,7 +258,9 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
     if (range) {
       // The window starts where the bytes already fetched end: those are served from memory.
       const window = start === sequentialOffset ? Math.min(lastWindow * 2, maxWindow) : initialWindow;
-      end = Math.min(end, cache.coveredUntil(start) + window - 1);
+      // It stops where held bytes resume, so nothing is fetched twice: ffprobe continues from there.
+      const from = cache.coveredUntil(start);
+      end = Math.min(end, from + window - 1, (cache.nextHeldAfter(from) ?? Number.POSITIVE_INFINITY) - 1);
       lastWindow = window;
       sequentialOffset = end + 1;
     }
@@ -241,7 +287,7 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/object`,
+    url: `http://127.0.0.1:${port}${objectPath}`,
     stats,
     slowestReadMs: () => {
       const now = performance.now();

@@ -28,6 +28,11 @@ export class ReadCache {
     return pos;
   }
 
+  /** Where the first held chunk after `pos` starts, if any (a read from `pos` should stop there). */
+  nextHeldAfter(pos: number): number | undefined {
+    return this.chunks.find((c) => c.start > pos)?.start;
+  }
+
   /** The held bytes from `start` on, contiguous, at most up to `end` (inclusive). */
   take(start: number, end: number): Buffer[] {
     const out: Buffer[] = [];

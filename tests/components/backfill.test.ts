@@ -167,7 +167,7 @@ describe("Backfill", () => {
     const res = await settled();
     const [, map] = mapState(definitionOf(res));
     expect(map.MaxConcurrency).to.equal(10);
-    expect((map.ItemBatcher as { MaxItemsPerBatch: number }).MaxItemsPerBatch).to.equal(100);
+    expect((map.ItemBatcher as { MaxItemsPerBatch: number }).MaxItemsPerBatch).to.equal(72);
     expect(map.ToleratedFailurePercentage).to.equal(5);
     expect((map.ItemBatcher as { BatchInput: { concurrency: number } }).BatchInput.concurrency).to.equal(4);
   });
@@ -179,7 +179,14 @@ describe("Backfill", () => {
     expect(() => new Backfill("b4", backfillArgs(layer, { logRetentionDays: 8 }))).to.throw(/retention/);
     // 400 objects, 4 at a time, 25 s each in the worst case: 2,500 s > 900 s.
     expect(() => new Backfill("b5", backfillArgs(layer, { batchSize: 400 }))).to.throw(/lower the batch size/);
-    expect(() => new Backfill("b6", backfillArgs(layer, { batchSize: 400, itemConcurrency: 16 }))).not.to.throw();
+    // 16 at a time needs the memory for 16 ffprobes at their limit (lib/probe-limits.ts): 1024 MB holds 2.
+    expect(() => new Backfill("b6", backfillArgs(layer, { batchSize: 400, itemConcurrency: 16 }))).to.throw(
+      /2 at a time/,
+    );
+    expect(
+      () => new Backfill("b7", backfillArgs(layer, { batchSize: 200, itemConcurrency: 8, memoryMb: 3400 })),
+    ).not.to.throw();
+    expect(() => new Backfill("b8", backfillArgs(layer, { batchSize: 100 }))).to.throw(/lower the batch size/);
   });
 
   it("grants the state machine the Distributed Map's documented needs on exactly these resources", async () => {

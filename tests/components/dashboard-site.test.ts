@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import {
   CONTENT_SECURITY_POLICY,
+  connectPolicy,
+  type DashboardOrigins,
   DashboardSite,
   listSiteFiles,
   MANAGED_CACHE_POLICY,
@@ -19,6 +21,13 @@ const CONFIG: DashboardConfig = {
   uploads: { maxBytes: 10, contentTypes: ["video/*"] },
 };
 
+const ORIGINS: DashboardOrigins = {
+  api: "https://abc.execute-api.us-east-1.amazonaws.com",
+  issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Abc",
+  signIn: "https://media-1a2b.auth.us-east-1.amazoncognito.com",
+  uploads: ["media-ingest-1.s3.us-east-1.amazonaws.com", "media-ingest-1.s3.amazonaws.com"],
+};
+
 describe("DashboardSite", () => {
   beforeEach(startMocks);
 
@@ -26,6 +35,7 @@ describe("DashboardSite", () => {
     const site = new DashboardSite("site", {
       contentDir: fakeDashboardDir(),
       runtimeConfig: CONFIG,
+      origins: ORIGINS,
       forceDestroy: true,
     });
     const res = await settled();
@@ -74,8 +84,33 @@ describe("DashboardSite", () => {
     expect(await promiseOf(site.url)).to.equal(`https://${cdn.state.domainName}`);
   });
 
+  it("lets the page connect only to this stack's API, issuer, sign-in domain and ingest bucket", async () => {
+    const dir = fakeDashboardDir({
+      "index.html": "<!doctype html><html><head><title>x</title></head><body></body></html>",
+    });
+    new DashboardSite("site", { contentDir: dir, runtimeConfig: CONFIG, origins: ORIGINS, forceDestroy: false });
+    const index = (await settled()).all.find((r) => r.type === T.object && r.inputs.key === "index.html");
+    const html = index?.inputs.content as string;
+    const meta = /<head><meta http-equiv="Content-Security-Policy" content="([^"]*)"><title>/.exec(html)?.[1];
+    expect(meta).to.equal(connectPolicy(ORIGINS));
+    expect(meta?.split(" ")).to.deep.equal([
+      "connect-src",
+      "'self'",
+      "https://abc.execute-api.us-east-1.amazonaws.com",
+      "https://cognito-idp.us-east-1.amazonaws.com",
+      "https://media-1a2b.auth.us-east-1.amazoncognito.com",
+      "https://media-ingest-1.s3.us-east-1.amazonaws.com",
+      "https://media-ingest-1.s3.amazonaws.com",
+    ]);
+  });
+
   it("adds security headers to every response", async () => {
-    new DashboardSite("site", { contentDir: fakeDashboardDir(), runtimeConfig: CONFIG, forceDestroy: false });
+    new DashboardSite("site", {
+      contentDir: fakeDashboardDir(),
+      runtimeConfig: CONFIG,
+      origins: ORIGINS,
+      forceDestroy: false,
+    });
     const headers = (await settled()).one(T.responseHeadersPolicy).inputs.securityHeadersConfig as Record<
       string,
       Record<string, unknown>
@@ -97,7 +132,7 @@ describe("DashboardSite", () => {
 
   it("uploads the folder's files with content types and cache headers, and writes config.json from its input", async () => {
     const dir = fakeDashboardDir({ "config.json": '{"stale":true}' });
-    new DashboardSite("site", { contentDir: dir, runtimeConfig: CONFIG, forceDestroy: false });
+    new DashboardSite("site", { contentDir: dir, runtimeConfig: CONFIG, origins: ORIGINS, forceDestroy: false });
     const res = await settled();
     const objects = new Map(res.ofType(T.object).map((o) => [o.inputs.key as string, o]));
     expect([...objects.keys()]).to.have.members(["index.html", "assets/app-ABC123.js", "config.json"]);
@@ -108,7 +143,11 @@ describe("DashboardSite", () => {
       cacheControl: "no-cache",
     });
     expect(objects.get("assets/app-ABC123.js")?.inputs.cacheControl).to.contain("immutable");
-    expect(objects.get("index.html")?.inputs.source).to.deep.include({ asset: "file" });
+    expect(objects.get("assets/app-ABC123.js")?.inputs.source).to.deep.include({ asset: "file" });
+    // index.html is written with the page's own Content-Security-Policy (see the test above).
+    expect(objects.get("index.html")?.inputs.content).to.match(
+      /^<!doctype html><meta http-equiv="Content-Security-Policy"/,
+    );
 
     const config = objects.get("config.json");
     expect(config?.inputs.cacheControl).to.equal("no-cache");

@@ -138,15 +138,30 @@ describe("MetadataExtractor", () => {
     expect(res.one(T.eventSourceMapping).inputs.scalingConfig).to.equal(undefined);
   });
 
+  it("sizes the batch so that its probes, as many at a time as the memory holds, fit the timeout", async () => {
+    new MetadataExtractor("dev", extractorArgs(layer, { memoryMb: 1024, timeoutSeconds: 60 }));
+    new MetadataExtractor("prod", extractorArgs(layer, { memoryMb: 1769, timeoutSeconds: 120 }));
+    const res = await settled();
+    const batch = (name: string) =>
+      res.ofType(T.eventSourceMapping).find((r) => r.name.startsWith(name))?.inputs.batchSize as number;
+    // 1024 MB: 2 probes at a time, 2 rounds of 20 s + 5 s fit 60 s. 1769 MB: 3 at a time, 4 rounds fit 120 s.
+    expect(batch("dev")).to.equal(4);
+    expect(batch("prod")).to.equal(10);
+  });
+
   it("refuses settings that cannot work", () => {
     expect(() => new MetadataExtractor("short", extractorArgs(layer, { timeoutSeconds: 20 }))).to.throw(
-      /no time to write after a 20000 ms probe/,
+      /a batch of 1 probing 2 at a time may take 25000 ms, over the 20 s timeout/,
+    );
+    // Ten records at 1024 MB probe two at a time: five rounds of 20 s do not fit in 60 s.
+    expect(() => new MetadataExtractor("batch", extractorArgs(layer, { timeoutSeconds: 60, batchSize: 10 }))).to.throw(
+      /a batch of 10 probing 2 at a time/,
     );
     expect(() => new MetadataExtractor("retention", extractorArgs(layer, { logRetentionDays: 10 }))).to.throw(
       /log retention 10 days is not one CloudWatch accepts/,
     );
     expect(() => new MetadataExtractor("memory", extractorArgs(layer, { memoryMb: 64 }))).to.throw(
-      /memory must be 128-10240/,
+      /memory must be 640-10240/,
     );
   });
 

@@ -10,6 +10,13 @@
  * temp name and renamed into place, so a killed run never leaves a half file behind.
  * Encoders run single-threaded with bitexact flags, so the bytes are reproducible.
  *
+ * Besides the files that exercise particular code paths, there is one (1 s, 160x120 or 64x48)
+ * for each format people upload (issue 10, point 5): MP4, MOV/ProRes, Matroska and WebM with
+ * subtitle tracks, MPEG-TS (H.264/AAC, MPEG-2/MP2, audio-only), MPEG-PS, AVI, MXF, FLV,
+ * ASF/WMV, MP3, AAC (ADTS), M4A with cover art, Ogg Vorbis and Opus, FLAC, WAV, AIFF, AC-3,
+ * PNG, GIF, JPEG, WebP and TIFF. Each must stay readable under the probe sandbox's format
+ * whitelist (handlers/extractor/ffprobe-sandbox.ts).
+ *
  * The `EXPECTED` table holds, per file, what it exercises and the facts the pinned ffprobe
  * (handlers/extractor/ffprobe.ts) reports on it; tests/media/media.test.ts checks the table
  * against real probes, so tests elsewhere can assert these facts with confidence.
@@ -42,9 +49,11 @@ export function ffmpegPath(): Promise<string> {
 /** One stream as ffprobe reports it (`-show_streams`), in ffprobe's stream order. */
 export interface ExpectedStream {
   /** ffprobe `codec_type`. */
-  codecType: "video" | "audio";
+  codecType: "video" | "audio" | "subtitle";
   /** ffprobe `codec_name`. */
   codecName: string;
+  /** ffprobe `profile` (e.g. "Proxy" for ProRes 422 Proxy). */
+  profile?: string;
   width?: number;
   height?: number;
   channels?: number;
@@ -99,6 +108,10 @@ const H264_320x240 = { codecType: "video", codecName: "h264", width: 320, height
 const AAC_MONO = { codecType: "audio", codecName: "aac", channels: 1, sampleRate: 44100 } as const;
 const MP4 = "mp4";
 const MOOV_NOT_FOUND = /moov atom not found/;
+// The format-breadth fixtures (issue 10, point 5): 1 s, 160x120 video, mono audio, 64x48 images.
+const H264_160x120 = { codecType: "video", codecName: "h264", width: 160, height: 120 } as const;
+const MPEG2_160x120 = { codecType: "video", codecName: "mpeg2video", width: 160, height: 120 } as const;
+const MP2_MONO_48K = { codecType: "audio", codecName: "mp2", channels: 1, sampleRate: 48000 } as const;
 
 export const EXPECTED = {
   "mp4-moov-end": {
@@ -219,6 +232,229 @@ export const EXPECTED = {
       streams: [{ codecType: "video", codecName: "gif", width: 64, height: 48 }],
     },
   },
+  "mov-prores": {
+    ext: "mov",
+    exercises:
+      "QuickTime MOV as editors export it: ProRes 422 Proxy (prores_ks, fourcc apco) 160x120 15 fps + PCM s16le mono, 1 s.",
+    bytes: [50_000, 400_000],
+    probe: {
+      ok: true,
+      formatName: "mov",
+      durationS: 1,
+      streams: [
+        { codecType: "video", codecName: "prores", profile: "Proxy", width: 160, height: 120 },
+        { codecType: "audio", codecName: "pcm_s16le", channels: 1, sampleRate: 44100 },
+      ],
+    },
+  },
+  "mkv-subtitles": {
+    ext: "mkv",
+    exercises:
+      "Matroska with H.264 + AAC and TWO subtitle tracks: SubRip (srt, eng 'English') and ASS (fra 'Français'), 1 s.",
+    bytes: [5_000, 100_000],
+    probe: {
+      ok: true,
+      formatName: "matroska",
+      durationS: 1,
+      streams: [
+        H264_160x120,
+        AAC_MONO,
+        { codecType: "subtitle", codecName: "subrip", language: "eng", title: "English" },
+        { codecType: "subtitle", codecName: "ass", language: "fra", title: "Français" },
+      ],
+    },
+  },
+  "webm-webvtt": {
+    ext: "webm",
+    exercises: "WebM with VP8 160x120 + Vorbis mono 48 kHz and a WebVTT subtitle track (eng), 1 s.",
+    bytes: [3_000, 100_000],
+    probe: {
+      ok: true,
+      formatName: "webm",
+      durationS: 1,
+      streams: [
+        { codecType: "video", codecName: "vp8", width: 160, height: 120 },
+        { codecType: "audio", codecName: "vorbis", channels: 1, sampleRate: 48000 },
+        { codecType: "subtitle", codecName: "webvtt", language: "eng" },
+      ],
+    },
+  },
+  "ts-h264-aac": {
+    ext: "ts",
+    exercises:
+      "MPEG-TS with H.264 + AAC (HLS segments, camcorder .mts), 1 s. The pinned static ffprobe crashed (SIGSEGV) on every MPEG-TS file until its environment got an empty GCONV_PATH.",
+    bytes: [10_000, 100_000],
+    probe: { ok: true, formatName: "mpegts", durationS: 1, streams: [H264_160x120, AAC_MONO] },
+  },
+  "ts-mpeg2-mp2": {
+    ext: "ts",
+    exercises: "MPEG-TS as broadcast recordings carry it: MPEG-2 video 160x120 + MP2 mono 48 kHz, 1 s.",
+    bytes: [10_000, 150_000],
+    probe: { ok: true, formatName: "mpegts", durationS: 1, streams: [MPEG2_160x120, MP2_MONO_48K] },
+  },
+  "ts-audio-aac": {
+    ext: "ts",
+    exercises:
+      "Audio-only MPEG-TS (an HLS audio rendition): AAC mono, 1 s, one AAC frame per PES packet (-pes_payload_size 0; with ffmpeg's default of ~0.37 s of audio per PES, ffprobe's duration of a 1 s file reads 0.70 s).",
+    bytes: [3_000, 60_000],
+    probe: { ok: true, formatName: "mpegts", durationS: 1, streams: [AAC_MONO] },
+  },
+  "mpeg-ps": {
+    ext: "mpg",
+    exercises: "MPEG-2 program stream (DVD VOB / .mpg, ffmpeg's 'vob' muxer): MPEG-2 video + MP2, 1 s.",
+    bytes: [10_000, 150_000],
+    probe: { ok: true, formatName: "mpeg", durationS: 1, streams: [MPEG2_160x120, MP2_MONO_48K] },
+  },
+  avi: {
+    ext: "avi",
+    exercises: "AVI with MPEG-4 Part 2 video 160x120 + MP3 mono, 1 s (the classic DivX/Xvid shape).",
+    bytes: [10_000, 150_000],
+    probe: {
+      ok: true,
+      formatName: "avi",
+      durationS: 1,
+      streams: [
+        { codecType: "video", codecName: "mpeg4", width: 160, height: 120 },
+        { codecType: "audio", codecName: "mp3", channels: 1, sampleRate: 44100 },
+      ],
+    },
+  },
+  mxf: {
+    ext: "mxf",
+    exercises:
+      "MXF OP1a (broadcast/camera exchange): MPEG-2 video 160x120 at 25 fps (ffmpeg 4.1's MXF muxer refuses 15 fps) + PCM s16le mono 48 kHz, 1 s.",
+    bytes: [50_000, 400_000],
+    probe: {
+      ok: true,
+      formatName: "mxf",
+      durationS: 1,
+      streams: [MPEG2_160x120, { codecType: "audio", codecName: "pcm_s16le", channels: 1, sampleRate: 48000 }],
+    },
+  },
+  flv: {
+    ext: "flv",
+    exercises: "FLV (Flash video, RTMP recordings) with H.264 + AAC, 1 s.",
+    bytes: [5_000, 100_000],
+    probe: { ok: true, formatName: "flv", durationS: 1, streams: [H264_160x120, AAC_MONO] },
+  },
+  wmv: {
+    ext: "wmv",
+    exercises: "ASF/WMV: Windows Media Video 8 (wmv2) 160x120 + Windows Media Audio 2 (wmav2) mono, 1 s.",
+    bytes: [10_000, 150_000],
+    probe: {
+      ok: true,
+      formatName: "asf",
+      durationS: 1,
+      streams: [
+        { codecType: "video", codecName: "wmv2", width: 160, height: 120 },
+        { codecType: "audio", codecName: "wmav2", channels: 1, sampleRate: 44100 },
+      ],
+    },
+  },
+  "mp3-plain": {
+    ext: "mp3",
+    exercises:
+      "A bare MP3 (no ID3 tag at all), mono 64 kb/s, 1 s: found by its frame headers alone, as over the proxy (no file name).",
+    bytes: [4_000, 30_000],
+    probe: {
+      ok: true,
+      formatName: "mp3",
+      durationS: 1,
+      streams: [{ codecType: "audio", codecName: "mp3", channels: 1, sampleRate: 44100 }],
+    },
+  },
+  "aac-adts": {
+    ext: "aac",
+    exercises: "Raw AAC in ADTS frames (.aac), mono, 1 s.",
+    bytes: [4_000, 30_000],
+    probe: { ok: true, formatName: "aac", durationS: 1, streams: [AAC_MONO] },
+  },
+  "m4a-cover": {
+    ext: "m4a",
+    exercises:
+      "M4A (ffmpeg's 'ipod' muxer) with AAC mono and the 64x48 PNG as cover art: the cover is a video stream with disposition attached_pic, and the document's kind stays audio.",
+    bytes: [4_000, 40_000],
+    probe: {
+      ok: true,
+      formatName: "m4a",
+      durationS: 1,
+      streams: [AAC_MONO, { codecType: "video", codecName: "png", width: 64, height: 48, attachedPic: true }],
+    },
+  },
+  "ogg-vorbis": {
+    ext: "ogg",
+    exercises: "Ogg Vorbis (libvorbis) mono 44.1 kHz, 1 s.",
+    bytes: [2_000, 30_000],
+    probe: {
+      ok: true,
+      formatName: "ogg",
+      durationS: 1,
+      streams: [{ codecType: "audio", codecName: "vorbis", channels: 1, sampleRate: 44100 }],
+    },
+  },
+  "ogg-opus": {
+    ext: "opus",
+    exercises: "Ogg Opus (libopus, .opus) mono 48 kHz, 1 s.",
+    bytes: [2_000, 30_000],
+    probe: {
+      ok: true,
+      formatName: "ogg",
+      durationS: 1,
+      streams: [{ codecType: "audio", codecName: "opus", channels: 1, sampleRate: 48000 }],
+    },
+  },
+  aiff: {
+    ext: "aiff",
+    exercises: "AIFF, PCM s16be mono 44.1 kHz, 1 s (the Mac counterpart of WAV).",
+    bytes: [88_200, 90_000],
+    probe: {
+      ok: true,
+      formatName: "aiff",
+      durationS: 1,
+      streams: [{ codecType: "audio", codecName: "pcm_s16be", channels: 1, sampleRate: 44100 }],
+    },
+  },
+  ac3: {
+    ext: "ac3",
+    exercises: "Raw AC-3 (Dolby Digital) elementary stream, mono 48 kHz 96 kb/s, 1 s.",
+    bytes: [5_000, 30_000],
+    probe: {
+      ok: true,
+      formatName: "ac3",
+      durationS: 1,
+      streams: [{ codecType: "audio", codecName: "ac3", channels: 1, sampleRate: 48000 }],
+    },
+  },
+  jpeg: {
+    ext: "jpg",
+    exercises: "A single 64x48 baseline JPEG (format 'jpeg_pipe', codec mjpeg), no duration.",
+    bytes: [300, 20_000],
+    probe: {
+      ok: true,
+      formatName: "jpeg_pipe",
+      streams: [{ codecType: "video", codecName: "mjpeg", width: 64, height: 48 }],
+    },
+  },
+  webp: {
+    ext: "webp",
+    exercises: "A single 64x48 lossy WebP still (libwebp; format 'webp_pipe'), no duration.",
+    bytes: [100, 20_000],
+    probe: {
+      ok: true,
+      formatName: "webp_pipe",
+      streams: [{ codecType: "video", codecName: "webp", width: 64, height: 48 }],
+    },
+  },
+  tiff: {
+    ext: "tiff",
+    exercises: "A single 64x48 RGB TIFF (format 'tiff_pipe'), no duration.",
+    bytes: [1_000, 30_000],
+    probe: {
+      ok: true,
+      formatName: "tiff_pipe",
+      streams: [{ codecType: "video", codecName: "tiff", width: 64, height: 48 }],
+    },
+  },
   "mp4-truncated": {
     ext: "mp4",
     exercises: "mp4-moov-end cut to half its bytes: the moov atom at the end is lost (an interrupted upload).",
@@ -255,6 +491,7 @@ export interface ProbedFacts {
   streams?: {
     codec_type?: string;
     codec_name?: string;
+    profile?: string;
     width?: number;
     height?: number;
     channels?: number;
@@ -301,6 +538,7 @@ export function mismatches(name: MediaName, out: ProbedFacts | undefined): strin
     const got: Record<string, unknown> = {
       codecType: s.codec_type,
       codecName: s.codec_name,
+      profile: s.profile,
       width: s.width,
       height: s.height,
       channels: s.channels,
@@ -352,6 +590,41 @@ function ffmpeg(format: string, args: string[], deps: MediaName[] = []): Recipe 
     },
   };
 }
+
+/** Like ffmpeg(), with text inputs (subtitles) written beside the output first; `{text:N}` in args is the Nth one's path. */
+function ffmpegWithTexts(format: string, texts: { ext: string; text: string }[], args: string[]): Recipe {
+  return {
+    spec: { format, args, texts },
+    async make(out) {
+      const files = texts.map((t, i) => `${out}.in${i}.${t.ext}`);
+      try {
+        await Promise.all(texts.map((t, i) => fs.writeFile(files[i], t.text)));
+        const resolved = args.map((a) => a.replace(/^\{text:(\d+)\}$/, (_, i: string) => files[Number(i)]));
+        await runFfmpeg([...FF_HEAD, ...resolved, ...FF_BITEXACT, "-f", format, out]);
+      } finally {
+        await Promise.all(files.map((f) => fs.rm(f, { force: true })));
+      }
+    },
+  };
+}
+
+/** 1 s of 160x120 15 fps test pattern (input 0) and a 440 Hz tone at 44.1 kHz (input 1). */
+const CLIP_1S_INPUTS = [
+  ...["-f", "lavfi", "-i", "testsrc=s=160x120:r=15:d=1"],
+  ...["-f", "lavfi", "-i", "sine=f=440:r=44100:d=1"],
+];
+/** The same picture with the tone at 48 kHz (MP2, as broadcast and DVD carry it). */
+const MPEG2_1S_INPUTS = [
+  ...["-f", "lavfi", "-i", "testsrc=s=160x120:r=15:d=1"],
+  ...["-f", "lavfi", "-i", "sine=f=440:r=48000:d=1"],
+];
+const MPEG2_MP2_CODECS = [
+  ...["-map", "0:v", "-map", "1:a", "-c:v", "mpeg2video", "-b:v", "300k"],
+  ...["-c:a", "mp2", "-b:a", "64k", "-ac", "1"],
+];
+const STILL_64x48_INPUT = ["-f", "lavfi", "-i", "testsrc=s=64x48:r=1:d=1", "-frames:v", "1"];
+const SUBRIP_TEXT = "1\n00:00:00,000 --> 00:00:00,800\nHello from a media-pipeline fixture\n";
+const WEBVTT_TEXT = "WEBVTT\n\n00:00:00.000 --> 00:00:00.800\nHello from a media-pipeline fixture\n";
 
 const BIG_COMMENT_CHARS = 550_000;
 const NOT_MEDIA_TEXT =
@@ -425,6 +698,74 @@ const RECIPES: Record<MediaName, Recipe> = {
     "1",
   ]),
   gif: ffmpeg("gif", ["-f", "lavfi", "-i", "testsrc=s=64x48:r=5:d=1", "-c:v", "gif", "-loop", "0"]),
+  "mov-prores": ffmpeg("mov", [
+    ...CLIP_1S_INPUTS,
+    ...["-map", "0:v", "-map", "1:a", "-c:v", "prores_ks", "-profile:v", "0", "-c:a", "pcm_s16le", "-ac", "1"],
+  ]),
+  "mkv-subtitles": ffmpegWithTexts(
+    "matroska",
+    [{ ext: "srt", text: SUBRIP_TEXT }],
+    [
+      ...[...CLIP_1S_INPUTS, "-i", "{text:0}"],
+      ...CLIP_CODECS, // maps 0:v and 1:a
+      ...["-map", "2:s", "-map", "2:s", "-c:s:0", "srt", "-c:s:1", "ass"],
+      ...["-metadata:s:s:0", "language=eng", "-metadata:s:s:0", "title=English"],
+      ...["-metadata:s:s:1", "language=fra", "-metadata:s:s:1", "title=Français"],
+    ],
+  ),
+  "webm-webvtt": ffmpegWithTexts(
+    "webm",
+    [{ ext: "vtt", text: WEBVTT_TEXT }],
+    [
+      ...["-f", "lavfi", "-i", "testsrc=s=160x120:r=15:d=1", "-f", "lavfi", "-i", "sine=f=440:r=48000:d=1"],
+      ...["-i", "{text:0}", "-map", "0:v", "-map", "1:a", "-map", "2:s"],
+      ...["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "100k"],
+      ...["-c:a", "libvorbis", "-ac", "1", "-c:s", "webvtt", "-metadata:s:s:0", "language=eng"],
+    ],
+  ),
+  "ts-h264-aac": ffmpeg("mpegts", [...CLIP_1S_INPUTS, ...CLIP_CODECS]),
+  "ts-mpeg2-mp2": ffmpeg("mpegts", [...MPEG2_1S_INPUTS, ...MPEG2_MP2_CODECS]),
+  "ts-audio-aac": ffmpeg("mpegts", [
+    ...["-f", "lavfi", "-i", "sine=f=440:r=44100:d=1", "-c:a", "aac", "-b:a", "64k", "-ac", "1"],
+    ...["-pes_payload_size", "0"],
+  ]),
+  "mpeg-ps": ffmpeg("vob", [...MPEG2_1S_INPUTS, ...MPEG2_MP2_CODECS]),
+  avi: ffmpeg("avi", [
+    ...CLIP_1S_INPUTS,
+    ...["-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-c:a", "libmp3lame", "-b:a", "64k", "-ac", "1"],
+  ]),
+  // ffmpeg 4.1's MXF muxer takes only broadcast frame rates (25, 29.97, ...) and 48 kHz PCM.
+  mxf: ffmpeg("mxf", [
+    ...["-f", "lavfi", "-i", "testsrc=s=160x120:r=25:d=1", "-f", "lavfi", "-i", "sine=f=440:r=48000:d=1"],
+    ...["-map", "0:v", "-map", "1:a", "-c:v", "mpeg2video", "-b:v", "300k", "-c:a", "pcm_s16le", "-ac", "1"],
+  ]),
+  flv: ffmpeg("flv", [...CLIP_1S_INPUTS, ...CLIP_CODECS]),
+  wmv: ffmpeg("asf", [
+    ...CLIP_1S_INPUTS,
+    ...["-map", "0:v", "-map", "1:a", "-c:v", "wmv2", "-b:v", "200k", "-c:a", "wmav2", "-b:a", "64k", "-ac", "1"],
+  ]),
+  "mp3-plain": ffmpeg("mp3", [
+    ...["-f", "lavfi", "-i", "sine=f=440:r=44100:d=1", "-c:a", "libmp3lame", "-b:a", "64k", "-ac", "1"],
+    ...["-id3v2_version", "0", "-write_id3v1", "0"],
+  ]),
+  "aac-adts": ffmpeg("adts", ["-f", "lavfi", "-i", "sine=f=440:r=44100:d=1", "-c:a", "aac", "-b:a", "64k", "-ac", "1"]),
+  "m4a-cover": ffmpeg(
+    "ipod",
+    [
+      ...["-f", "lavfi", "-i", "sine=f=440:r=44100:d=1", "-i", "{png}", "-map", "0:a", "-map", "1:v"],
+      ...["-c:a", "aac", "-b:a", "64k", "-ac", "1", "-c:v", "copy", "-disposition:v:0", "attached_pic"],
+    ],
+    ["png"],
+  ),
+  "ogg-vorbis": ffmpeg("ogg", ["-f", "lavfi", "-i", "sine=f=440:r=44100:d=1", "-c:a", "libvorbis", "-ac", "1"]),
+  "ogg-opus": ffmpeg("opus", [
+    ...["-f", "lavfi", "-i", "sine=f=440:r=48000:d=1", "-c:a", "libopus", "-b:a", "32k", "-ac", "1"],
+  ]),
+  aiff: ffmpeg("aiff", ["-f", "lavfi", "-i", "sine=f=440:r=44100:d=1", "-c:a", "pcm_s16be"]),
+  ac3: ffmpeg("ac3", ["-f", "lavfi", "-i", "sine=f=440:r=48000:d=1", "-c:a", "ac3", "-b:a", "96k", "-ac", "1"]),
+  jpeg: ffmpeg("image2", [...STILL_64x48_INPUT, "-c:v", "mjpeg", "-pix_fmt", "yuvj420p", "-update", "1"]),
+  webp: ffmpeg("webp", [...STILL_64x48_INPUT, "-c:v", "libwebp"]),
+  tiff: ffmpeg("image2", [...STILL_64x48_INPUT, "-c:v", "tiff", "-update", "1"]),
   "mp4-truncated": {
     deps: ["mp4-moov-end"],
     spec: { v: 1, keep: "first half" },

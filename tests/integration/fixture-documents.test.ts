@@ -5,7 +5,8 @@
  * The snapshot (fixture-documents.json) holds each document as `npm run probe` builds it
  * (the pinned ffprobe through the same loopback range proxy the Lambda uses), minus the
  * facts of the run itself: where the file lay (key), when it ran (processedAt, eventTime)
- * and what it cost (bytesRead, probeMs). It was written by the code of commit 8dcfacb with
+ * and what it cost (bytesRead, probeMs). It was written by the probe code of main at c6c3d5e
+ * (the hostile-uploads sandbox, before issue 17 tuned the range proxy), 36 fixtures, with
  *
  *   UPDATE_FIXTURE_DOCUMENTS=1 npx mocha tests/integration/fixture-documents.test.ts
  *

@@ -39,15 +39,39 @@ const KIND: Partial<Record<MediaName, MediaKind>> = {
   flac: "audio",
   png: "image",
   gif: "image",
+  "mov-prores": "video",
+  "mkv-subtitles": "video",
+  "webm-webvtt": "video",
+  "ts-h264-aac": "video",
+  "ts-mpeg2-mp2": "video",
+  "ts-audio-aac": "audio",
+  "mpeg-ps": "video",
+  avi: "video",
+  mxf: "video",
+  flv: "video",
+  wmv: "video",
+  "mp3-plain": "audio",
+  "aac-adts": "audio",
+  "m4a-cover": "audio",
+  "ogg-vorbis": "audio",
+  "ogg-opus": "audio",
+  aiff: "audio",
+  ac3: "audio",
+  jpeg: "image",
+  webp: "image",
+  tiff: "image",
 };
 
-/** A misleading key for each fixture: upper-case or wrong suffixes must not matter. */
+/** Keys that are not `<name>.<ext>`: misleading, upper-case or camera-style names must not matter. */
+const ODD_KEYS: Partial<Record<MediaName, string>> = {
+  "webm-vp9-opus": "fixtures/CLIP.MOV",
+  flac: "fixtures/song.mp4",
+  "ts-h264-aac": "fixtures/PRIVATE/AVCHD/BDMV/STREAM/00001.MTS",
+  "mp3-plain": "fixtures/voice memo",
+};
+
 function keyFor(name: MediaName): string {
-  return name === "webm-vp9-opus"
-    ? "fixtures/CLIP.MOV"
-    : name === "flac"
-      ? "fixtures/song.mp4"
-      : `fixtures/${name}.${EXPECTED[name].ext}`;
+  return ODD_KEYS[name] ?? `fixtures/${name}.${EXPECTED[name].ext}`;
 }
 
 describe("media matrix (integration: every fixture through the extractor)", function () {
@@ -134,6 +158,7 @@ describe("media matrix (integration: every fixture through the extractor)", func
         if (w.channels !== undefined) expect(s.channels, `stream ${i} channels`).to.equal(w.channels);
         if (w.sampleRate !== undefined) expect(s.sampleRate, `stream ${i} sample rate`).to.equal(w.sampleRate);
         if (w.language !== undefined) expect(s.language, `stream ${i} language`).to.equal(w.language);
+        if (w.profile !== undefined) expect(s.profile, `stream ${i} profile`).to.equal(w.profile);
         if (w.rotation !== undefined)
           expect(s.rotation, `stream ${i} rotation`).to.equal(((w.rotation % 360) + 360) % 360);
         if (w.attachedPic) expect(s.attachedPic, `stream ${i} cover art`).to.equal(true);
@@ -141,6 +166,23 @@ describe("media matrix (integration: every fixture through the extractor)", func
       expect(doc.raw?.bucket).to.equal(aws.metadataBucket);
     });
   }
+
+  it("stores MPEG-TS (video and audio-only) as ok: the pinned ffprobe crashed on it (SIGSEGV) before its environment got an empty GCONV_PATH", () => {
+    for (const name of ["ts-h264-aac", "ts-mpeg2-mp2", "ts-audio-aac"] as const) {
+      const doc = docs.get(name);
+      expect(doc?.status, `${name}: ${doc?.reason}`).to.equal("ok");
+      expect(doc?.container?.format, name).to.equal("mpegts");
+      expect(doc?.streams.length, name).to.equal(EXPECTED[name].probe.streams.length);
+    }
+  });
+
+  it("keeps every format of the breadth list: no fixture is refused by the format whitelist", () => {
+    for (const name of MEDIA_NAMES) {
+      if (!EXPECTED[name].probe.ok) continue;
+      const doc = docs.get(name);
+      expect(doc?.status, `${name}: ${doc?.reason}`).to.equal("ok");
+    }
+  });
 
   it("why each unreadable file failed is stated in words", () => {
     expect(docs.get("empty")?.reason).to.equal("the object is empty (0 bytes)");

@@ -1,6 +1,7 @@
 /**
  * The generated test media (tests/helpers/media.ts): every file exists with a plausible
- * size, the pinned ffprobe sees in each exactly what `EXPECTED` says, the MP4 layouts are
+ * size, the pinned ffprobe (under its sandbox: format and protocol whitelists, own
+ * environment, memory limit) sees in each exactly what `EXPECTED` says, the MP4 layouts are
  * what their names claim, and the top-level MP4 box reader the bench relies on is right.
  */
 import * as fs from "node:fs/promises";
@@ -8,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { resolveLocalFfprobe, runFfprobe } from "../../handlers/extractor/ffprobe";
+import { PROBE_DEMUXERS } from "../../handlers/extractor/ffprobe-sandbox";
 import {
   EXPECTED,
   ensureAllMedia,
@@ -40,6 +42,12 @@ describe("test media (generated with the npm ffmpeg, cached under .cache/media)"
       if (want.probe.ok) {
         expect(run.exitCode, run.stderr).to.equal(0);
         expect(mismatches(name, run.output)).to.deep.equal([]);
+        // Read by a demuxer the sandbox's format whitelist names (ffprobe-sandbox.ts).
+        const aliases = run.output?.format?.format_name?.split(",") ?? [];
+        expect(
+          aliases.some((a) => (PROBE_DEMUXERS as readonly string[]).includes(a)),
+          aliases.join(","),
+        ).to.equal(true);
       } else {
         expect(run.exitCode).to.not.equal(0);
         expect(run.output?.streams ?? []).to.deep.equal([]);

@@ -27,6 +27,14 @@ describe("range proxy read cache", () => {
     expect(c.take(12, 100)).to.deep.equal([]);
   });
 
+  it("says where held bytes resume after a gap, so a read can stop there", () => {
+    const c = new ReadCache(1 << 20);
+    c.add(0, bytes(0, 10));
+    c.add(100, bytes(100, 10));
+    expect(c.nextHeldAfter(10)).to.equal(100);
+    expect(c.nextHeldAfter(100)).to.equal(undefined);
+  });
+
   it("does not keep bytes twice when a new read overlaps held ones", () => {
     const c = new ReadCache(1 << 20);
     c.add(10, bytes(10, 10));
