@@ -50,10 +50,10 @@ async function size(file: string): Promise<number | undefined> {
   }
 }
 
-async function ffmpegTo(file: string, args: string[]): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp.mp4`;
+async function ffmpegTo(file: string, args: string[], format = "mp4"): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    await runFfmpeg(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", ...args, "-f", "mp4", tmp], {
+    await runFfmpeg(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", ...args, "-f", format, tmp], {
       timeoutMs: 10 * 60_000,
     });
     await fs.rename(tmp, file);
@@ -63,20 +63,43 @@ async function ffmpegTo(file: string, args: string[]): Promise<void> {
   }
 }
 
-export async function ensureBigMp4(ctx: BenchContext): Promise<BigMp4> {
+/** The 10 s clip every big input is looped from (encoded once, cached); its recipe's hash. */
+export async function ensureClip(ctx: BenchContext): Promise<{ clip: string; clipKey: string; bytes: number }> {
   await fs.mkdir(BENCH_CACHE, { recursive: true });
   const clipKey = hash({ v: 1, CLIP_ARGS });
   const clip = path.join(BENCH_CACHE, `clip-${clipKey}.mp4`);
+  if ((await size(clip)) === undefined) {
+    ctx.log("encoding a 10 s 1280x720 ~40 Mbit/s clip (once; cached under .cache/bench)...");
+    await ffmpegTo(clip, CLIP_ARGS);
+  }
+  return { clip, clipKey, bytes: (await size(clip)) ?? 0 };
+}
+
+/** Loops the clip with -c copy into `file` (via a temp name) in `format`, until it passes 1 GiB. */
+export async function loopClip(
+  clip: string,
+  clipBytes: number,
+  file: string,
+  format: string,
+  extra: string[] = [],
+): Promise<void> {
+  // The copies share one index, so N copies are a little smaller than N clips: one spare loop.
+  const loops = Math.ceil(BIG_MP4_MIN_BYTES / clipBytes);
+  await ffmpegTo(file, ["-stream_loop", String(loops), "-i", clip, "-map", "0", "-c", "copy", ...extra], format);
+}
+
+export function recipeHash(value: unknown): string {
+  return hash(value);
+}
+
+export async function ensureBigMp4(ctx: BenchContext): Promise<BigMp4> {
+  const { clip, clipKey } = await ensureClip(ctx);
   const big = path.join(BENCH_CACHE, `big-moov-end-${hash({ v: 1, clipKey, BIG_MP4_MIN_BYTES })}.mp4`);
   const started = performance.now();
   let generated = false;
 
   if ((await size(big)) === undefined) {
     generated = true;
-    if ((await size(clip)) === undefined) {
-      ctx.log("encoding a 10 s 1280x720 ~40 Mbit/s clip (once; cached under .cache/bench)...");
-      await ffmpegTo(clip, CLIP_ARGS);
-    }
     const clipBytes = (await size(clip)) ?? 0;
     // The copies share one moov, so N copies are a little smaller than N clips: one spare loop.
     const loops = Math.ceil(BIG_MP4_MIN_BYTES / clipBytes);

@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [-- --only probe,bundle] [-- --inplace-runs N --download-runs N --load-runs N]
+ * npm run bench [-- --json] [-- --only probe,coldstart] [-- --inplace-runs N --download-runs N --layout-runs N --cold-runs N]
  *
  * Runs the bench sections (one file each, composed here) and prints a readable report, or
  * with --json ONE JSON object on stdout ({ <section>: figures..., checks: [...] }); progress
@@ -13,7 +13,8 @@
 import * as os from "node:os";
 import { type Cli, runCli, UsageError } from "../tools/cli";
 import { apiSection } from "./api";
-import { bundleSection } from "./bundle";
+import { coldStartSection } from "./cold-start";
+import { layoutsSection } from "./layouts";
 import { probeSection } from "./probe";
 import type { BenchContext, BenchSection, Check } from "./section";
 
@@ -22,11 +23,12 @@ interface Args {
   only?: string[];
   inPlaceRuns: number;
   downloadRuns: number;
-  loadRuns: number;
+  coldRuns: number;
+  layoutRuns: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, inPlaceRuns: 3, downloadRuns: 2, loadRuns: 7 };
+  const args: Args = { json: false, inPlaceRuns: 3, downloadRuns: 2, coldRuns: 7, layoutRuns: 2 };
   const positiveInt = (flag: string, v: string | undefined) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a positive integer, got ${v}`);
@@ -43,7 +45,8 @@ function parseArgs(argv: string[]): Args {
     else if (flag === "--only") args.only = value().split(",").filter(Boolean);
     else if (flag === "--inplace-runs") args.inPlaceRuns = positiveInt(flag, value());
     else if (flag === "--download-runs") args.downloadRuns = positiveInt(flag, value());
-    else if (flag === "--load-runs") args.loadRuns = positiveInt(flag, value());
+    else if (flag === "--cold-runs") args.coldRuns = positiveInt(flag, value());
+    else if (flag === "--layout-runs") args.layoutRuns = positiveInt(flag, value());
     else if (flag.startsWith("-")) throw new UsageError(`unknown option ${flag}`);
     else throw new UsageError(`unexpected argument ${JSON.stringify(argv[i])}`);
   }
@@ -53,7 +56,8 @@ function parseArgs(argv: string[]): Args {
 function sections(args: Args): BenchSection<unknown>[] {
   const all = [
     probeSection({ inPlaceRuns: args.inPlaceRuns, downloadRuns: args.downloadRuns }),
-    bundleSection({ runs: args.loadRuns }),
+    layoutsSection({ runs: args.layoutRuns }),
+    coldStartSection({ runs: args.coldRuns }),
     apiSection(),
   ] as BenchSection<unknown>[];
   if (!args.only) return all;
@@ -74,7 +78,8 @@ the lab; a readable report, then the acceptance checks. Inputs are cached under 
   --only a,b           only these sections (probe, bundle, api)
   --inplace-runs N     runs of the in-place probe (default 3)
   --download-runs N    runs of download-then-probe (default 2)
-  --load-runs N        fresh-node require() runs of the bundle (default 7)`,
+  --layout-runs N      runs of each 1 GiB layout probe (default 2)
+  --cold-runs N        fresh-process cold starts per function (default 7)`,
   exitCodes: { 1: "an acceptance check failed, or a section could not run" },
   main: (argv) => main(argv),
 };

@@ -28,8 +28,13 @@ import {
   table,
 } from "./section";
 
-/** Acceptance: what in place may read of the 1 GB file (4 MB = 4,000,000 bytes), and how much faster it must be. */
-export const MAX_INPLACE_BYTES = 4_000_000;
+/**
+ * Acceptance (issue 17): what in place may read of the 1 GB file (600 KB = 600,000 bytes), and
+ * how much faster it must be. ffprobe alone needs more for this file: its moov (~200 KB) and
+ * its first video packet, an IDR frame of 535 KB that pixel format and profile come from
+ * (docs/cold-start.md, "Bytes per probe"), so this check fails unless those fields go.
+ */
+export const MAX_INPLACE_BYTES = 600_000;
 export const MIN_SPEEDUP = 10;
 
 export interface ApproachFigures {
@@ -288,7 +293,7 @@ export function probeSection(
     checks(r: ProbeFigures): Check[] {
       return [
         {
-          name: "in place reads at most 4 MB (4,000,000 B) of the 1 GB moov-at-end MP4, in every run",
+          name: "in place reads at most 600 KB (600,000 B) of the 1 GB moov-at-end MP4, in every run",
           pass: r.inPlace.runs.every((x) => x.bytesRead <= MAX_INPLACE_BYTES),
           detail: `median ${n(r.inPlace.bytesRead)} B (${formatBytes(r.inPlace.bytesRead)}); runs: ${r.inPlace.runs.map((x) => n(x.bytesRead)).join(", ")}`,
         },

@@ -3,7 +3,7 @@
  *
  * The Lambda layer (components/ffmpeg-layer.ts), the extractor's start-up check
  * (handlers/extractor/ffprobe.ts), the policy pack (policies/) and the local lab all
- * read this file. Bumping ffprobe means changing the version and both digests here,
+ * read this file. Bumping ffprobe means changing the version, sizes and digests here,
  * nothing else.
  */
 
@@ -17,6 +17,17 @@ export interface FfprobeBinaryPin {
   readonly version: string;
   /** SHA-256 of the `ffprobe` file inside the package, lower-case hex. */
   readonly sha256: string;
+}
+
+/** A pinned binary with the facts the function checks at start-up instead of the full digest. */
+export interface PinnedFfprobeBinary extends FfprobeBinaryPin {
+  /** Size of the `ffprobe` file in bytes. */
+  readonly bytes: number;
+  /**
+   * SHA-256 of its size and 16 evenly spaced 4 KiB blocks (handlers/extractor/ffprobe-identity.ts):
+   * what the function checks at start-up instead of hashing the whole file.
+   */
+  readonly sampleSha256: string;
 }
 
 export const FFPROBE_PIN = {
@@ -33,13 +44,17 @@ export const FFPROBE_PIN = {
       npmPackage: "@ffprobe-installer/linux-x64",
       version: "5.2.0",
       sha256: "576c21674291ec1948d507ea8ab0d78eb6621a0be8c6f1a6db0f50c5fcb1e0f9",
+      bytes: 78_926_144,
+      sampleSha256: "9a2cf3264e4ba5cdae2e29c0a0477c8d076df7716f0f44543b204eb06c23db70",
     },
     arm64: {
       npmPackage: "@ffprobe-installer/linux-arm64",
       version: "5.2.0",
       sha256: "9b63a1715f87c0c476dacf237a4adcb0bf26de29854b137dae4e79f69a98b624",
+      bytes: 50_245_776,
+      sampleSha256: "1f568f3f0d36ac568fe42755a3a4e647bdeecc81425e9c3c6e4ea350a0132297",
     },
-  } satisfies Record<LambdaArchitecture, FfprobeBinaryPin>,
+  } satisfies Record<LambdaArchitecture, PinnedFfprobeBinary>,
   /** Path of the binary inside the layer (layers are mounted at /opt). */
   layerBinaryPath: "/opt/bin/ffprobe",
   /** Path of the license text inside the layer. */

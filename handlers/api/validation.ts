@@ -3,7 +3,8 @@
  * request body, and the claims the authorizer passes on. A failed parse becomes a
  * ProblemError naming the field, what it must be and (briefly) what was given.
  */
-import { z } from "zod";
+// A namespace import lets esbuild drop what the API never uses (457 KB -> 94 KB of zod in the bundle: docs/cold-start.md).
+import * as z from "zod";
 import type { DocumentStatus, MediaKind } from "../../lib/schema";
 import { ProblemError, type ProblemKind } from "./problem";
 import { MEDIA_TYPE, SAFE_SUBJECT } from "./uploads";

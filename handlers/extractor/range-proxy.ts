@@ -8,8 +8,10 @@
  * Each response carries at most one window: an open-ended `Range: bytes=N-` is answered
  * with a 206 whose Content-Range ends early, and ffprobe (run with `-reconnect 1`) asks
  * again from where it stopped. A request that continues exactly where the previous one
- * ended gets a window twice as large (64 KiB doubling up to 2 MiB), so a long sequential
- * read takes few requests, while a seek wastes at most the window in flight. Streaming
+ * ended gets a window twice as large (16 KiB doubling up to 256 KiB), so a long sequential
+ * read takes few requests, while a seek wastes at most the window in flight. Bytes this
+ * probe already fetched are kept (read-cache.ts) and served again from memory when ffprobe
+ * seeks back to them. Streaming
  * the rest of the object instead would let loopback socket buffers (megabytes with TCP
  * autotuning) swallow data ffprobe never reads before it seeks away.
  *
@@ -27,6 +29,7 @@ import { once } from "node:events";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Readable } from "node:stream";
+import { ReadCache } from "./read-cache";
 
 /** Where the bytes come from: an S3 object (s3-source.ts) or a local file (the probe CLI). */
 export interface ByteSource {
@@ -42,6 +45,8 @@ export interface RangeProxyOptions {
   initialWindow?: number;
   /** Largest window, bytes. */
   maxWindow?: number;
+  /** Bytes fetched that are kept to serve ffprobe's seeks back (default DEFAULT_CACHE_BYTES). */
+  cacheBytes?: number;
   /**
    * Called once, at the first S3 failure (the object changed, or S3 failed): the probe's result
    * is decided then. ffprobe itself would keep reconnecting with growing pauses (1 s, 3 s,
@@ -63,6 +68,8 @@ export class ObjectChangedError extends Error {
 export interface RangeProxyStats {
   /** Bytes received from S3. */
   bytesRead: number;
+  /** Bytes served again from what this probe already fetched (ReadCache), without S3. */
+  bytesFromCache: number;
   /** GetObject requests made. */
   s3Requests: number;
   /** HTTP requests ffprobe made. */
@@ -83,8 +90,20 @@ export interface RangeProxyStats {
   slowestReadMs: number;
 }
 
-export const DEFAULT_INITIAL_WINDOW = 64 * 1024;
-export const DEFAULT_MAX_WINDOW = 2 * 1024 * 1024;
+/**
+ * A seek's first window: about what ffprobe reads where it lands (a box header, a moof of a
+ * few KB, a cluster or packet header), so a fragmented MP4's ~115 seeks cost ~16 KiB each
+ * instead of 64 KiB (docs/cold-start.md, "Bytes per probe").
+ */
+export const DEFAULT_INITIAL_WINDOW = 16 * 1024;
+/**
+ * The largest window: a sequential read ends inside its last window, and the rest of it is
+ * read for nothing (up to 2 MiB before). 256 KiB bounds that waste; a long sequential read
+ * (MPEG-TS, a few MB) takes a few more GETs.
+ */
+export const DEFAULT_MAX_WINDOW = 256 * 1024;
+/** A probe reads a few hundred KB to a few MB; 8 MiB holds all of it for the layouts the bench measures. */
+export const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
 
 /**
  * Requests one probe may make: a floor for small objects, plus one per 256 KiB of object. A
@@ -128,6 +147,7 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
   const maxWindow = options.maxWindow ?? DEFAULT_MAX_WINDOW;
   const stats: RangeProxyStats = {
     bytesRead: 0,
+    bytesFromCache: 0,
     s3Requests: 0,
     clientRequests: 0,
     otherPaths: 0,
@@ -135,6 +155,7 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
     ranges: [],
     slowestReadMs: 0,
   };
+  const cache = new ReadCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES);
   const objectPath = `/${randomBytes(16).toString("hex")}`;
   const budget = requestBudget(options.source.size);
   let refusedOnce = false;
@@ -179,12 +200,27 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
   ): Promise<void> {
     const abort = new AbortController();
     res.once("close", () => abort.abort());
-    const body = await fetchWindow(start, end, abort.signal);
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      stats.bytesRead += chunk.length;
+    const send = async (chunk: Buffer) => {
       record.served += chunk.length;
-      if (abort.signal.aborted) break;
       if (!res.write(chunk)) await once(res, "drain", { signal: abort.signal }).catch(() => undefined);
+    };
+    // What this probe already fetched is served from memory (a seek back costs no S3 read).
+    let pos = start;
+    for (const chunk of cache.take(start, end)) {
+      if (abort.signal.aborted) break;
+      stats.bytesFromCache += chunk.length;
+      pos += chunk.length;
+      await send(chunk);
+    }
+    if (pos <= end && !abort.signal.aborted) {
+      const body = await fetchWindow(pos, end, abort.signal);
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        stats.bytesRead += chunk.length;
+        cache.add(pos, chunk);
+        pos += chunk.length;
+        if (abort.signal.aborted) break;
+        await send(chunk);
+      }
     }
     res.end();
   }
@@ -220,8 +256,11 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
     }
     let { start, end } = range ?? { start: 0, end: size - 1 };
     if (range) {
+      // The window starts where the bytes already fetched end: those are served from memory.
       const window = start === sequentialOffset ? Math.min(lastWindow * 2, maxWindow) : initialWindow;
-      end = Math.min(end, start + window - 1);
+      // It stops where held bytes resume, so nothing is fetched twice: ffprobe continues from there.
+      const from = cache.coveredUntil(start);
+      end = Math.min(end, from + window - 1, (cache.nextHeldAfter(from) ?? Number.POSITIVE_INFINITY) - 1);
       lastWindow = window;
       sequentialOffset = end + 1;
     }
