@@ -9,6 +9,7 @@
  * of AWS: nothing here was deployed.
  */
 import { METADATA_TABLE } from "../lib/schema";
+import { type Cli, runCli, UsageError } from "./cli";
 
 /** Per-file figures, as measured by `npm run bench` (see docs/capacity.md). */
 export const PER_FILE = {
@@ -228,21 +229,24 @@ function parse(argv: string[]): CapacityOptions & { json: boolean } {
     else if (flag === "--memory-mb") out.memoryMb = value();
     else if (flag === "--peak-factor") out.peakFactor = value();
     else if (flag === "--batch-size") out.batchSize = value();
-    else throw new Error(`unknown argument ${argv[i]}`);
+    else if (flag.startsWith("-")) throw new UsageError(`unknown option ${flag}`);
+    else throw new UsageError(`unexpected argument ${JSON.stringify(argv[i])}`);
   }
   return out;
 }
 
-if (require.main === module) {
-  try {
-    const options = parse(process.argv.slice(2));
+export const cli: Cli = {
+  name: "capacity",
+  usage: `usage: npm run capacity -- --uploads-per-day N [--json] [--probe-ms MS] [--memory-mb MB] [--peak-factor F] [--batch-size N]
+
+The capacity model of docs/capacity.md: monthly cost and the limit that bites first.`,
+  async main(argv) {
+    const options = parse(argv);
+    if (!Number.isFinite(options.uploadsPerDay)) throw new UsageError("give --uploads-per-day N");
     const model = capacity(options);
     process.stdout.write(`${options.json ? JSON.stringify(model) : renderCapacity(model)}\n`);
-  } catch (err) {
-    console.error(`capacity: ${(err as Error).message}`);
-    console.error(
-      "usage: npm run capacity -- --uploads-per-day N [--json] [--probe-ms MS] [--memory-mb MB] [--peak-factor F]",
-    );
-    process.exit(2);
-  }
-}
+    return 0;
+  },
+};
+
+if (require.main === module) runCli(cli);

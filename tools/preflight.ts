@@ -18,16 +18,15 @@
  *
  * The stack's settings come from Pulumi.yaml and Pulumi.<stack>.yaml, as `npm run plan` reads them.
  */
-import { parseArgs } from "node:util";
 import { CostExplorerClient, ListCostAllocationTagsCommand } from "@aws-sdk/client-cost-explorer";
 import { type EvaluationResult, IAMClient, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import { GetAccountSettingsCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { GetAccountCommand, GetEmailIdentityCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { PROJECT_NAME } from "../lib/naming";
+import { type Cli, parseFlags, runCli } from "./cli";
 import { REPO_ROOT } from "./plan/run-program";
 import { loadStackConfig } from "./plan/stack-config";
-
 export const USAGE = `usage: npm run preflight -- --stack NAME [--region REGION] [--principal ARN]
 
 Checks with your AWS credentials what \`pulumi up\` cannot check before it starts: the account,
@@ -391,22 +390,12 @@ export async function main(argv: string[], deps: PreflightDeps = {}): Promise<nu
   const out = deps.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const err = deps.err ?? ((line: string) => process.stderr.write(`${line}\n`));
   let values: { stack?: string; region?: string; principal?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        stack: { type: "string" },
-        region: { type: "string" },
-        principal: { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-    }));
-  } catch (e) {
-    err(`preflight: ${(e as Error).message}`);
-    return 2;
-  }
+  ({ values } = parseFlags(argv, {
+    stack: { type: "string" },
+    region: { type: "string" },
+    principal: { type: "string" },
+    help: { type: "boolean", default: false },
+  }));
   if (values.help) {
     out(USAGE);
     return 0;
@@ -433,8 +422,11 @@ export async function main(argv: string[], deps: PreflightDeps = {}): Promise<nu
   return blockers === 0 ? 0 : 1;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}
+export const cli: Cli = {
+  name: "preflight",
+  usage: USAGE,
+  exitCodes: { 1: "a check is a BLOCKER" },
+  main: (argv) => main(argv),
+};
+
+if (require.main === module) runCli(cli);

@@ -20,12 +20,12 @@
  * error, 3 no lab / AWS error.
  */
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
 import { ListMessageMoveTasksCommand, SQSClient, StartMessageMoveTaskCommand } from "@aws-sdk/client-sqs";
 import { LabAdminClient } from "../lab/admin";
 import { findRunningLab } from "../lab/control-cli";
 import { defaultLabDir, LAB_QUEUE_NAMES, labPaths } from "../lab/lab";
 import { LabQueue } from "../lab/queue";
+import { type Cli, parseFlags, runCli } from "./cli";
 import { type PulumiRunner, runPulumi, UsageError } from "./resume";
 import { resolveStackValues } from "./stack-outputs";
 
@@ -169,26 +169,17 @@ export async function main(argv: string[], io: RedriveIo = defaultIo, deps: Redr
     json: boolean;
     help: boolean;
   };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        dir: { type: "string" },
-        stack: { type: "string" },
-        "dlq-arn": { type: "string" },
-        "queue-arn": { type: "string" },
-        region: { type: "string" },
-        "max-per-second": { type: "string" },
-        "no-wait": { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    }));
-  } catch (err) {
-    io.progress(`redrive: ${(err as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
+  ({ values } = parseFlags(argv, {
+    dir: { type: "string" },
+    stack: { type: "string" },
+    "dlq-arn": { type: "string" },
+    "queue-arn": { type: "string" },
+    region: { type: "string" },
+    "max-per-second": { type: "string" },
+    "no-wait": { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  }));
   if (values.help) {
     io.stdout(`${USAGE}\n`);
     return 0;
@@ -235,10 +226,7 @@ export async function main(argv: string[], io: RedriveIo = defaultIo, deps: Redr
       );
     }
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.progress(`redrive: ${err.message}\n\n${USAGE}\n`);
-      return 2;
-    }
+    if (err instanceof UsageError) throw err;
     io.progress(`redrive: ${(err as Error).message}\n`);
     return 3;
   }
@@ -250,6 +238,11 @@ export async function main(argv: string[], io: RedriveIo = defaultIo, deps: Redr
   return outcome.status === "FAILED" || outcome.status === "CANCELLED" ? 1 : 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+export const cli: Cli = {
+  name: "redrive",
+  usage: USAGE.replace(/\n\nExit codes:[^]*$/, ""),
+  exitCodes: { 1: "the move task failed or was cancelled", 3: "no lab running, or an AWS call failed" },
+  main: (argv) => main(argv),
+};
+
+if (require.main === module) runCli(cli);

@@ -38,7 +38,7 @@ async function cliScripts(): Promise<Record<string, string>> {
   };
   const out: Record<string, string> = {};
   for (const [name, command] of Object.entries(pkg.scripts)) {
-    const m = /^tsx (\S+\.ts)$/.exec(command);
+    const m = /^(?:tsx|node --import tsx) (\S+\.ts)$/.exec(command);
     if (m) out[name] = m[1];
   }
   return out;
@@ -60,6 +60,9 @@ const EXPECTED = [
   "resume",
   "build",
   "smoke",
+  "preflight",
+  "redrive",
+  "capacity",
 ];
 
 describe("CLI convention (tools/cli.ts)", function () {

@@ -11,6 +11,7 @@ import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
 import { LAB_QUEUE_NAMES, labPaths } from "../../lab/lab";
 import { LabQueue } from "../../lab/queue";
+import { UsageError } from "../../tools/cli";
 import { main, type RedriveIo } from "../../tools/redrive";
 
 const DLQ = "arn:aws:sqs:eu-west-1:123456789012:mp-dev-extractor-dlq";
@@ -110,9 +111,11 @@ describe("npm run redrive", () => {
       const io = capture();
       expect(await main(["--dlq-arn", DLQ], io, { sqs: () => new SQSClient({ region: "eu-west-1" }) })).to.equal(3);
       expect(io.lines.join("")).to.contain("already a task running");
-      expect(await main(["--dlq-arn", DLQ, "--max-per-second", "0"], capture())).to.equal(2);
-      expect(await main(["--max-per-second", "5"], capture())).to.equal(2);
-      expect(await main(["--stack", "dev"], capture(), { pulumi: async () => "{}" })).to.equal(2);
+      // Usage errors are thrown as UsageError: runCli (tools/cli.ts) makes them one line and exit 2.
+      const usage = (argv: string[], deps = {}) => main(argv, capture(), deps).catch((e: Error) => e);
+      expect(await usage(["--dlq-arn", DLQ, "--max-per-second", "0"])).to.be.instanceOf(UsageError);
+      expect(await usage(["--max-per-second", "5"])).to.be.instanceOf(UsageError);
+      expect(await usage(["--stack", "dev"], { pulumi: async () => "{}" })).to.be.instanceOf(UsageError);
     });
   });
 
