@@ -25,6 +25,10 @@ export const ENV = {
    * secret), so it is encrypted in the state and shown as [secret].
    */
   cursorSecret: "CURSOR_SECRET",
+  /** Extractor, backfill, read API: the number of list-index shards (lib/list-index.ts), from config `listShards`. */
+  listShards: "LIST_SHARDS",
+  /** Read API and stats aggregator: the table holding the running totals of GET /stats. */
+  statsTableName: "STATS_TABLE_NAME",
   /** Read API: largest browser upload accepted, in bytes (default and ceiling: 5 GiB, one S3 PUT). */
   uploadMaxBytes: "UPLOAD_MAX_BYTES",
   /** Kill switch: the functions it pauses (names or ARNs) and the extractor's SQS event source mapping. */

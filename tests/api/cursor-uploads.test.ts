@@ -16,7 +16,7 @@ import {
 import { makeLabS3Client } from "../../lab/clients";
 
 const SECRET = "a-secret-that-is-long-enough-for-hmac-keys";
-const position = { objectKey: "dir/a b.mp4", listPartition: "files", processedAt: "2026-01-02T03:04:05.000Z" };
+const position = { objectKey: "dir/a b.mp4", processedAt: "2026-01-02T03:04:05.000Z", shard: 2, exhausted: 5 };
 
 describe("list cursors (handlers/api/cursor.ts)", () => {
   const codec = createCursorCodec(SECRET);
