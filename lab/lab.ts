@@ -31,7 +31,8 @@ import { type LabIssuer, startLabIssuer } from "./auth/issuer";
 import { labAuthPaths, labCursorSecret } from "./auth/secrets";
 import { LAB_CREDENTIALS, LAB_REGION, makeLabDynamoClient, makeLabS3Client } from "./clients";
 import { createDashboardHandler } from "./dashboard";
-import { ensureMetadataTable, startLabDynamo, sweepExpiredItems } from "./dynamodb";
+import { DynamoStatsStore } from "../handlers/stats/store";
+import { ensureMetadataTable, ensureStatsTable, startLabDynamo, sweepExpiredItems } from "./dynamodb";
 import { discardSink, fileSink, LabLogger, LabMetrics, type LogSink, prettySink, teeSink } from "./log";
 import { FOR_THIS_RUN, LabPipelineControl } from "./pipeline-control";
 import { applyCors, ensureBucket } from "./provision";
@@ -39,6 +40,7 @@ import { LabQueue } from "./queue";
 import { startLabS3 } from "./s3";
 import { s3TestEventBody } from "./s3-notifications";
 import { SequencerClock } from "./sequencer";
+import { type LabStatsFeed, startLabStatsFeed } from "./stats-feed";
 import { QueueWorker, type RetryBackoff } from "./worker";
 
 /** Queue names the lab uses for the notification queue and its dead-letter queue. */
@@ -148,6 +150,8 @@ export interface Lab {
   extractor: Extractor;
   /** Pause / resume / status, as the kill switch drives the cloud (lib/pipeline-control.ts). */
   control: LabPipelineControl;
+  /** The stats aggregator's feed (idle(): every write so far is counted). */
+  stats: LabStatsFeed;
   /** Drains the batch in progress, closes the servers, persists the queues. Idempotent. */
   stop(): Promise<void>;
 }
@@ -265,10 +269,15 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       }),
     );
 
+    // dynalite has no streams: its writes to the metadata table feed the stats aggregator.
+    let statsFeed: LabStatsFeed | undefined;
     const dynamo = await startLabDynamo({
       path: paths.dynamodb,
       host,
       port: portFrom(options.ports?.dynamodb, "LAB_DYNAMODB_PORT"),
+      onWrite: (table, keys) => {
+        if (table === LAB_NAMES.table) statsFeed?.written(keys);
+      },
     });
     cleanups.push(() => dynamo.close());
 
@@ -301,6 +310,17 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     });
 
     await ensureMetadataTable(dynamodb, LAB_NAMES.table);
+    await ensureStatsTable(dynamodb, LAB_NAMES.statsTable);
+    // One serialized writer: dynalite has no transactions (handlers/stats/store.ts).
+    const statsStore = new DynamoStatsStore(dynamodb, LAB_NAMES.statsTable, false);
+    statsFeed = startLabStatsFeed({
+      dynamodb,
+      tableName: LAB_NAMES.table,
+      store: statsStore,
+      onError: (err) => labLogger.error("stats aggregator failed; the keys are retried", { error: err as Error }),
+    });
+    const feed = statsFeed;
+    cleanups.push(() => feed.stop());
     await ensureBucket(s3, LAB_NAMES.ingestBucket);
     await ensureBucket(s3, LAB_NAMES.metadataBucket);
 
@@ -314,6 +334,16 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       cursorSecret: labCursorSecret(dir),
       uploads: uploadPolicy,
       logger: new LabLogger({ serviceName: "api" }, sink),
+      stats: statsStore,
+      pipelineState: async () => {
+        if (!control) return { state: "running" };
+        const s = await control.status();
+        return {
+          state: s.state,
+          ...(s.pausedAt ? { pausedAt: s.pausedAt.toISOString() } : {}),
+          ...(s.queue ? { pending: s.queue.visible + s.queue.inFlight } : {}),
+        };
+      },
     });
     // The gateway starts first (the issuer must know the dashboard's URL); until the issuer is up, tokens are refused.
     let issuer: LabIssuer | undefined;
@@ -478,6 +508,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       worker,
       extractor,
       control,
+      stats: statsFeed,
       stop: () => {
         stopping ??= cleanUp();
         return stopping;

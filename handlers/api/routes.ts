@@ -27,6 +27,8 @@ import {
 } from "../../lib/list-index";
 import { EXTRACTOR_VERSION, METADATA_TABLE, type MetadataDocument, SCHEMA_VERSION } from "../../lib/schema";
 import { createCursorCodec, InvalidCursorError, type ListFilters, type ListPosition, positionOf } from "./cursor";
+import { statsFromCounters, type TableStats } from "../../lib/stats";
+import type { StatsStore } from "../stats/store";
 import { ProblemError, problemResponse } from "./problem";
 import {
   contentTypeDeclared,
@@ -96,6 +98,27 @@ export interface ApiOptions {
   logger?: Logger;
   /** Clock (tests). */
   now?: () => Date;
+  /** The running totals GET /stats answers from (handlers/stats); without it GET /stats is a 503. */
+  stats?: Pick<StatsStore, "totals">;
+  /** Whether the pipeline processes uploads (GET /health); without it health says nothing about it. */
+  pipelineState?: () => Promise<PipelineState>;
+}
+
+/** GET /health's view of the pipeline: public, so no reason text (it may name budgets). */
+export interface PipelineState {
+  state: "running" | "paused" | "partial";
+  /** When the pause began (ISO-8601), if known. */
+  pausedAt?: string;
+  /** Uploads waiting to be processed, if known (the queue's visible and in-flight messages). */
+  pending?: number;
+}
+
+/** GET /health. */
+export interface Health {
+  status: "ok";
+  schemaVersion: number;
+  extractorVersion: string;
+  pipeline?: PipelineState;
 }
 
 export type Api = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -394,6 +417,25 @@ export function createApi(options: ApiOptions): Api {
     return { items, ...(start ? { next: start } : {}) };
   }
 
+  async function health(): Promise<Health> {
+    const base: Health = { status: "ok", schemaVersion: SCHEMA_VERSION, extractorVersion: EXTRACTOR_VERSION };
+    if (!options.pipelineState) return base;
+    try {
+      return { ...base, pipeline: await options.pipelineState() };
+    } catch (err) {
+      // The API itself is fine; the page keeps its last known state.
+      logger.warn("cannot read the pipeline state", { error: err as Error });
+      return base;
+    }
+  }
+
+  async function stats(): Promise<APIGatewayProxyStructuredResultV2> {
+    if (!options.stats) return problemResponse("unavailable", "table statistics are not configured");
+    const { counters, updatedAt } = await options.stats.totals();
+    const body: TableStats = statsFromCounters(counters, updatedAt);
+    return json(200, body);
+  }
+
   async function rawLink(document: MetadataDocument): Promise<Pick<FileDetail, "rawUrl" | "rawUrlExpiresAt">> {
     const raw = document.raw;
     if (!raw) return {};
@@ -461,7 +503,9 @@ export function createApi(options: ApiOptions): Api {
     try {
       switch (event.routeKey) {
         case API_ROUTES.health:
-          return json(200, { status: "ok", schemaVersion: SCHEMA_VERSION, extractorVersion: EXTRACTOR_VERSION });
+          return json(200, await health());
+        case API_ROUTES.stats:
+          return await stats();
         case API_ROUTES.listFiles:
           return await listFiles(event);
         case API_ROUTES.getFile:
