@@ -17,7 +17,7 @@ import { type CountedRow, StatsConflictError, type StatsStore } from "./store";
 /** One document's new state: its stored item, or undefined when the item is gone. */
 export interface DocumentChange {
   key: string;
-  item: Record<string, unknown> | undefined;
+  item: object | undefined;
 }
 
 /** Rows per commit: TransactWriteItems takes 100 actions (99 rows + the totals update). */
@@ -27,8 +27,9 @@ const COUNTERS_PER_COMMIT = 150;
 const MAX_CONFLICT_RETRIES = 5;
 
 /** The version a state is counted at ("" for an absent item: it never overrides a counted state's version). */
-export function versionOf(item: Record<string, unknown> | undefined): string {
-  if (!item) return "";
+export function versionOf(stored: object | undefined): string {
+  if (!stored) return "";
+  const item = stored as Record<string, unknown>;
   return `${String(item.sequencer ?? "")}|${String(item.processedAt ?? item.eventTime ?? "")}`;
 }
 
