@@ -174,7 +174,7 @@ describe("table statistics (handlers/stats, lab/stats-feed.ts, GET /stats)", fun
       ],
     } as unknown as DynamoDBStreamEvent;
     const changes = changesOf(event);
-    expect(changes.map((c) => [c.key, c.item?.status])).to.deep.equal([
+    expect(changes.map((c) => [c.key, (c.item as MetadataItem | undefined)?.status])).to.deep.equal([
       [a.key, "ok"],
       [a.key, undefined],
     ]);
