@@ -298,6 +298,16 @@ export function apiSection(options: ApiSectionOptions = {}): BenchSection<ApiFig
           const token = await labAccessToken(endpoints);
           const headers = { authorization: `Bearer ${token}` };
           const common = { url: endpoints.apiUrl, connections, duration, headers };
+          // The lab's stats aggregator counts the seeded documents in the background: let it
+          // finish first, so it does not share the CPU with the measured requests (and check it).
+          ctx.log("waiting for GET /stats to count them...");
+          for (const deadline = Date.now() + 600_000; ; ) {
+            const res = await fetch(`${endpoints.apiUrl}/stats`, { headers });
+            const files = res.ok ? ((await res.json()) as { files: number }).files : -1;
+            if (files === documents) break;
+            if (Date.now() > deadline) throw new Error(`GET /stats counted ${files} of ${documents} documents`);
+            await new Promise((r) => setTimeout(r, 1000));
+          }
           // Warm up (JWKS fetch, connection pools, JIT).
           await autocannon({ ...common, duration: 1, requests: [{ method: "GET", path: "/files?limit=25" }] });
           return { ...(await measure(common, keys)), seedMs };
