@@ -15,6 +15,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { RAW_METADATA_PREFIX } from "../lib/naming";
+import { LIST_SHARDS } from "../lib/list-index";
 import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import type { FfmpegLayer } from "./ffmpeg-layer";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
@@ -145,6 +146,7 @@ export class Backfill extends pulumi.ComponentResource {
         environment: {
           variables: {
             [ENV.tableName]: args.table.name,
+            [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
             [ENV.metadataBucket]: args.metadataBucket.name,
             [ENV.ingestBucket]: args.ingestBucket.name,
             [ENV.ffprobePath]: layer.binaryPath,

@@ -29,6 +29,8 @@ import { HealthCanary } from "./health-canary";
 import { MediaBucket } from "./media-bucket";
 import { MetadataApi } from "./metadata-api";
 import { MetadataExtractor } from "./metadata-extractor";
+import { MetadataStats } from "./metadata-stats";
+import type { TableRef } from "./refs";
 import { MetadataTable } from "./metadata-table";
 import { PipelineObservability } from "./pipeline-observability";
 
@@ -101,11 +103,17 @@ export interface MediaPipelineArgs {
   backfillToleratedFailurePercent?: number;
   /** Backfill code (tests). Default: the esbuild bundle of handlers/backfill. */
   backfillCode?: pulumi.asset.Archive;
+  /** Partition values of the list index (config listShards; lib/list-index.ts). Default LIST_SHARDS.default. */
+  listShards?: number;
+  /** Code of the stats aggregator (tests); default: its bundle. */
+  statsCode?: pulumi.asset.Archive;
 }
 
 export class MediaPipeline extends pulumi.ComponentResource {
   public readonly metadataBucket: MediaBucket;
   public readonly table: MetadataTable;
+  /** Running totals of GET /stats, kept from the table's stream. */
+  public readonly stats: MetadataStats;
   public readonly layer: FfmpegLayer;
   public readonly extractor: MetadataExtractor;
   public readonly dashboard: DashboardSite;
@@ -149,7 +157,23 @@ export class MediaPipeline extends pulumi.ComponentResource {
     );
     this.table = new MetadataTable(
       part("table"),
-      { pointInTimeRecovery: args.pointInTimeRecovery, deletionProtection: args.deletionProtection },
+      {
+        pointInTimeRecovery: args.pointInTimeRecovery,
+        deletionProtection: args.deletionProtection,
+        listShards: args.listShards,
+      },
+      parent,
+    );
+    this.stats = new MetadataStats(
+      part("stats"),
+      {
+        streamArn: this.table.streamArn,
+        architecture: args.architecture,
+        logRetentionDays: args.logRetentionDays,
+        pointInTimeRecovery: args.pointInTimeRecovery,
+        deletionProtection: args.deletionProtection,
+        code: args.statsCode,
+      },
       parent,
     );
     this.layer = new FfmpegLayer(
@@ -167,7 +191,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
         layer: this.layer,
         ingestBucketArn,
         metadataBucket: { name: this.metadataBucket.bucketName, arn: this.metadataBucket.arn },
-        table: { name: this.table.tableName, arn: this.table.arn, listIndexArn: this.table.listIndexArn },
+        table: this.tableRef(),
         memoryMb: args.extractorMemoryMb,
         timeoutSeconds: args.extractorTimeoutSeconds,
         reservedConcurrency: args.extractorReservedConcurrency,
@@ -202,7 +226,8 @@ export class MediaPipeline extends pulumi.ComponentResource {
     this.api = new MetadataApi(
       part("api"),
       {
-        table: { name: this.table.tableName, arn: this.table.arn, listIndexArn: this.table.listIndexArn },
+        table: this.tableRef(),
+        statsTable: { name: this.stats.tableName, arn: this.stats.tableArn },
         ingestBucket: { name: this.ingestBucket.bucketName, arn: this.ingestBucket.arn },
         metadataBucket: { name: this.metadataBucket.bucketName, arn: this.metadataBucket.arn },
         dashboardUrl: this.dashboard.url,
@@ -232,7 +257,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
         layer: this.layer,
         ingestBucket: { name: this.ingestBucket.bucketName, arn: this.ingestBucket.arn },
         metadataBucket: { name: this.metadataBucket.bucketName, arn: this.metadataBucket.arn },
-        table: { name: this.table.tableName, arn: this.table.arn, listIndexArn: this.table.listIndexArn },
+        table: this.tableRef(),
         memoryMb: args.extractorMemoryMb,
         logRetentionDays: args.logRetentionDays,
         maxConcurrency: args.backfillMaxConcurrency,
@@ -351,6 +376,16 @@ export class MediaPipeline extends pulumi.ComponentResource {
       dashboardName: this.dashboardName,
       backfillStateMachineArn: this.backfillStateMachineArn,
     });
+  }
+
+  /** What the functions need to know about the metadata table. */
+  private tableRef(): TableRef {
+    return {
+      name: this.table.tableName,
+      arn: this.table.arn,
+      listIndexArn: this.table.listIndexArn,
+      listShards: this.table.listShards,
+    };
   }
 }
 

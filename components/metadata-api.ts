@@ -13,6 +13,7 @@ import { API_SCOPE_NAMES, DASHBOARD_SCOPES, RESOURCE_SERVER_IDENTIFIER } from ".
 import { DEFAULT_REDIRECT_PATH } from "../lib/dashboard-config";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
 import { RAW_METADATA_PREFIX, UPLOAD_PREFIX } from "../lib/naming";
+import { LIST_SHARDS } from "../lib/list-index";
 import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
 import { bundleArchive } from "./lambda-code";
@@ -34,6 +35,8 @@ export interface ApiThrottle {
 
 export interface MetadataApiArgs {
   table: TableRef;
+  /** The stats table GET /stats reads (MetadataStats); without it GET /stats answers 503. */
+  statsTable?: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
   /** Bucket the API presigns browser uploads into (under UPLOAD_PREFIX only). */
   ingestBucket: BucketRef;
   /** Bucket of raw ffprobe JSON the API presigns links to (under RAW_METADATA_PREFIX only). */
@@ -220,6 +223,8 @@ export class MetadataApi extends pulumi.ComponentResource {
         environment: {
           variables: {
             [ENV.tableName]: args.table.name,
+            [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
+            ...(args.statsTable ? { [ENV.statsTableName]: args.statsTable.name } : {}),
             [ENV.metadataBucket]: args.metadataBucket.name,
             [ENV.ingestBucket]: args.ingestBucket.name,
             // A secret output: encrypted in the stack's state, never printed.
@@ -347,7 +352,7 @@ export const ACCESS_LOG_FORMAT = {
 
 /** The read API's grants, one statement per thing handlers/api does. */
 export function apiStatements(
-  args: Pick<MetadataApiArgs, "table" | "ingestBucket" | "metadataBucket">,
+  args: Pick<MetadataApiArgs, "table" | "ingestBucket" | "metadataBucket" | "statsTable">,
   logGroupArn: pulumi.Input<string>,
 ): PolicyStatement[] {
   return [
@@ -363,6 +368,9 @@ export function apiStatements(
       Action: "dynamodb:GetItem",
       Resource: args.table.arn,
     },
+    ...(args.statsTable
+      ? [{ Sid: "ReadStats", Effect: "Allow" as const, Action: "dynamodb:GetItem", Resource: args.statsTable.arn }]
+      : []),
     {
       // A presigned URL carries the signer's permissions: this is what a raw-metadata link can read.
       Sid: "PresignRawMetadataLinks",

@@ -6,6 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { RAW_METADATA_PREFIX } from "../lib/naming";
+import { LIST_SHARDS } from "../lib/list-index";
 import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import type { FfmpegLayer } from "./ffmpeg-layer";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
@@ -131,6 +132,7 @@ export class MetadataExtractor extends pulumi.ComponentResource {
         environment: {
           variables: {
             [ENV.tableName]: args.table.name,
+            [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
             [ENV.metadataBucket]: args.metadataBucket.name,
             [ENV.ffprobePath]: layer.binaryPath,
             [ENV.ffprobeSha256]: layer.binarySha256,
