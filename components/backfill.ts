@@ -14,8 +14,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { RAW_METADATA_PREFIX } from "../lib/naming";
 import { LIST_SHARDS } from "../lib/list-index";
+import { RAW_METADATA_PREFIX } from "../lib/naming";
 import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import type { FfmpegLayer } from "./ffmpeg-layer";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";

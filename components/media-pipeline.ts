@@ -30,9 +30,9 @@ import { MediaBucket } from "./media-bucket";
 import { MetadataApi } from "./metadata-api";
 import { MetadataExtractor } from "./metadata-extractor";
 import { MetadataStats } from "./metadata-stats";
-import type { TableRef } from "./refs";
 import { MetadataTable } from "./metadata-table";
 import { PipelineObservability } from "./pipeline-observability";
+import type { TableRef } from "./refs";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 /** Shipped when the checkout has no dashboard sources, so the site (and its config.json) still deploy. */
@@ -331,6 +331,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
             logGroup: this.backfill.logGroup,
             source: part("backfill"),
           },
+          { label: "Stats", function: this.stats.function, logGroup: this.stats.logGroup, source: part("stats") },
         ],
         queue: {
           name: this.extractor.queue.name,

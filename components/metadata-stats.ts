@@ -16,9 +16,9 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { STATS_TABLE } from "../handlers/stats/store";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
 import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
-import { STATS_TABLE } from "../handlers/stats/store";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
 import { bundleArchive } from "./lambda-code";
 import { checkLogRetention } from "./refs";

@@ -45,7 +45,10 @@ export function writtenKeys(target: string, body: Record<string, unknown>, attri
       }
     }
   } else if (target === "TransactWriteItems") {
-    for (const t of (body.TransactItems ?? []) as Record<string, { TableName?: string; Item?: unknown; Key?: unknown }>[]) {
+    for (const t of (body.TransactItems ?? []) as Record<
+      string,
+      { TableName?: string; Item?: unknown; Key?: unknown }
+    >[]) {
       for (const op of [t.Put, t.Update, t.Delete]) if (op) add(op.TableName, op.Item ?? op.Key);
     }
   }

@@ -21,6 +21,7 @@ import { createApi, ROUTE_TABLE, resolveUploadPolicy } from "../handlers/api/rou
 import { createExtractor, type Extractor } from "../handlers/extractor/extractor";
 import { resolveLocalFfprobe } from "../handlers/extractor/ffprobe";
 import { decodeS3EventKey } from "../handlers/extractor/s3-event";
+import { DynamoStatsStore } from "../handlers/stats/store";
 import { DASHBOARD_SCOPES } from "../lib/auth";
 import { LAB_NAMES } from "../lib/naming";
 import { DEFAULT_PROBE_TIMEOUT_MS, METRICS_NAMESPACE } from "../lib/runtime-env";
@@ -31,7 +32,6 @@ import { type LabIssuer, startLabIssuer } from "./auth/issuer";
 import { labAuthPaths, labCursorSecret } from "./auth/secrets";
 import { LAB_CREDENTIALS, LAB_REGION, makeLabDynamoClient, makeLabS3Client } from "./clients";
 import { createDashboardHandler } from "./dashboard";
-import { DynamoStatsStore } from "../handlers/stats/store";
 import { ensureMetadataTable, ensureStatsTable, startLabDynamo, sweepExpiredItems } from "./dynamodb";
 import { discardSink, fileSink, LabLogger, LabMetrics, type LogSink, prettySink, teeSink } from "./log";
 import { FOR_THIS_RUN, LabPipelineControl } from "./pipeline-control";

@@ -98,8 +98,7 @@ export function createCursorCodec(secret: string): CursorCodec {
     throw new Error(`the cursor secret must be at least ${MIN_CURSOR_SECRET_CHARS} characters`);
   }
   const key = Buffer.from(hkdfSync("sha256", Buffer.from(secret, "utf8"), Buffer.alloc(0), HKDF_INFO, 32));
-  const mac = (version: number, payload: string) =>
-    createHmac("sha256", key).update(`v${version}.${payload}`).digest();
+  const mac = (version: number, payload: string) => createHmac("sha256", key).update(`v${version}.${payload}`).digest();
 
   return {
     encode(position, filters) {

@@ -26,9 +26,9 @@ import {
   SEARCH_NAME_ATTRIBUTE,
 } from "../../lib/list-index";
 import { EXTRACTOR_VERSION, METADATA_TABLE, type MetadataDocument, SCHEMA_VERSION } from "../../lib/schema";
-import { createCursorCodec, InvalidCursorError, type ListFilters, type ListPosition, positionOf } from "./cursor";
 import { statsFromCounters, type TableStats } from "../../lib/stats";
 import type { StatsStore } from "../stats/store";
+import { createCursorCodec, InvalidCursorError, type ListFilters, type ListPosition, positionOf } from "./cursor";
 import { ProblemError, problemResponse } from "./problem";
 import {
   contentTypeDeclared,
@@ -484,7 +484,7 @@ export function createApi(options: ApiOptions): Api {
         `size ${req.size} bytes is over the upload limit of ${uploads.maxBytes} bytes`,
       );
     }
-    const key = uploadKey(sub, req.fileName);
+    const key = uploadKey(sub, req.fileName, now());
     const upload = await presignUpload(
       options.s3,
       options.ingestBucket,

@@ -72,11 +72,7 @@ export async function applyChanges(
   }
 }
 
-async function applyOnce(
-  store: StatsStore,
-  changes: readonly DocumentChange[],
-  now: () => Date,
-): Promise<ApplyResult> {
+async function applyOnce(store: StatsStore, changes: readonly DocumentChange[], now: () => Date): Promise<ApplyResult> {
   const rows = await store.readRows(changes.map((c) => c.key));
   let counted = 0;
   let skipped = 0;
@@ -95,7 +91,10 @@ async function applyOnce(
       continue;
     }
     const contribution = contributionOf(change.item as never);
-    if ((counted0 && sameCounters(counted0.contribution, contribution)) || (!counted0 && Object.keys(contribution).length === 0)) {
+    if (
+      (counted0 && sameCounters(counted0.contribution, contribution)) ||
+      (!counted0 && Object.keys(contribution).length === 0)
+    ) {
       skipped++;
       continue;
     }

@@ -12,16 +12,17 @@
  * the other from a single serialized feed (lab/stats-feed.ts), which is what makes that safe
  * there.
  */
+
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  type TransactWriteCommandInput,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Counters } from "../../lib/stats";
 
 export const STATS_TABLE = {
@@ -140,7 +141,9 @@ export class DynamoStatsStore implements StatsStore {
     if (commit.rows.length === 0) return;
     if (!this.transactions) {
       for (const { row, expectedVersion } of commit.rows) {
-        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: rowItem(row), ...rowCondition(expectedVersion) }));
+        await this.doc.send(
+          new PutCommand({ TableName: this.tableName, Item: rowItem(row), ...rowCondition(expectedVersion) }),
+        );
       }
       await this.doc.send(new UpdateCommand(totalsUpdate(this.tableName, commit.delta, commit.at)));
       return;
@@ -157,7 +160,10 @@ export class DynamoStatsStore implements StatsStore {
       await this.doc.send(new TransactWriteCommand(input));
     } catch (err) {
       const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-      if ((err as Error).name === "TransactionCanceledException" && reasons.some((r) => r.Code === "ConditionalCheckFailed")) {
+      if (
+        (err as Error).name === "TransactionCanceledException" &&
+        reasons.some((r) => r.Code === "ConditionalCheckFailed")
+      ) {
         throw new StatsConflictError();
       }
       throw err;

@@ -68,7 +68,11 @@ describe("uploads (handlers/api/uploads.ts)", () => {
   });
 
   it("puts every upload under uploads/<sub>/<id>/", () => {
-    expect(uploadKey("user-1", "a b.mp4", "id-1")).to.equal("uploads/user-1/id-1/a-b.mp4");
+    const at = new Date("2026-12-02T04:44:00.123Z");
+    expect(uploadKey("user-1", "a b.mp4", at, "3f9a1c")).to.equal("uploads/user-1/a-b-20261202-044400-3f9a1c.mp4");
+    expect(uploadKey("user-1", "README", at, "000000")).to.equal("uploads/user-1/README-20261202-044400-000000");
+    // One folder per user, no UUID folder per upload.
+    expect(uploadKey("user-1", "my-holiday-clip-final-é.mp4", at).split("/")).to.have.length(3);
   });
 
   it("accepts the declared media types only", () => {

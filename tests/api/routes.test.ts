@@ -24,8 +24,8 @@ import { LAB_CREDENTIALS, LAB_REGION, makeLabDynamoClient, makeLabS3Client } fro
 import { ensureMetadataTable, type LabDynamo, startLabDynamo } from "../../lab/dynamodb";
 import { LabLogger } from "../../lab/log";
 import { API_SCOPES } from "../../lib/auth";
-import { rawMetadataKey } from "../../lib/naming";
 import { listingAttributes, listShardOf } from "../../lib/list-index";
+import { rawMetadataKey } from "../../lib/naming";
 import type { MediaKind, MetadataDocument, MetadataItem } from "../../lib/schema";
 
 const TABLE = "api-test";
@@ -409,7 +409,7 @@ describe("read API (handlers/api) against dynalite", function () {
       expect(res.statusCode).to.equal(200);
       const grant = body<UploadGrant>(res);
       expect(grant.bucket).to.equal("media-ingest");
-      expect(grant.key).to.match(new RegExp(`^uploads/${SUB}/[0-9a-f-]{36}/Holiday-1\\.MP4$`));
+      expect(grant.key).to.match(new RegExp(`^uploads/${SUB}/Holiday-1-\\d{8}-\\d{6}-[0-9a-f]{6}\\.MP4$`));
       expect(grant.upload).to.include({ method: "PUT", key: grant.key });
       expect(grant.upload.headers).to.deep.equal({ "content-type": "video/mp4", "content-length": "123456" });
       const url = new URL(grant.upload.url);

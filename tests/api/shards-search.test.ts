@@ -84,7 +84,8 @@ describe("list index shards (lib/list-index.ts)", () => {
   it("reads N from LIST_SHARDS, refusing values out of range", () => {
     expect(listShardsFromEnv({})).to.equal(LIST_SHARDS.default);
     expect(listShardsFromEnv({ LIST_SHARDS: "8" })).to.equal(8);
-    for (const bad of ["0", "65", "x", "1.5"]) expect(() => listShardsFromEnv({ LIST_SHARDS: bad })).to.throw("LIST_SHARDS");
+    for (const bad of ["0", "65", "x", "1.5"])
+      expect(() => listShardsFromEnv({ LIST_SHARDS: bad })).to.throw("LIST_SHARDS");
   });
 });
 
@@ -156,7 +157,8 @@ describe("GET /files across shards, and search (against dynalite)", function () 
     for (let i = 0; i < 60; i++) {
       const at = new Date(Date.UTC(2026, 1, 1, 0, 0, Math.floor(i / 3))).toISOString();
       const folder = i % 2 === 0 ? "library/2026" : "uploads/u1";
-      const name = i % 5 === 0 ? `Holiday-A${String(i).padStart(2, "0")}.MP4` : `clip-${String(i).padStart(2, "0")}.mov`;
+      const name =
+        i % 5 === 0 ? `Holiday-A${String(i).padStart(2, "0")}.MP4` : `clip-${String(i).padStart(2, "0")}.mov`;
       items.push(item(`${folder}/${name}`, at, i % 4 === 0 ? { status: "unprocessable", kind: "other" } : {}));
     }
     for (const it of items) await doc.send(new PutCommand({ TableName: TABLE, Item: it }));
@@ -208,7 +210,9 @@ describe("GET /files across shards, and search (against dynalite)", function () 
       if (shard === lastShard) {
         expect(q.ExclusiveStartKey).to.include({ objectKey: last.key, processedAt: last.processedAt });
       } else {
-        expect(q.KeyConditionExpression).to.equal(shard < lastShard ? "#lp = :lp AND #at < :at" : "#lp = :lp AND #at <= :at");
+        expect(q.KeyConditionExpression).to.equal(
+          shard < lastShard ? "#lp = :lp AND #at < :at" : "#lp = :lp AND #at <= :at",
+        );
         expect((q.ExpressionAttributeValues as Record<string, string>)[":at"]).to.equal(last.processedAt);
       }
     }
@@ -246,7 +250,9 @@ describe("GET /files across shards, and search (against dynalite)", function () 
     const sorted = body<FileList>(await api()(listEvent({ limit: "100" }))).items.map((d) => d.key);
     // A v1 cursor: the payload {v:1,k,t} signed as the unsharded API did.
     const { createHmac, hkdfSync } = await import("node:crypto");
-    const key = Buffer.from(hkdfSync("sha256", Buffer.from(SECRET), Buffer.alloc(0), "media-pipeline/list-cursor/v1", 32));
+    const key = Buffer.from(
+      hkdfSync("sha256", Buffer.from(SECRET), Buffer.alloc(0), "media-pipeline/list-cursor/v1", 32),
+    );
     const at = items.find((d) => d.key === sorted[0])?.processedAt as string;
     const payload = Buffer.from(JSON.stringify({ v: 1, k: sorted[0], t: at })).toString("base64url");
     const v1 = `${payload}.${createHmac("sha256", key).update(`v1.${payload}`).digest("base64url")}`;
@@ -286,13 +292,19 @@ describe("GET /files across shards, and search (against dynalite)", function () 
     });
 
     it("composes search, prefix, status and kind", async () => {
-      const { keys } = await pageAll({ q: "A", prefix: "library/", status: "unprocessable", kind: "other", limit: "2" });
+      const { keys } = await pageAll({
+        q: "A",
+        prefix: "library/",
+        status: "unprocessable",
+        kind: "other",
+        limit: "2",
+      });
       const expected = items.filter(
-          (d) =>
-            d.key.startsWith("library/") &&
-            (d.key.split("/").pop() ?? "").toLowerCase().includes("a") &&
-            d.status === "unprocessable" &&
-            d.kind === "other",
+        (d) =>
+          d.key.startsWith("library/") &&
+          (d.key.split("/").pop() ?? "").toLowerCase().includes("a") &&
+          d.status === "unprocessable" &&
+          d.kind === "other",
       );
       expect(expected.length).to.be.greaterThan(2);
       expectMergedOrder(keys, expected);

@@ -144,7 +144,7 @@ describe("PipelineObservability (in MediaPipeline)", () => {
     expect(metricsOfAlarms(alarmsOn({ QueueName: dlq.state.name }))).to.deep.equal([
       "ApproximateNumberOfMessagesVisible",
     ]);
-    expect(metricsOfAlarms(alarmsOn({ TableName: res.one(T.table).state.name })).sort()).to.deep.equal([
+    expect(metricsOfAlarms(alarmsOn({ TableName: res.one(T.table, "test-table").state.name })).sort()).to.deep.equal([
       "SystemErrors",
       "ThrottledRequests",
     ]);

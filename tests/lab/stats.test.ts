@@ -5,8 +5,8 @@
  * stream handler's record mapping.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { marshall } from "@aws-sdk/util-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
 import type { DynamoDBStreamEvent } from "aws-lambda";
 import { expect } from "chai";
 import { API_ROUTES, createApi } from "../../handlers/api/routes";
@@ -19,7 +19,7 @@ import { LabLogger } from "../../lab/log";
 import { type LabStatsFeed, startLabStatsFeed } from "../../lab/stats-feed";
 import { listingAttributes } from "../../lib/list-index";
 import type { MetadataItem } from "../../lib/schema";
-import { type TableStats, statsFromCounters } from "../../lib/stats";
+import { statsFromCounters, type TableStats } from "../../lib/stats";
 
 const TABLE = "stats-docs";
 const STATS = "stats-totals";
@@ -57,7 +57,9 @@ function doc(i: number, overrides: Partial<MetadataItem> = {}): MetadataItem {
 
 /** The truth, counted straight from the table (a scan: fine in a test). */
 async function countFromTable(client: DynamoDBClient) {
-  const res = await DynamoDBDocumentClient.from(client).send(new ScanCommand({ TableName: TABLE, ConsistentRead: true }));
+  const res = await DynamoDBDocumentClient.from(client).send(
+    new ScanCommand({ TableName: TABLE, ConsistentRead: true }),
+  );
   const live = (res.Items ?? []).filter((i) => i.deleted !== true) as MetadataItem[];
   return {
     files: live.length,
@@ -145,7 +147,9 @@ describe("table statistics (handlers/stats, lab/stats-feed.ts, GET /stats)", fun
       const { listPartition: _, searchName: __, ...rest } = doc(i);
       await put({ ...rest, deleted: true, sequencer: "09999" }); // tombstone
     }
-    await DynamoDBDocumentClient.from(client).send(new DeleteCommand({ TableName: TABLE, Key: { objectKey: doc(4).key } }));
+    await DynamoDBDocumentClient.from(client).send(
+      new DeleteCommand({ TableName: TABLE, Key: { objectKey: doc(4).key } }),
+    );
     // Re-processing: an unprocessable file becomes ok, an ok file grows.
     await put(doc(7, { status: "ok", reason: undefined, kind: "video", processedAt: "2026-02-01T00:00:00.000Z" }));
     await put(doc(8, { size: 123_456, processedAt: "2026-02-01T00:00:00.000Z" }));
@@ -156,8 +160,14 @@ describe("table statistics (handlers/stats, lab/stats-feed.ts, GET /stats)", fun
   it("adds nothing when the same changes are applied again, and skips older states", async () => {
     const before = await store.totals();
     const current = [doc(10), doc(11)];
-    await applyChanges(store, current.map((item) => ({ key: item.key, item })));
-    await applyChanges(store, current.map((item) => ({ key: item.key, item })));
+    await applyChanges(
+      store,
+      current.map((item) => ({ key: item.key, item })),
+    );
+    await applyChanges(
+      store,
+      current.map((item) => ({ key: item.key, item })),
+    );
     // An older state of doc 8 (before its re-processing) arriving late.
     const r = await applyChanges(store, [{ key: doc(8).key, item: doc(8) }]);
     expect(r.skipped).to.equal(1);
@@ -169,8 +179,14 @@ describe("table statistics (handlers/stats, lab/stats-feed.ts, GET /stats)", fun
     const a = doc(1);
     const event = {
       Records: [
-        { eventName: "INSERT", dynamodb: { Keys: marshall({ objectKey: a.key }), NewImage: marshall(a, { removeUndefinedValues: true }) } },
-        { eventName: "REMOVE", dynamodb: { Keys: marshall({ objectKey: a.key }), OldImage: marshall(a, { removeUndefinedValues: true }) } },
+        {
+          eventName: "INSERT",
+          dynamodb: { Keys: marshall({ objectKey: a.key }), NewImage: marshall(a, { removeUndefinedValues: true }) },
+        },
+        {
+          eventName: "REMOVE",
+          dynamodb: { Keys: marshall({ objectKey: a.key }), OldImage: marshall(a, { removeUndefinedValues: true }) },
+        },
       ],
     } as unknown as DynamoDBStreamEvent;
     const changes = changesOf(event);
