@@ -17,8 +17,13 @@
 import { ENV } from "./runtime-env";
 import { METADATA_TABLE } from "./schema";
 
-/** Partition values of the list index; config `listShards` must lie in this range. */
-export const LIST_SHARDS = { min: 1, max: 64, default: 4 } as const;
+/**
+ * Partition values of the list index; config `listShards` must lie in this range. The default
+ * (1: the unsharded layout) is what runs without LIST_SHARDS, i.e. the local lab, which has no
+ * partition throughput limit and where every extra shard is one more query per page on the
+ * same CPU (bench/api.ts measures it). Stacks set `listShards` (Pulumi.yaml: 4).
+ */
+export const LIST_SHARDS = { min: 1, max: 64, default: 1 } as const;
 
 /** Shard 0's value (the one value used before sharding). */
 const BASE_VALUE = METADATA_TABLE.listPartitionValue;

@@ -83,6 +83,7 @@ describe("list index shards (lib/list-index.ts)", () => {
 
   it("reads N from LIST_SHARDS, refusing values out of range", () => {
     expect(listShardsFromEnv({})).to.equal(LIST_SHARDS.default);
+    expect(LIST_SHARDS.default).to.equal(1); // the lab's: no partition limit there
     expect(listShardsFromEnv({ LIST_SHARDS: "8" })).to.equal(8);
     for (const bad of ["0", "65", "x", "1.5"])
       expect(() => listShardsFromEnv({ LIST_SHARDS: bad })).to.throw("LIST_SHARDS");
