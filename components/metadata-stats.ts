@@ -103,7 +103,8 @@ export class MetadataStats extends pulumi.ComponentResource {
         environment: {
           variables: {
             [ENV.statsTableName]: this.table.name,
-            [ENV.serviceName]: "stats",
+            // The service name the dashboard's metric searches expect (PipelineObservability `source`).
+            [ENV.serviceName]: name,
             [ENV.metricsNamespace]: METRICS_NAMESPACE,
           },
         },

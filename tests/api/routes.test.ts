@@ -536,6 +536,7 @@ describe("read API (handlers/api) against dynalite", function () {
         { routeKey: "GET /health", public: true, scopes: [] },
         { routeKey: "GET /files", public: false, scopes: ["media-pipeline/files.read"] },
         { routeKey: "GET /files/{key+}", public: false, scopes: ["media-pipeline/files.read"] },
+        { routeKey: "GET /stats", public: false, scopes: ["media-pipeline/files.read"] },
         { routeKey: "POST /uploads", public: false, scopes: ["media-pipeline/files.upload"] },
       ]);
       for (const r of ROUTE_TABLE) expect(r.public).to.equal(r.scopes.length === 0);
