@@ -228,6 +228,10 @@ export class MediaPipeline extends pulumi.ComponentResource {
       {
         table: this.tableRef(),
         statsTable: { name: this.stats.tableName, arn: this.stats.tableArn },
+        extractorEventSourceMapping: {
+          uuid: this.extractor.eventSourceMapping.uuid,
+          arn: this.extractor.eventSourceMapping.arn,
+        },
         ingestBucket: { name: this.ingestBucket.bucketName, arn: this.ingestBucket.arn },
         metadataBucket: { name: this.metadataBucket.bucketName, arn: this.metadataBucket.arn },
         dashboardUrl: this.dashboard.url,

@@ -35,6 +35,8 @@ export interface ApiThrottle {
 
 export interface MetadataApiArgs {
   table: TableRef;
+  /** The extractor's event source mapping, whose state GET /health reports (paused when disabled). */
+  extractorEventSourceMapping?: { uuid: pulumi.Input<string>; arn: pulumi.Input<string> };
   /** The stats table GET /stats reads (MetadataStats); without it GET /stats answers 503. */
   statsTable?: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
   /** Bucket the API presigns browser uploads into (under UPLOAD_PREFIX only). */
@@ -225,6 +227,9 @@ export class MetadataApi extends pulumi.ComponentResource {
             [ENV.tableName]: args.table.name,
             [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
             ...(args.statsTable ? { [ENV.statsTableName]: args.statsTable.name } : {}),
+            ...(args.extractorEventSourceMapping
+              ? { [ENV.extractorEventSourceMappingUuid]: args.extractorEventSourceMapping.uuid }
+              : {}),
             [ENV.metadataBucket]: args.metadataBucket.name,
             [ENV.ingestBucket]: args.ingestBucket.name,
             // A secret output: encrypted in the stack's state, never printed.
@@ -352,7 +357,10 @@ export const ACCESS_LOG_FORMAT = {
 
 /** The read API's grants, one statement per thing handlers/api does. */
 export function apiStatements(
-  args: Pick<MetadataApiArgs, "table" | "ingestBucket" | "metadataBucket" | "statsTable">,
+  args: Pick<
+    MetadataApiArgs,
+    "table" | "ingestBucket" | "metadataBucket" | "statsTable" | "extractorEventSourceMapping"
+  >,
   logGroupArn: pulumi.Input<string>,
 ): PolicyStatement[] {
   return [
@@ -368,6 +376,17 @@ export function apiStatements(
       Action: "dynamodb:GetItem",
       Resource: args.table.arn,
     },
+    ...(args.extractorEventSourceMapping
+      ? [
+          {
+            // GET /health: is the pipeline paused (the kill switch disables this mapping)?
+            Sid: "ReadPipelineState",
+            Effect: "Allow" as const,
+            Action: "lambda:GetEventSourceMapping",
+            Resource: args.extractorEventSourceMapping.arn,
+          },
+        ]
+      : []),
     ...(args.statsTable
       ? [{ Sid: "ReadStats", Effect: "Allow" as const, Action: "dynamodb:GetItem", Resource: args.statsTable.arn }]
       : []),
