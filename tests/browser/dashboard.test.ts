@@ -293,7 +293,8 @@ describe("dashboard (browser)", function () {
     // ...then full, and the polling (GET /files/{key} every second) turns it into the result.
     uploaded.video = (await done.getAttribute("data-key")) as string;
     uploaded.corrupt = (await refused.getAttribute("data-key")) as string;
-    expect(uploaded.video).to.match(/^uploads\/[^/]+\/[^/]+\/sunset-timelapse\.mp4$/);
+    // One folder per user, the readable name first (no UUID folder per upload).
+    expect(uploaded.video).to.match(/^uploads\/[^/]+\/sunset-timelapse-\d{8}-\d{6}-[0-9a-f]{6}\.mp4$/);
     await row(page, uploaded.video).waitFor();
     await row(page, uploaded.corrupt).waitFor();
     expect(await row(page, uploaded.video).getAttribute("data-status")).to.equal("ok");

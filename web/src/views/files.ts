@@ -212,7 +212,7 @@ export function createFilesView(ctx: AppContext): FilesView {
     try {
       let next = reset ? undefined : cursor;
       const found: MetadataDocument[] = [];
-      // A search page may come back short (the API bounds the reads per page): keep going a little.
+      // A search page may come back empty with a cursor (the API bounds the reads per page): keep going a little.
       for (let pages = 0; pages < 5; pages++) {
         const page = await ctx.api.listFiles({
           limit: PAGE_SIZE - found.length,
@@ -224,7 +224,7 @@ export function createFilesView(ctx: AppContext): FilesView {
         if (mine !== generation) return; // a newer load (other filters) won
         found.push(...page.items);
         next = page.cursor;
-        if (!next || found.length >= PAGE_SIZE / 2) break;
+        if (!next || found.length > 0) break;
       }
       const seen = new Set(reset ? [] : items.map((d) => d.key));
       items = reset ? found : [...items, ...found.filter((d) => !seen.has(d.key))];
