@@ -69,10 +69,16 @@ export function createOverview() {
     const any = (d: { value: number }[]) => d.some((x) => x.value > 0);
     const p = stats.processingMs;
     // A histogram of probe times: the same shape however bursty the arrivals (a time line zigzags).
-    const histogram = p.histogram.map((d) => ({
-      label: d.label === "inf" ? "more" : `≤${formatMs(Number(d.label))}`,
-      value: d.value,
-    }));
+    const bound = (label: string) => {
+      if (label === "inf") return "more";
+      const ms = Number(label);
+      return ms < 1000 ? `≤${ms} ms` : `≤${ms / 1000} s`;
+    };
+    // Only the buckets from the first to the last one used, so the labels stay readable.
+    const used = p.histogram.map((d) => d.value > 0);
+    const histogram = p.histogram
+      .slice(used.indexOf(true), used.lastIndexOf(true) + 1)
+      .map((d) => ({ label: bound(d.label), value: d.value }));
     const percentiles =
       p.count > 0 ? `median ≤${formatMs(p.p50Ms)}, 90% ≤${formatMs(p.p90Ms)}, 99% ≤${formatMs(p.p99Ms)}` : "";
     replaceChildren(
