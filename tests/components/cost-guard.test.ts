@@ -198,7 +198,7 @@ describe("CostGuard", () => {
     const guard = res.one(T.costGuard);
     const extractorFn = res.oneUnder(res.one(T.extractor), T.function);
     const apiFn = res.oneUnder(res.one(T.api), T.function);
-    const esm = res.one(T.eventSourceMapping);
+    const esm = res.one(T.eventSourceMapping, "-extractor-source");
     const killSwitch = res.oneUnder(guard, T.function);
     expect((killSwitch.inputs.environment as { variables: Record<string, string> }).variables).to.deep.include({
       [ENV.extractorFunctionName]: extractorFn.state.name,
