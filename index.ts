@@ -62,6 +62,7 @@ const pipeline = new MediaPipeline(
     backfillMaxConcurrency: config.backfillMaxConcurrency,
     backfillBatchSize: config.backfillBatchSize,
     backfillToleratedFailurePercent: config.backfillToleratedFailurePercent,
+    listShards: config.listShards,
   },
   { providers: [provider], transformations: [withBoundary] },
 );

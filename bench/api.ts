@@ -23,8 +23,10 @@ import type { FfprobeOutput } from "../handlers/extractor/ffprobe";
 import { labAccessToken } from "../lab/auth/sign-in";
 import { makeLabDynamoClient } from "../lab/clients";
 import { type LabEndpoints, labPaths } from "../lab/lab";
+import { listingAttributes } from "../lib/list-index";
 import { rawMetadataKey } from "../lib/naming";
-import { METADATA_TABLE, type MetadataItem } from "../lib/schema";
+import { ENV } from "../lib/runtime-env";
+import type { MetadataItem } from "../lib/schema";
 import { type BenchContext, type BenchSection, type Check, formatMs, REPO_ROOT, table } from "./section";
 
 export interface ApiLoadFigures {
@@ -46,15 +48,31 @@ export interface ApiLoadFigures {
 
 export interface ApiFigures {
   documents: number;
+  /** Shards of the list index in the main runs. */
+  listShards: number;
   /** Time to write them (BatchWriteItem, 25 per call). */
   seedMs: number;
   runs: ApiLoadFigures[];
+  /**
+   * The baseline, measured first in the same run and the same way: the same documents in a
+   * lab with ONE list partition (the layout before sharding: one Query per page).
+   */
+  unsharded: ApiLoadFigures[];
 }
+
+/** The list requests compared between the unsharded baseline and the sharded index. */
+const LIST_REQUESTS = ["/files?limit=25", "/files?kind=audio&limit=25"] as const;
+/** Shards of the sharded runs: the stacks' default (Pulumi.yaml listShards). */
+const BENCH_SHARDS = 4;
+/** Noise allowance of the p50 comparison on a shared machine. */
+const P50_TOLERANCE = 1.1;
 
 export interface ApiSectionOptions {
   documents?: number;
   connections?: number;
   durationSec?: number;
+  /** Shards of the sharded runs (default: the list index's default). */
+  listShards?: number;
 }
 
 const TSX = path.join(REPO_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
@@ -146,7 +164,7 @@ function probeOutput(i: number): FfprobeOutput {
   return { format: { format_name: "tty" }, streams: [] }; // not media: unprocessable
 }
 
-function documentItem(i: number): MetadataItem {
+function documentItem(i: number, shards: number): MetadataItem {
   const ext = ["mp4", "mp4", "mp4", "mp4", "mp4", "mp3", "mp3", "mp3", "jpg", "bin"][i % 10];
   const key = `bench/${String(Math.floor(i / 1000)).padStart(2, "0")}/clip-${String(i).padStart(5, "0")}.${ext}`;
   const sequencer = (0x10000 + i).toString(16).toUpperCase().padStart(16, "0");
@@ -172,13 +190,13 @@ function documentItem(i: number): MetadataItem {
   );
   const withRaw = { ...doc, raw: { bucket: "media-metadata", key: rawMetadataKey(key, sequencer), bytes: 2_048 } };
   // As MetadataStore.putDocument stores it.
-  return { ...withRaw, objectKey: key, listPartition: METADATA_TABLE.listPartitionValue };
+  return { ...withRaw, objectKey: key, ...listingAttributes(key, shards) };
 }
 
-async function seed(endpoints: LabEndpoints, count: number): Promise<string[]> {
+async function seed(endpoints: LabEndpoints, count: number, shards: number): Promise<string[]> {
   const client = makeLabDynamoClient(endpoints.dynamodbEndpoint);
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  const items = Array.from({ length: count }, (_, i) => documentItem(i));
+  const items = Array.from({ length: count }, (_, i) => documentItem(i, shards));
   const batches: MetadataItem[][] = [];
   for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
   let next = 0;
@@ -204,13 +222,14 @@ async function seed(endpoints: LabEndpoints, count: number): Promise<string[]> {
 }
 
 /** Starts `npm start` in a child process on a fresh folder; resolves once endpoints.json is written. */
-async function startLabProcess(dir: string): Promise<{ child: ChildProcess; endpoints: LabEndpoints }> {
+async function startLabProcess(dir: string, shards: number): Promise<{ child: ChildProcess; endpoints: LabEndpoints }> {
   const child = spawn(
     process.execPath,
     [TSX, path.join(REPO_ROOT, "lab", "main.ts"), "start", "--dir", dir, "--paused"],
     {
       cwd: REPO_ROOT,
       stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, [ENV.listShards]: String(shards) },
     },
   );
   const file = labPaths(dir).endpoints;
@@ -261,29 +280,56 @@ export function apiSection(options: ApiSectionOptions = {}): BenchSection<ApiFig
   const documents = options.documents ?? 10_000;
   const connections = options.connections ?? 16;
   const duration = options.durationSec ?? 10;
+  const shards = options.listShards ?? BENCH_SHARDS;
   return {
     name: "api",
     async run(ctx) {
-      const dir = await fs.mkdtemp(path.join(os.tmpdir(), "mp-bench-api-"));
-      ctx.log("starting a lab in its own process...");
-      const { child, endpoints } = await startLabProcess(dir);
-      try {
-        ctx.log(`writing ${documents.toLocaleString("en-US")} documents (BatchWriteItem)...`);
-        const started = performance.now();
-        const keys = await seed(endpoints, documents);
-        const seedMs = Math.round(performance.now() - started);
-        const token = await labAccessToken(endpoints);
-        const headers = { authorization: `Bearer ${token}` };
-        const common = { url: endpoints.apiUrl, connections, duration, headers };
-        // Warm up (JWKS fetch, connection pools, JIT).
-        await autocannon({ ...common, duration: 1, requests: [{ method: "GET", path: "/files?limit=25" }] });
-        const runs = [
-          await load("GET /files?limit=25", { ...common, requests: [{ method: "GET", path: "/files?limit=25" }] }, ctx),
-          await load(
-            "GET /files?kind=audio&limit=25",
-            { ...common, requests: [{ method: "GET", path: "/files?kind=audio&limit=25" }] },
-            ctx,
-          ),
+      /** A lab of `shards` list partitions with the documents; `measure` runs against it. */
+      async function withLab<T>(
+        shards: number,
+        measure: (common: autocannon.Options, keys: string[]) => Promise<T>,
+      ): Promise<T & { seedMs: number }> {
+        const dir = await fs.mkdtemp(path.join(os.tmpdir(), "mp-bench-api-"));
+        ctx.log(`starting a lab in its own process (${shards} list shard${shards === 1 ? "" : "s"})...`);
+        const { child, endpoints } = await startLabProcess(dir, shards);
+        try {
+          ctx.log(`writing ${documents.toLocaleString("en-US")} documents (BatchWriteItem)...`);
+          const started = performance.now();
+          const keys = await seed(endpoints, documents, shards);
+          const seedMs = Math.round(performance.now() - started);
+          const token = await labAccessToken(endpoints);
+          const headers = { authorization: `Bearer ${token}` };
+          const common = { url: endpoints.apiUrl, connections, duration, headers };
+          // The lab's stats aggregator counts the seeded documents in the background: let it
+          // finish first, so it does not share the CPU with the measured requests (and check it).
+          ctx.log("waiting for GET /stats to count them...");
+          for (const deadline = Date.now() + 600_000; ; ) {
+            const res = await fetch(`${endpoints.apiUrl}/stats`, { headers });
+            const files = res.ok ? ((await res.json()) as { files: number }).files : -1;
+            if (files === documents) break;
+            if (Date.now() > deadline) throw new Error(`GET /stats counted ${files} of ${documents} documents`);
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+          // Warm up (JWKS fetch, connection pools, JIT).
+          await autocannon({ ...common, duration: 1, requests: [{ method: "GET", path: "/files?limit=25" }] });
+          return { ...(await measure(common, keys)), seedMs };
+        } finally {
+          await stopLabProcess(child);
+          await fs.rm(dir, { recursive: true, force: true });
+        }
+      }
+      const listRuns = async (common: autocannon.Options, label: string) => {
+        const runs: ApiLoadFigures[] = [];
+        for (const p of LIST_REQUESTS) {
+          runs.push(await load(`GET ${p}${label}`, { ...common, requests: [{ method: "GET", path: p }] }, ctx));
+        }
+        return runs;
+      };
+
+      const baseline = await withLab(1, async (common) => ({ runs: await listRuns(common, " (1 partition)") }));
+      const sharded = await withLab(shards, async (common, keys) => ({
+        runs: [
+          ...(await listRuns(common, "")),
           await load(
             "GET /files/{key} (random key)",
             {
@@ -300,19 +346,16 @@ export function apiSection(options: ApiSectionOptions = {}): BenchSection<ApiFig
             },
             ctx,
           ),
-        ];
-        return { documents, seedMs, runs };
-      } finally {
-        await stopLabProcess(child);
-        await fs.rm(dir, { recursive: true, force: true });
-      }
+        ],
+      }));
+      return { documents, listShards: shards, seedMs: sharded.seedMs, runs: sharded.runs, unsharded: baseline.runs };
     },
     render(result) {
       return [
-        `API (lab gateway with JWT checks -> read API -> dynalite), ${result.documents.toLocaleString("en-US")} documents (written in ${formatMs(result.seedMs)})`,
+        `API (lab gateway with JWT checks -> read API -> dynalite), ${result.documents.toLocaleString("en-US")} documents (written in ${formatMs(result.seedMs)}), list index in ${result.listShards} shards; baseline: the same documents in 1 partition, measured first`,
         table([
           ["request", "conns", "req/s", "p50", "p90", "p99", "max", "non-2xx", "errors"],
-          ...result.runs.map((r) => [
+          ...[...result.unsharded, ...result.runs].map((r) => [
             r.request,
             String(r.connections),
             r.rps.toLocaleString("en-US"),
@@ -327,11 +370,22 @@ export function apiSection(options: ApiSectionOptions = {}): BenchSection<ApiFig
       ].join("\n");
     },
     checks(result): Check[] {
-      return result.runs.map((r) => ({
+      const ok = [...result.unsharded, ...result.runs].map((r) => ({
         name: `api: ${r.request} answers 2xx under load`,
         pass: r.requests > 0 && r.non2xx === 0 && r.errors === 0 && r.timeouts === 0,
         detail: `${r.requests.toLocaleString("en-US")} requests, ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`,
       }));
+      const p50 = LIST_REQUESTS.map((p, i) => {
+        const base = result.unsharded[i];
+        const now = result.runs[i];
+        const ratio = base.p50Ms > 0 ? now.p50Ms / base.p50Ms : 1;
+        return {
+          name: `api: GET ${p} p50 with ${result.listShards} shards no worse than with 1 partition`,
+          pass: ratio <= P50_TOLERANCE,
+          detail: `p50 ${formatMs(now.p50Ms)} vs ${formatMs(base.p50Ms)} (ratio ${ratio.toFixed(2)}, allowed ${P50_TOLERANCE} for noise)`,
+        };
+      });
+      return [...ok, ...p50];
     },
   };
 }

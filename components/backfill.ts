@@ -14,6 +14,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { LIST_SHARDS } from "../lib/list-index";
 import { RAW_METADATA_PREFIX } from "../lib/naming";
 import { MIN_PROBE_MEMORY_MB, probeSlots } from "../lib/probe-limits";
 import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
@@ -147,6 +148,7 @@ export class Backfill extends pulumi.ComponentResource {
         environment: {
           variables: {
             [ENV.tableName]: args.table.name,
+            [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
             [ENV.metadataBucket]: args.metadataBucket.name,
             [ENV.ingestBucket]: args.ingestBucket.name,
             [ENV.ffprobePath]: layer.binaryPath,

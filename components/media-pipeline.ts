@@ -29,8 +29,10 @@ import { HealthCanary } from "./health-canary";
 import { MediaBucket } from "./media-bucket";
 import { MetadataApi } from "./metadata-api";
 import { MetadataExtractor } from "./metadata-extractor";
+import { MetadataStats } from "./metadata-stats";
 import { MetadataTable } from "./metadata-table";
 import { PipelineObservability } from "./pipeline-observability";
+import type { TableRef } from "./refs";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 /** Shipped when the checkout has no dashboard sources, so the site (and its config.json) still deploy. */
@@ -113,11 +115,17 @@ export interface MediaPipelineArgs {
   backfillToleratedFailurePercent?: number;
   /** Backfill code (tests). Default: the esbuild bundle of handlers/backfill. */
   backfillCode?: pulumi.asset.Archive;
+  /** Partition values of the list index (config listShards; lib/list-index.ts). Default LIST_SHARDS.default. */
+  listShards?: number;
+  /** Code of the stats aggregator (tests); default: its bundle. */
+  statsCode?: pulumi.asset.Archive;
 }
 
 export class MediaPipeline extends pulumi.ComponentResource {
   public readonly metadataBucket: MediaBucket;
   public readonly table: MetadataTable;
+  /** Running totals of GET /stats, kept from the table's stream. */
+  public readonly stats: MetadataStats;
   public readonly layer: FfmpegLayer;
   public readonly extractor: MetadataExtractor;
   public readonly dashboard: DashboardSite;
@@ -165,7 +173,24 @@ export class MediaPipeline extends pulumi.ComponentResource {
     );
     this.table = new MetadataTable(
       part("table"),
-      { pointInTimeRecovery: args.pointInTimeRecovery, deletionProtection: args.deletionProtection, protect },
+      {
+        pointInTimeRecovery: args.pointInTimeRecovery,
+        deletionProtection: args.deletionProtection,
+        listShards: args.listShards,
+        protect,
+      },
+      parent,
+    );
+    this.stats = new MetadataStats(
+      part("stats"),
+      {
+        streamArn: this.table.streamArn,
+        architecture: args.architecture,
+        logRetentionDays: args.logRetentionDays,
+        pointInTimeRecovery: args.pointInTimeRecovery,
+        deletionProtection: args.deletionProtection,
+        code: args.statsCode,
+      },
       parent,
     );
     this.layer = new FfmpegLayer(
@@ -184,7 +209,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
         layer: this.layer,
         ingestBucketArn,
         metadataBucket: { name: this.metadataBucket.bucketName, arn: this.metadataBucket.arn },
-        table: { name: this.table.tableName, arn: this.table.arn, listIndexArn: this.table.listIndexArn },
+        table: this.tableRef(),
         memoryMb: args.extractorMemoryMb,
         timeoutSeconds: args.extractorTimeoutSeconds,
         reservedConcurrency: args.extractorReservedConcurrency,
@@ -227,7 +252,12 @@ export class MediaPipeline extends pulumi.ComponentResource {
     this.api = new MetadataApi(
       part("api"),
       {
-        table: { name: this.table.tableName, arn: this.table.arn, listIndexArn: this.table.listIndexArn },
+        table: this.tableRef(),
+        statsTable: { name: this.stats.tableName, arn: this.stats.tableArn },
+        extractorEventSourceMapping: {
+          uuid: this.extractor.eventSourceMapping.uuid,
+          arn: this.extractor.eventSourceMapping.arn,
+        },
         ingestBucket: { name: this.ingestBucket.bucketName, arn: this.ingestBucket.arn },
         metadataBucket: { name: this.metadataBucket.bucketName, arn: this.metadataBucket.arn },
         dashboardUrl: this.dashboard.url,
@@ -272,7 +302,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
         layer: this.layer,
         ingestBucket: { name: this.ingestBucket.bucketName, arn: this.ingestBucket.arn },
         metadataBucket: { name: this.metadataBucket.bucketName, arn: this.metadataBucket.arn },
-        table: { name: this.table.tableName, arn: this.table.arn, listIndexArn: this.table.listIndexArn },
+        table: this.tableRef(),
         memoryMb: args.extractorMemoryMb,
         logRetentionDays: args.logRetentionDays,
         maxConcurrency: args.backfillMaxConcurrency,
@@ -347,6 +377,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
             logGroup: this.backfill.logGroup,
             source: part("backfill"),
           },
+          { label: "Stats", function: this.stats.function, logGroup: this.stats.logGroup, source: part("stats") },
         ],
         queue: {
           name: this.extractor.queue.name,
@@ -396,6 +427,16 @@ export class MediaPipeline extends pulumi.ComponentResource {
       dashboardName: this.dashboardName,
       backfillStateMachineArn: this.backfillStateMachineArn,
     });
+  }
+
+  /** What the functions need to know about the metadata table. */
+  private tableRef(): TableRef {
+    return {
+      name: this.table.tableName,
+      arn: this.table.arn,
+      listIndexArn: this.table.listIndexArn,
+      listShards: this.table.listShards,
+    };
   }
 }
 

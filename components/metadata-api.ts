@@ -12,6 +12,7 @@ import { ROUTE_TABLE } from "../lib/api-routes";
 import { API_SCOPE_NAMES, DASHBOARD_SCOPES, RESOURCE_SERVER_IDENTIFIER } from "../lib/auth";
 import { DEFAULT_REDIRECT_PATH } from "../lib/dashboard-config";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
+import { LIST_SHARDS } from "../lib/list-index";
 import { RAW_METADATA_PREFIX, UPLOAD_PREFIX } from "../lib/naming";
 import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
@@ -48,6 +49,10 @@ export interface ApiThrottle {
 
 export interface MetadataApiArgs {
   table: TableRef;
+  /** The extractor's event source mapping, whose state GET /health reports (paused when disabled). */
+  extractorEventSourceMapping?: { uuid: pulumi.Input<string>; arn: pulumi.Input<string> };
+  /** The stats table GET /stats reads (MetadataStats); without it GET /stats answers 503. */
+  statsTable?: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
   /** Bucket the API presigns browser uploads into (under UPLOAD_PREFIX only). */
   ingestBucket: BucketRef;
   /** Bucket of raw ffprobe JSON the API presigns links to (under RAW_METADATA_PREFIX only). */
@@ -273,6 +278,11 @@ export class MetadataApi extends pulumi.ComponentResource {
         environment: {
           variables: {
             [ENV.tableName]: args.table.name,
+            [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
+            ...(args.statsTable ? { [ENV.statsTableName]: args.statsTable.name } : {}),
+            ...(args.extractorEventSourceMapping
+              ? { [ENV.extractorEventSourceMappingUuid]: args.extractorEventSourceMapping.uuid }
+              : {}),
             [ENV.metadataBucket]: args.metadataBucket.name,
             [ENV.ingestBucket]: args.ingestBucket.name,
             // The parameter's name, not the secret: the handler reads the value once per container.
@@ -404,7 +414,10 @@ export const ACCESS_LOG_FORMAT = {
 
 /** The read API's grants, one statement per thing handlers/api does. */
 export function apiStatements(
-  args: Pick<MetadataApiArgs, "table" | "ingestBucket" | "metadataBucket">,
+  args: Pick<
+    MetadataApiArgs,
+    "table" | "ingestBucket" | "metadataBucket" | "statsTable" | "extractorEventSourceMapping"
+  >,
   logGroupArn: pulumi.Input<string>,
   cursorSecretParameterArn: pulumi.Input<string>,
 ): PolicyStatement[] {
@@ -427,6 +440,20 @@ export function apiStatements(
       Action: "dynamodb:GetItem",
       Resource: args.table.arn,
     },
+    ...(args.extractorEventSourceMapping
+      ? [
+          {
+            // GET /health: is the pipeline paused (the kill switch disables this mapping)?
+            Sid: "ReadPipelineState",
+            Effect: "Allow" as const,
+            Action: "lambda:GetEventSourceMapping",
+            Resource: args.extractorEventSourceMapping.arn,
+          },
+        ]
+      : []),
+    ...(args.statsTable
+      ? [{ Sid: "ReadStats", Effect: "Allow" as const, Action: "dynamodb:GetItem", Resource: args.statsTable.arn }]
+      : []),
     {
       // A presigned URL carries the signer's permissions: this is what a raw-metadata link can read.
       Sid: "PresignRawMetadataLinks",

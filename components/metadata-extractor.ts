@@ -5,6 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { LIST_SHARDS } from "../lib/list-index";
 import { RAW_METADATA_PREFIX } from "../lib/naming";
 import { defaultBatchSize, MIN_PROBE_MEMORY_MB, probeSlots, worstBatchMs } from "../lib/probe-limits";
 import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
@@ -151,6 +152,7 @@ export class MetadataExtractor extends pulumi.ComponentResource {
         environment: {
           variables: {
             [ENV.tableName]: args.table.name,
+            [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
             [ENV.metadataBucket]: args.metadataBucket.name,
             [ENV.ffprobePath]: layer.binaryPath,
             [ENV.ffprobeSha256]: layer.binarySha256,

@@ -4,6 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { checkListShards, LIST_SHARDS } from "../lib/list-index";
 import { METADATA_TABLE, tableAttributeDefinitions } from "../lib/schema";
 import { stateProtection } from "./refs";
 
@@ -18,6 +19,8 @@ export interface MetadataTableArgs {
    * the program (`retainOnDelete`). On in production. Default false.
    */
   protect?: boolean;
+  /** Partition values of the list index (lib/list-index.ts); default LIST_SHARDS.default. */
+  listShards?: number;
 }
 
 export class MetadataTable extends pulumi.ComponentResource {
@@ -28,10 +31,15 @@ export class MetadataTable extends pulumi.ComponentResource {
   public readonly listIndexName: string = METADATA_TABLE.listIndex.name;
   /** ARN of that index, for IAM statements that allow Query on it only. */
   public readonly listIndexArn: pulumi.Output<string>;
+  /** Partition values the list index spreads documents over (every function gets it as LIST_SHARDS). */
+  public readonly listShards: number;
+  /** The table's stream (new and old images), read by the stats aggregator (MetadataStats). */
+  public readonly streamArn: pulumi.Output<string>;
 
   constructor(name: string, args: MetadataTableArgs, opts?: pulumi.ComponentResourceOptions) {
     super("media-pipeline:storage:MetadataTable", name, {}, opts);
     const { partitionKey, listIndex, ttlAttribute } = METADATA_TABLE;
+    this.listShards = checkListShards(args.listShards ?? LIST_SHARDS.default, `${name}: listShards`);
 
     this.table = new aws.dynamodb.Table(
       name,
@@ -57,12 +65,16 @@ export class MetadataTable extends pulumi.ComponentResource {
         // `enabled: true` without a key ARN = the AWS managed key aws/dynamodb: encryption at
         // rest that shows up as KMS in the console and audits, with no grants for callers to hold.
         serverSideEncryption: { enabled: true },
+        // Every change, with both images, for the stats aggregator (components/metadata-stats.ts).
+        streamEnabled: true,
+        streamViewType: "NEW_AND_OLD_IMAGES",
       },
       { parent: this, ...stateProtection(args.protect) },
     );
     this.tableName = this.table.name;
     this.arn = this.table.arn;
     this.listIndexArn = pulumi.interpolate`${this.table.arn}/index/${listIndex.name}`;
+    this.streamArn = this.table.streamArn;
 
     this.registerOutputs({ tableName: this.tableName, arn: this.arn, listIndexArn: this.listIndexArn });
   }

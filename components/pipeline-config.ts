@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
+import { checkListShards } from "../lib/list-index";
 import { PROJECT_NAME } from "../lib/naming";
 import { type StandardTags, standardTags } from "../lib/tags";
 import { BUDGET_SCOPES, type BudgetScope } from "./cost-guard";
@@ -62,6 +63,8 @@ export interface PipelineConfig {
   backfillBatchSize: number;
   /** Backfill: percent of objects whose batch may fail without failing the run. */
   backfillToleratedFailurePercent: number;
+  /** Partition values of the list index (lib/list-index.ts); may grow, never shrink. */
+  listShards: number;
 }
 
 const ARCHITECTURES: readonly LambdaArchitecture[] = ["x86_64", "arm64"];
@@ -181,5 +184,6 @@ export function readPipelineConfig(): PipelineConfig {
     backfillMaxConcurrency: positiveInt("backfillMaxConcurrency", 10_000),
     backfillBatchSize: positiveInt("backfillBatchSize", 1000),
     backfillToleratedFailurePercent: percent("backfillToleratedFailurePercent"),
+    listShards: checkListShards(config.requireNumber("listShards"), `config ${PROJECT_NAME}:listShards`),
   };
 }

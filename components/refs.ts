@@ -14,6 +14,8 @@ export interface TableRef {
   arn: pulumi.Input<string>;
   /** ARN of the newest-first index (`<table arn>/index/<name>`). */
   listIndexArn: pulumi.Input<string>;
+  /** Partition values of that index (lib/list-index.ts), passed to functions as LIST_SHARDS; default LIST_SHARDS.default. */
+  listShards?: number;
 }
 
 /** CloudWatch Logs retention periods AWS accepts, in days. */

@@ -3,7 +3,7 @@
  * created from lib/schema.ts (the same definition the Pulumi MetadataTable component
  * uses), and TTL emulated by a sweep since dynalite has no UpdateTimeToLive.
  */
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -13,6 +13,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
+import { STATS_TABLE } from "../handlers/stats/store";
 import { METADATA_TABLE, tableAttributeDefinitions } from "../lib/schema";
 import { closeServer, listen } from "./http-server";
 
@@ -106,18 +107,83 @@ export async function repairSecondaryIndexes(path: string): Promise<IndexRepair>
 }
 
 /** Starts dynalite; with `path`, tables and items persist in that LevelDB folder (secondary indexes repaired first). */
+/** A successful write to `table` touching the items of these partition-key values (strings only). */
+export type LabWriteListener = (table: string, keys: string[]) => void;
+
+const WRITE_TARGETS = new Set(["PutItem", "DeleteItem", "UpdateItem", "BatchWriteItem", "TransactWriteItems"]);
+
+/** The string partition-key values of `attribute` in a write request body (DynamoDB JSON). */
+export function writtenKeys(target: string, body: Record<string, unknown>, attribute: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const add = (table: unknown, key: unknown) => {
+    const value = (key as Record<string, { S?: string }> | undefined)?.[attribute]?.S;
+    if (typeof table !== "string" || typeof value !== "string") return;
+    out.set(table, [...(out.get(table) ?? []), value]);
+  };
+  if (target === "PutItem") add(body.TableName, body.Item);
+  else if (target === "DeleteItem" || target === "UpdateItem") add(body.TableName, body.Key);
+  else if (target === "BatchWriteItem") {
+    for (const [table, requests] of Object.entries((body.RequestItems ?? {}) as Record<string, unknown[]>)) {
+      for (const r of requests as { PutRequest?: { Item?: unknown }; DeleteRequest?: { Key?: unknown } }[]) {
+        add(table, r.PutRequest?.Item ?? r.DeleteRequest?.Key);
+      }
+    }
+  } else if (target === "TransactWriteItems") {
+    for (const t of (body.TransactItems ?? []) as Record<
+      string,
+      { TableName?: string; Item?: unknown; Key?: unknown }
+    >[]) {
+      for (const op of [t.Put, t.Update, t.Delete]) if (op) add(op.TableName, op.Item ?? op.Key);
+    }
+  }
+  return out;
+}
+
+/**
+ * Starts dynalite; with `path`, tables and items persist in that LevelDB folder. With
+ * `onWrite`, every successful write is reported after it answered 200: the lab's change
+ * feed (dynalite has no DynamoDB Streams), whoever the writer is (extractor, backfill,
+ * TTL sweep, tests, the bench).
+ */
 export async function startLabDynamo(options: {
   path?: string;
   host: string;
   port: number;
   /** Told what the index repair changed, when it changed anything. */
   onRepair?: (repair: IndexRepair) => void;
+  onWrite?: LabWriteListener;
+  /** Partition-key attribute reported by onWrite. */
+  keyAttribute?: string;
 }): Promise<LabDynamo> {
   if (options.path) {
     const repair = await repairSecondaryIndexes(options.path);
     if (repair.added + repair.removed > 0) options.onRepair?.(repair);
   }
   const server: Server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const onWrite = options.onWrite;
+  if (onWrite) {
+    const attribute = options.keyAttribute ?? METADATA_TABLE.partitionKey.name;
+    const [handle] = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    server.removeAllListeners("request");
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      const target = String(req.headers["x-amz-target"] ?? "").split(".")[1] ?? "";
+      if (WRITE_TARGETS.has(target)) {
+        // A second 'data' listener sees the same chunks dynalite reads.
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        res.on("finish", () => {
+          if (res.statusCode !== 200) return;
+          try {
+            const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
+            for (const [table, keys] of writtenKeys(target, body, attribute)) onWrite(table, keys);
+          } catch {
+            // not a request dynalite accepted as JSON: nothing was written
+          }
+        });
+      }
+      handle(req, res);
+    });
+  }
   const port = await listen(server, options.port, options.host);
   return {
     endpoint: `http://${options.host}:${port}`,
@@ -184,6 +250,32 @@ export async function ensureMetadataTable(client: DynamoDBClient, tableName: str
     );
   }
   return outcome;
+}
+
+/** Creates the stats table (handlers/stats/store.ts) when missing. */
+export async function ensureStatsTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  const describe = () => client.send(new DescribeTableCommand({ TableName: tableName }));
+  let table = await describe().catch((err) => {
+    if (err instanceof ResourceNotFoundException || err?.name === "ResourceNotFoundException") return undefined;
+    throw err;
+  });
+  if (!table) {
+    const pk = STATS_TABLE.partitionKey;
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [{ AttributeName: pk.name, AttributeType: pk.type }],
+        KeySchema: [{ AttributeName: pk.name, KeyType: "HASH" }],
+      }),
+    );
+    table = await describe();
+  }
+  for (let i = 0; table.Table?.TableStatus !== "ACTIVE"; i++) {
+    if (i > 200) throw new Error(`table ${tableName} did not become ACTIVE`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    table = await describe();
+  }
 }
 
 /**

@@ -22,6 +22,7 @@ import { createApi, ROUTE_TABLE, resolveUploadPolicy } from "../handlers/api/rou
 import { createExtractor, type Extractor } from "../handlers/extractor/extractor";
 import { resolveLocalFfprobe } from "../handlers/extractor/ffprobe";
 import { decodeS3EventKey } from "../handlers/extractor/s3-event";
+import { DynamoStatsStore } from "../handlers/stats/store";
 import { DASHBOARD_SCOPES } from "../lib/auth";
 import { LAB_NAMES } from "../lib/naming";
 import { DEFAULT_PROBE_TIMEOUT_MS, METRICS_NAMESPACE } from "../lib/runtime-env";
@@ -32,7 +33,7 @@ import { type LabIssuer, startLabIssuer } from "./auth/issuer";
 import { labAuthPaths, labCursorSecret } from "./auth/secrets";
 import { LAB_CREDENTIALS, LAB_REGION, makeLabDynamoClient, makeLabS3Client } from "./clients";
 import { createDashboardHandler } from "./dashboard";
-import { ensureMetadataTable, startLabDynamo, sweepExpiredItems } from "./dynamodb";
+import { ensureMetadataTable, ensureStatsTable, startLabDynamo, sweepExpiredItems } from "./dynamodb";
 import { discardSink, fileSink, LabLogger, LabMetrics, type LogSink, prettySink, teeSink } from "./log";
 import { FOR_THIS_RUN, LabPipelineControl } from "./pipeline-control";
 import { applyCors, ensureBucket } from "./provision";
@@ -40,6 +41,7 @@ import { LabQueue } from "./queue";
 import { startLabS3 } from "./s3";
 import { s3TestEventBody } from "./s3-notifications";
 import { SequencerClock } from "./sequencer";
+import { type LabStatsFeed, startLabStatsFeed } from "./stats-feed";
 import { QueueWorker, type RetryBackoff } from "./worker";
 
 /** Queue names the lab uses for the notification queue and its dead-letter queue. */
@@ -157,6 +159,8 @@ export interface Lab {
   extractor: Extractor;
   /** Pause / resume / status, as the kill switch drives the cloud (lib/pipeline-control.ts). */
   control: LabPipelineControl;
+  /** The stats aggregator's feed (idle(): every write so far is counted). */
+  stats: LabStatsFeed;
   /** Drains the batch in progress, closes the servers, persists the queues. Idempotent. */
   stop(): Promise<void>;
 }
@@ -332,6 +336,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
           port: taken,
         }),
       );
+    // dynalite has no streams: its writes to the metadata table feed the stats aggregator.
+    let statsFeed: LabStatsFeed | undefined;
     const dynamo = await startLabDynamo({
       path: paths.dynamodb,
       onRepair: (repair) =>
@@ -341,6 +347,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         ),
       host,
       port: await port("dynamodb"),
+      onWrite: (table, keys) => {
+        if (table === LAB_NAMES.table) statsFeed?.written(keys);
+      },
     });
     cleanups.push(() => dynamo.close());
 
@@ -373,6 +382,17 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     });
 
     await ensureMetadataTable(dynamodb, LAB_NAMES.table);
+    await ensureStatsTable(dynamodb, LAB_NAMES.statsTable);
+    // One serialized writer: dynalite has no transactions (handlers/stats/store.ts).
+    const statsStore = new DynamoStatsStore(dynamodb, LAB_NAMES.statsTable, false);
+    statsFeed = startLabStatsFeed({
+      dynamodb,
+      tableName: LAB_NAMES.table,
+      store: statsStore,
+      onError: (err) => labLogger.error("stats aggregator failed; the keys are retried", { error: err as Error }),
+    });
+    const feed = statsFeed;
+    cleanups.push(() => feed.stop());
     await ensureBucket(s3, LAB_NAMES.ingestBucket);
     await ensureBucket(s3, LAB_NAMES.metadataBucket);
 
@@ -386,6 +406,16 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       cursorSecret: labCursorSecret(dir),
       uploads: uploadPolicy,
       logger: new LabLogger({ serviceName: "api" }, sink),
+      stats: statsStore,
+      pipelineState: async () => {
+        if (!control) return { state: "running" };
+        const s = await control.status();
+        return {
+          state: s.state,
+          ...(s.pausedAt ? { pausedAt: s.pausedAt.toISOString() } : {}),
+          ...(s.queue ? { pending: s.queue.visible + s.queue.inFlight } : {}),
+        };
+      },
     });
     // The gateway starts first (the issuer must know the dashboard's URL); until the issuer is up, tokens are refused.
     let issuer: LabIssuer | undefined;
@@ -557,6 +587,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       worker,
       extractor,
       control,
+      stats: statsFeed,
       stop: () => {
         stopping ??= cleanUp();
         return stopping;

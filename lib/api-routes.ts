@@ -10,6 +10,7 @@ export const API_ROUTES = {
   health: "GET /health",
   listFiles: "GET /files",
   getFile: "GET /files/{key+}",
+  stats: "GET /stats",
   createUpload: "POST /uploads",
 } as const;
 
@@ -29,5 +30,6 @@ export const ROUTE_TABLE: readonly (RouteDeclaration & { scopes: readonly string
   { routeKey: API_ROUTES.health, public: true, scopes: [] },
   { routeKey: API_ROUTES.listFiles, public: false, scopes: [API_SCOPES.read] },
   { routeKey: API_ROUTES.getFile, public: false, scopes: [API_SCOPES.read] },
+  { routeKey: API_ROUTES.stats, public: false, scopes: [API_SCOPES.read] },
   { routeKey: API_ROUTES.createUpload, public: false, scopes: [API_SCOPES.upload] },
 ];

@@ -35,4 +35,6 @@ export const LAB_NAMES = {
   ingestBucket: "media-ingest",
   metadataBucket: "media-metadata",
   table: "media-metadata",
+  /** Running totals of GET /stats (handlers/stats/store.ts). */
+  statsTable: "media-stats",
 } as const;

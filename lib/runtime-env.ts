@@ -30,6 +30,10 @@ export const ENV = {
    * the cloud stack never sets (a secret in a plain environment variable shows in the console).
    */
   cursorSecretParameter: "CURSOR_SECRET_PARAMETER",
+  /** Extractor, backfill, read API: the number of list-index shards (lib/list-index.ts), from config `listShards`. */
+  listShards: "LIST_SHARDS",
+  /** Read API and stats aggregator: the table holding the running totals of GET /stats. */
+  statsTableName: "STATS_TABLE_NAME",
   /** Read API: largest browser upload accepted, in bytes (default and ceiling: 5 GiB, one S3 PUT). */
   uploadMaxBytes: "UPLOAD_MAX_BYTES",
   /** Kill switch: the functions it pauses (names or ARNs) and the extractor's SQS event source mapping. */

@@ -126,7 +126,10 @@ export const METADATA_TABLE = {
     sortKey: { name: "processedAt", type: "S" },
     projection: "ALL",
   },
-  /** The single value of `listPartition` for live documents. */
+  /**
+   * `listPartition` of shard 0, the only value before the index was sharded. Writers and
+   * readers go through lib/list-index.ts (listingAttributes, listPartitionValues).
+   */
   listPartitionValue: "files",
   /** How long a tombstone is kept: far longer than S3's out-of-order delivery window. */
   tombstoneTtlSeconds: 7 * 24 * 3600,
@@ -143,6 +146,8 @@ export function tableAttributeDefinitions(): { name: string; type: "S" }[] {
 export interface MetadataItem extends MetadataDocument {
   objectKey: string;
   listPartition?: string;
+  /** Lower-cased file name GET /files?q= searches (lib/list-index.ts); live documents only. */
+  searchName?: string;
   deleted?: boolean;
   expiresAt?: number;
 }

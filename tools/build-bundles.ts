@@ -28,6 +28,7 @@ export const HANDLER_ENTRIES = {
   api: "handlers/api/index.ts",
   "kill-switch": "handlers/kill-switch/index.ts",
   backfill: "handlers/backfill/index.ts",
+  stats: "handlers/stats/index.ts",
 } as const;
 
 export type BundleName = keyof typeof HANDLER_ENTRIES;

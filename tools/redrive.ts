@@ -240,7 +240,7 @@ export async function main(argv: string[], io: RedriveIo = defaultIo, deps: Redr
 
 export const cli: Cli = {
   name: "redrive",
-  usage: USAGE.replace(/\n\nExit codes:[^]*$/, ""),
+  usage: USAGE.replace(/\n\nExit codes:[\s\S]*$/, ""),
   exitCodes: { 1: "the move task failed or was cancelled", 3: "no lab running, or an AWS call failed" },
   main: (argv) => main(argv),
 };

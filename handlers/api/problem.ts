@@ -25,6 +25,7 @@ export const PROBLEM_TYPES = {
   notFound: { type: "urn:media-pipeline:problem:not-found", title: "Not found", status: 404 },
   routeNotFound: { type: "urn:media-pipeline:problem:route-not-found", title: "No such route", status: 404 },
   internal: { type: "urn:media-pipeline:problem:internal", title: "Internal error", status: 500 },
+  unavailable: { type: "urn:media-pipeline:problem:unavailable", title: "Not available", status: 503 },
 } as const;
 
 export type ProblemKind = keyof typeof PROBLEM_TYPES;

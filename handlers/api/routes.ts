@@ -17,7 +17,17 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand, type QueryCommandInpu
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { API_ROUTES } from "../../lib/api-routes";
+import {
+  checkListShards,
+  foldSearch,
+  LIST_SHARDS,
+  listPartitionValues,
+  listShardsFromEnv,
+  SEARCH_NAME_ATTRIBUTE,
+} from "../../lib/list-index";
 import { EXTRACTOR_VERSION, METADATA_TABLE, type MetadataDocument, SCHEMA_VERSION } from "../../lib/schema";
+import { statsFromCounters, type TableStats } from "../../lib/stats";
+import type { StatsStore } from "../stats/store";
 import { createCursorCodec, InvalidCursorError, type ListFilters, type ListPosition, positionOf } from "./cursor";
 import { ProblemError, problemResponse } from "./problem";
 import {
@@ -41,9 +51,28 @@ import {
 export { API_ROUTES, ROUTE_TABLE, type RouteDeclaration } from "../../lib/api-routes";
 export { KIND_VALUES, LIST_LIMITS, STATUS_VALUES } from "./validation";
 
-/** With a filter, at most this many queries (and MAX_FILTERED_READ items each) are spent on one page. */
-const MAX_QUERIES_PER_PAGE = 5;
+/**
+ * Read budget of one page: at most this many rounds of parallel shard queries, this many
+ * queries in all, and with a filter MAX_FILTERED_READ items per query. A page that runs out
+ * of budget ends short, with a cursor.
+ */
+const MAX_MERGE_ROUNDS = 5;
+const MAX_QUERIES_PER_PAGE = 5 * LIST_SHARDS.max;
 const MAX_FILTERED_READ = 200;
+
+/** One shard's side of a merged listing. */
+interface ShardReader {
+  shard: number;
+  /** Its listPartition value. */
+  value: string;
+  /** Items read and not yet emitted, newest first. */
+  buffer: Record<string, unknown>[];
+  /** Where its next query starts (LastEvaluatedKey). */
+  lastKey?: Record<string, unknown>;
+  /** Read to the end. */
+  done: boolean;
+  queried: boolean;
+}
 /** Lifetime of the presigned link to the raw ffprobe JSON. */
 export const RAW_LINK_TTL_SECONDS = 5 * 60;
 
@@ -61,12 +90,35 @@ export interface ApiOptions {
   metadataBucket: string;
   /** Secret the list cursors are signed with (at least 32 characters). */
   cursorSecret: string;
+  /** Shards of the list index (lib/list-index.ts); default: LIST_SHARDS from the environment, or its default. */
+  listShards?: number;
   /** Upload limits; defaults: DEFAULT_UPLOAD_POLICY. */
   uploads?: Partial<UploadPolicy>;
   rawLinkTtlSeconds?: number;
   logger?: Logger;
   /** Clock (tests). */
   now?: () => Date;
+  /** The running totals GET /stats answers from (handlers/stats); without it GET /stats is a 503. */
+  stats?: Pick<StatsStore, "totals">;
+  /** Whether the pipeline processes uploads (GET /health); without it health says nothing about it. */
+  pipelineState?: () => Promise<PipelineState>;
+}
+
+/** GET /health's view of the pipeline: public, so no reason text (it may name budgets). */
+export interface PipelineState {
+  state: "running" | "paused" | "partial";
+  /** When the pause began (ISO-8601), if known. */
+  pausedAt?: string;
+  /** Uploads waiting to be processed, if known (the queue's visible and in-flight messages). */
+  pending?: number;
+}
+
+/** GET /health. */
+export interface Health {
+  status: "ok";
+  schemaVersion: number;
+  extractorVersion: string;
+  pipeline?: PipelineState;
 }
 
 export type Api = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -101,6 +153,7 @@ export interface UploadGrant {
 const BOOKKEEPING = [
   METADATA_TABLE.partitionKey.name,
   METADATA_TABLE.listIndex.partitionKey.name,
+  SEARCH_NAME_ATTRIBUTE,
   METADATA_TABLE.ttlAttribute,
   "deleted",
 ] as const;
@@ -160,14 +213,20 @@ export function createApi(options: ApiOptions): Api {
   const table = options.tableName;
   const index = METADATA_TABLE.listIndex;
   const cursors = createCursorCodec(options.cursorSecret);
+  const listShards = checkListShards(options.listShards ?? listShardsFromEnv());
+  const partitions = listPartitionValues(listShards);
   const uploads = resolveUploadPolicy(options.uploads);
   const rawLinkTtl = options.rawLinkTtlSeconds ?? RAW_LINK_TTL_SECONDS;
   const now = options.now ?? (() => new Date());
 
   async function listFiles(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     const q = parseInput(listQuerySchema, queryOf(event.queryStringParameters), "invalidParameter");
-    const limit = q.limit;
-    const filters: ListFilters = { status: q.status, kind: q.kind };
+    const filters: ListFilters = {
+      status: q.status,
+      kind: q.kind,
+      ...(q.q !== undefined ? { q: q.q } : {}),
+      ...(q.prefix !== undefined ? { prefix: q.prefix } : {}),
+    };
     let start: ListPosition | undefined;
     if (q.cursor !== undefined) {
       try {
@@ -176,58 +235,204 @@ export function createApi(options: ApiOptions): Api {
         if (err instanceof InvalidCursorError) throw new ProblemError("invalidParameter", `cursor: ${err.message}`);
         throw err;
       }
+      if (start.shard >= listShards) {
+        throw new ProblemError("invalidParameter", "cursor: the listing changed shape; start again without it");
+      }
     }
+    const page = await listMerged(filters, q.limit, start);
+    const body: FileList = {
+      items: page.items.map(toDocument),
+      ...(page.next ? { nextCursor: cursors.encode(page.next, filters) } : {}),
+    };
+    return json(200, body);
+  }
 
-    const names: Record<string, string> = { "#lp": index.partitionKey.name };
-    const values: Record<string, unknown> = { ":lp": METADATA_TABLE.listPartitionValue };
+  /** The filter expression of a listing (status, kind, file-name search, key prefix), if any. */
+  function filterOf(filters: ListFilters): Pick<QueryCommandInput, "FilterExpression"> & {
+    names: Record<string, string>;
+    values: Record<string, unknown>;
+  } {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
     const conditions: string[] = [];
-    if (q.status) {
+    if (filters.status) {
       names["#status"] = "status";
-      values[":status"] = q.status;
+      values[":status"] = filters.status;
       conditions.push("#status = :status");
     }
-    if (q.kind) {
+    if (filters.kind) {
       names["#kind"] = "kind";
-      values[":kind"] = q.kind;
+      values[":kind"] = filters.kind;
       conditions.push("#kind = :kind");
     }
-    const filtered = conditions.length > 0;
-
-    const items: Record<string, unknown>[] = [];
-    let more = false;
-    for (let queries = 0; queries < MAX_QUERIES_PER_PAGE; queries++) {
-      const remaining = limit - items.length;
-      const input: QueryCommandInput = {
-        TableName: table,
-        IndexName: index.name,
-        KeyConditionExpression: "#lp = :lp",
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ScanIndexForward: false,
-        // Limit counts items read, before the filter: read more when filtering.
-        Limit: filtered ? Math.min(Math.max(remaining * 4, 50), MAX_FILTERED_READ) : remaining,
-        ...(filtered ? { FilterExpression: conditions.join(" AND ") } : {}),
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      };
-      const res = await doc.send(new QueryCommand(input));
-      const page = (res.Items ?? []).filter((item) => item.deleted !== true);
-      items.push(...page.slice(0, remaining));
-      start = res.LastEvaluatedKey as ListPosition | undefined;
-      if (page.length > remaining) {
-        more = true; // read past the page: resume after the last returned item
-        break;
-      }
-      if (!start) break;
-      if (items.length >= limit) {
-        more = true;
-        break;
-      }
+    if (filters.prefix) {
+      names["#pk"] = METADATA_TABLE.partitionKey.name;
+      values[":prefix"] = filters.prefix;
+      conditions.push("begins_with(#pk, :prefix)");
     }
-    let nextCursor: string | undefined;
-    if (more && items.length > 0) nextCursor = cursors.encode(positionOf(items[items.length - 1]), filters);
-    // Out of read budget with a short page: continue from where the reads stopped.
-    else if (start) nextCursor = cursors.encode(positionOf(start), filters);
-    const body: FileList = { items: items.map(toDocument), ...(nextCursor ? { nextCursor } : {}) };
+    if (filters.q) {
+      // Documents written before searchName existed: their key, as typed (case-sensitive).
+      names["#sn"] = SEARCH_NAME_ATTRIBUTE;
+      names["#key"] = "key";
+      values[":q"] = foldSearch(filters.q);
+      values[":typed"] = filters.q;
+      conditions.push("(contains(#sn, :q) OR (attribute_not_exists(#sn) AND contains(#key, :typed)))");
+    }
+    return { names, values, ...(conditions.length > 0 ? { FilterExpression: conditions.join(" AND ") } : {}) };
+  }
+
+  /**
+   * One page of the listing: the N shards queried in parallel and merged newest first (ties
+   * of processedAt by shard number), each shard read only as far as the merge needs it.
+   * A shard whose next unread item could come before the best buffered one is read again;
+   * when the read budget runs out first, the page ends short at the position every shard
+   * has been read to (the same rule as the unsharded listing: a short page with a cursor).
+   */
+  async function listMerged(
+    filters: ListFilters,
+    limit: number,
+    start: ListPosition | undefined,
+  ): Promise<{ items: Record<string, unknown>[]; next?: ListPosition }> {
+    const filter = filterOf(filters);
+    const filtered = filter.FilterExpression !== undefined;
+    const exhaustedAt = (shard: number) => Math.floor((start?.exhausted ?? 0) / 2 ** shard) % 2 === 1;
+    const shards: ShardReader[] = partitions.map((value, shard) => ({
+      shard,
+      value,
+      buffer: [],
+      done: exhaustedAt(shard),
+      queried: false,
+    }));
+    const emitted: { item: Record<string, unknown>; shard: number }[] = [];
+    let queries = 0;
+
+    const query = async (r: ShardReader, readLimit: number) => {
+      const names: Record<string, string> = { ...filter.names, "#lp": index.partitionKey.name };
+      const values: Record<string, unknown> = { ...filter.values, ":lp": r.value };
+      let keyCondition = "#lp = :lp";
+      let exclusiveStart: Record<string, unknown> | undefined = r.lastKey;
+      if (!r.queried && start) {
+        if (r.shard === start.shard) {
+          exclusiveStart = {
+            [METADATA_TABLE.partitionKey.name]: start.objectKey,
+            [index.partitionKey.name]: r.value,
+            [index.sortKey.name]: start.processedAt,
+          };
+        } else {
+          // Shards below the position's have given every item at its time; shards above, none.
+          names["#at"] = index.sortKey.name;
+          values[":at"] = start.processedAt;
+          keyCondition += r.shard < start.shard ? " AND #at < :at" : " AND #at <= :at";
+        }
+      }
+      queries++;
+      const res = await doc.send(
+        new QueryCommand({
+          TableName: table,
+          IndexName: index.name,
+          KeyConditionExpression: keyCondition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          Limit: readLimit,
+          ...(filter.FilterExpression ? { FilterExpression: filter.FilterExpression } : {}),
+          ...(exclusiveStart ? { ExclusiveStartKey: exclusiveStart } : {}),
+        }),
+      );
+      r.queried = true;
+      r.buffer.push(...(res.Items ?? []).filter((item) => item.deleted !== true));
+      r.lastKey = res.LastEvaluatedKey;
+      if (!r.lastKey) r.done = true;
+    };
+
+    /** Does item `a` of shard `sa` come before position (t, sb) in the merged order? */
+    const before = (ta: string, sa: number, tb: string, sb: number) => ta > tb || (ta === tb && sa < sb);
+
+    for (let round = 0; ; round++) {
+      const remaining = limit - emitted.length;
+      const need = shards.filter((r) => !r.done && r.buffer.length === 0);
+      if (need.length > 0) {
+        if (round >= MAX_MERGE_ROUNDS || queries + need.length > MAX_QUERIES_PER_PAGE) break;
+        const active = shards.filter((r) => !r.done).length;
+        // Limit counts items read, before the filter: read more when filtering.
+        const readLimit = filtered
+          ? Math.min(Math.max(Math.ceil((remaining * 4) / active), 25), MAX_FILTERED_READ)
+          : round === 0
+            ? Math.min(remaining, Math.ceil(remaining / active) + 2)
+            : remaining;
+        await Promise.all(need.map((r) => query(r, readLimit)));
+      }
+      // Emit while the best head is a buffered item; stop at a shard that must be read further.
+      let blocked = false;
+      while (emitted.length < limit) {
+        let best: ShardReader | undefined;
+        let bestAt = "";
+        let bestIsItem = false;
+        for (const r of shards) {
+          let at: string;
+          let isItem: boolean;
+          if (r.buffer.length > 0) {
+            at = String(r.buffer[0][index.sortKey.name]);
+            isItem = true;
+          } else if (!r.done) {
+            at = String(r.lastKey?.[index.sortKey.name] ?? "\uffff");
+            isItem = false;
+          } else continue;
+          if (!best || before(at, r.shard, bestAt, best.shard)) {
+            best = r;
+            bestAt = at;
+            bestIsItem = isItem;
+          }
+        }
+        if (!best) break; // every shard read to the end
+        if (!bestIsItem) {
+          blocked = true;
+          break;
+        }
+        emitted.push({ item: best.buffer.shift() as Record<string, unknown>, shard: best.shard });
+      }
+      if (emitted.length >= limit || !blocked) break;
+    }
+
+    const exhausted = shards.reduce((x, r) => (r.done && r.buffer.length === 0 ? x + 2 ** r.shard : x), 0);
+    const allRead = shards.every((r) => r.done && r.buffer.length === 0);
+    const items = emitted.map((e) => e.item);
+    if (allRead) return { items };
+    if (emitted.length >= limit) {
+      const last = emitted[emitted.length - 1];
+      return { items, next: { ...positionOf(last.item, last.shard), exhausted } };
+    }
+    // Out of read budget with a short page: continue from the position every shard has been read to.
+    const blocking = shards
+      .filter((r) => !r.done && r.buffer.length === 0 && r.lastKey)
+      .sort((a, b) => {
+        const ta = String(a.lastKey?.[index.sortKey.name]);
+        const tb = String(b.lastKey?.[index.sortKey.name]);
+        return before(ta, a.shard, tb, b.shard) ? -1 : 1;
+      })[0];
+    if (blocking?.lastKey) return { items, next: { ...positionOf(blocking.lastKey, blocking.shard), exhausted } };
+    // Never queried (budget spent before this shard was read at all): resume from the last item or the start.
+    const last = emitted[emitted.length - 1];
+    if (last) return { items, next: { ...positionOf(last.item, last.shard), exhausted } };
+    return { items, ...(start ? { next: start } : {}) };
+  }
+
+  async function health(): Promise<Health> {
+    const base: Health = { status: "ok", schemaVersion: SCHEMA_VERSION, extractorVersion: EXTRACTOR_VERSION };
+    if (!options.pipelineState) return base;
+    try {
+      return { ...base, pipeline: await options.pipelineState() };
+    } catch (err) {
+      // The API itself is fine; the page keeps its last known state.
+      logger.warn("cannot read the pipeline state", { error: err as Error });
+      return base;
+    }
+  }
+
+  async function stats(): Promise<APIGatewayProxyStructuredResultV2> {
+    if (!options.stats) return problemResponse("unavailable", "table statistics are not configured");
+    const { counters, updatedAt } = await options.stats.totals();
+    const body: TableStats = statsFromCounters(counters, updatedAt);
     return json(200, body);
   }
 
@@ -279,7 +484,7 @@ export function createApi(options: ApiOptions): Api {
         `size ${req.size} bytes is over the upload limit of ${uploads.maxBytes} bytes`,
       );
     }
-    const key = uploadKey(sub, req.fileName);
+    const key = uploadKey(sub, req.fileName, now());
     const upload = await presignUpload(
       options.s3,
       options.ingestBucket,
@@ -298,7 +503,9 @@ export function createApi(options: ApiOptions): Api {
     try {
       switch (event.routeKey) {
         case API_ROUTES.health:
-          return json(200, { status: "ok", schemaVersion: SCHEMA_VERSION, extractorVersion: EXTRACTOR_VERSION });
+          return json(200, await health());
+        case API_ROUTES.stats:
+          return await stats();
         case API_ROUTES.listFiles:
           return await listFiles(event);
         case API_ROUTES.getFile:

@@ -17,7 +17,7 @@
  * s3rver (the lab) checks no signature at all: there, size and type are only checked by
  * the API when the upload is requested.
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { UPLOAD_PREFIX } from "../../lib/naming";
@@ -74,9 +74,22 @@ export function safeFileName(fileName: string): string {
   return ext ? `${stem}.${ext}` : stem;
 }
 
-/** `uploads/<sub>/<uuid>/<safe name>`: per user, never colliding, keeping a readable name. */
-export function uploadKey(subject: string, fileName: string, id: string = randomUUID()): string {
-  return `${UPLOAD_PREFIX}${subject}/${id}/${safeFileName(fileName)}`;
+/**
+ * `uploads/<sub>/<name>-<UTC time>-<6 hex>.<ext>`: one folder per user, the readable name
+ * first, made unique by the upload's time and 24 random bits (no folder per upload, no UUID
+ * in the name), e.g. uploads/<sub>/my-holiday-clip-20261202-044400-3f9a1c.mp4.
+ */
+export function uploadKey(
+  subject: string,
+  fileName: string,
+  now: Date = new Date(),
+  suffix: string = randomBytes(3).toString("hex"),
+): string {
+  const safe = safeFileName(fileName);
+  const dot = safe.lastIndexOf(".");
+  const [stem, ext] = dot > 0 ? [safe.slice(0, dot), safe.slice(dot)] : [safe, ""];
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  return `${UPLOAD_PREFIX}${subject}/${stem}-${stamp}-${suffix}${ext}`;
 }
 
 export interface PresignedPut {

@@ -17,7 +17,9 @@ export const MAX_KEY_BYTES = 1024;
 /** Largest POST /uploads body read. */
 export const MAX_UPLOAD_REQUEST_BYTES = 16 * 1024;
 const MAX_FILE_NAME_CHARS = 1024;
-const MAX_CURSOR_CHARS = 2048;
+const MAX_CURSOR_CHARS = 4096;
+/** Longest file-name search accepted. */
+export const MAX_SEARCH_CHARS = 200;
 
 const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
@@ -38,6 +40,16 @@ export const listQuerySchema = z.object({
     .default(LIST_LIMITS.default),
   status: z.enum(STATUS_VALUES, { error: `status must be one of ${STATUS_VALUES.join(", ")}` }).optional(),
   kind: z.enum(KIND_VALUES, { error: `kind must be one of ${KIND_VALUES.join(", ")}` }).optional(),
+  q: z
+    .string()
+    .max(MAX_SEARCH_CHARS, { error: `q must be at most ${MAX_SEARCH_CHARS} characters` })
+    .refine((s) => !CONTROL.test(s), { error: "q must not contain control characters" })
+    .optional(),
+  prefix: z
+    .string()
+    .refine((k) => utf8Bytes(k) <= MAX_KEY_BYTES, { error: `prefix must be at most ${MAX_KEY_BYTES} bytes of UTF-8` })
+    .refine((s) => !CONTROL.test(s), { error: "prefix must not contain control characters" })
+    .optional(),
   cursor: z.string().max(MAX_CURSOR_CHARS, { error: "cursor: the cursor is not one this API issued" }).optional(),
 });
 export type ListQuery = z.infer<typeof listQuerySchema>;

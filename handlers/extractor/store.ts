@@ -13,6 +13,7 @@ import { gzip } from "node:zlib";
 import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { listingAttributes, listShardsFromEnv } from "../../lib/list-index";
 import { rawMetadataKey } from "../../lib/naming";
 import { METADATA_TABLE, type MetadataDocument, type MetadataItem, type RawMetadataRef } from "../../lib/schema";
 import { DEFAULT_RETRY, type RetryPolicy, retryTransient } from "./retry";
@@ -133,6 +134,8 @@ export class MetadataStore {
     private readonly metadataBucket: string,
     /** Transient failures are retried here, within the invocation, before a record goes back to the queue (retry.ts). */
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    /** List-index shards (lib/list-index.ts): LIST_SHARDS, or the default. */
+    private readonly listShards: number = listShardsFromEnv(),
   ) {
     const doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
     // Every table read and write goes through the retry: a conditional write retried after a
@@ -222,7 +225,7 @@ export class MetadataStore {
   }
 
   async putDocument(doc: MetadataDocument): Promise<WriteResult> {
-    const item: MetadataItem = { ...doc, objectKey: doc.key, listPartition: METADATA_TABLE.listPartitionValue };
+    const item: MetadataItem = { ...doc, objectKey: doc.key, ...listingAttributes(doc.key, this.listShards) };
     return this.conditionalPut({ ...item }, doc.sequencer);
   }
 
@@ -240,7 +243,7 @@ export class MetadataStore {
    * every later S3 event still orders against it as usual.
    */
   async putBackfillDocument(doc: MetadataDocument, expected: ItemVersion | null): Promise<WriteResult> {
-    const item: MetadataItem = { ...doc, objectKey: doc.key, listPartition: METADATA_TABLE.listPartitionValue };
+    const item: MetadataItem = { ...doc, objectKey: doc.key, ...listingAttributes(doc.key, this.listShards) };
     return this.put({ ...item }, backfillCondition(expected));
   }
 

@@ -172,7 +172,10 @@ const PAGE_HEADERS = {
 const STYLE =
   "body{font:16px system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}" +
   "label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}" +
-  "button{margin-top:1rem;padding:.5rem 1rem}.error{color:#b00020}.hint{color:#555;font-size:.85rem}";
+  "button{margin-top:1rem;padding:.5rem 1rem;font:inherit;border-radius:6px;border:1px solid #3b5bdb;background:#3b5bdb;color:#fff;cursor:pointer}" +
+  "button.secondary{background:transparent;color:#3b5bdb}h1{font-size:1.4rem}" +
+  "@media (prefers-color-scheme:dark){body{background:#16181d;color:#e6e6e6}.hint{color:#aaa}}" +
+  ".error{color:#b00020}.hint{color:#555;font-size:.85rem}";
 
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
@@ -189,6 +192,19 @@ function loginPage(uid: string, clientName: string, error?: string, username = "
       `<button type="submit">Sign in</button></form>` +
       `<p class="hint">The lab prints the user and password when it starts (also in the lab folder, auth/user.json).</p>` +
       `<p><a href="/interaction/${escapeHtml(uid)}/abort">Cancel</a></p>`,
+  );
+}
+
+/**
+ * The sign-out confirmation: `form` is oidc-provider's hidden form (id "op.logoutForm", with its
+ * xsrf token); the buttons submit it, "logout=yes" signing out.
+ */
+export function logoutPage(form: string): string {
+  return page(
+    "Sign out - media-pipeline lab",
+    `<h1>Sign out</h1><p>Sign out of the media-pipeline lab on this browser?</p>${form}` +
+      `<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Sign out</button> ` +
+      `<button type="submit" form="op.logoutForm" class="secondary">Stay signed in</button>`,
   );
 }
 
@@ -265,7 +281,23 @@ export async function startLabIssuer(options: LabIssuerOptions): Promise<LabIssu
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      // Our own pages: oidc-provider's defaults are unstyled and import fonts from the internet.
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.type = "html";
+          ctx.set(PAGE_HEADERS);
+          ctx.body = logoutPage(form);
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.type = "html";
+          ctx.set(PAGE_HEADERS);
+          ctx.body = page(
+            "Signed out - media-pipeline lab",
+            `<h1>Signed out</h1><p>You are signed out of the media-pipeline lab.</p>`,
+          );
+        },
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => options.apiResource,

@@ -32,6 +32,7 @@ import { compareListings, scanTable, type TableItem } from "../../handlers/backf
 import type { ObjectListing } from "../../handlers/backfill/select";
 import { resolveLocalFfprobe } from "../../handlers/extractor/ffprobe";
 import { parseS3Notification } from "../../handlers/extractor/s3-event";
+import { listPartitionValues, listShardsFromEnv } from "../../lib/list-index";
 import { METADATA_TABLE } from "../../lib/schema";
 import { makeLabDynamoClient, makeLabS3Client } from "../clients";
 import type { LabEndpoints } from "../lab";
@@ -536,24 +537,26 @@ async function soakIn(dir: string, o: SoakOptions, held: Held): Promise<SoakRepo
   const listed = new Map<string, number>();
   const doc = DynamoDBDocumentClient.from(dynamodb);
   const index = METADATA_TABLE.listIndex;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new QueryCommand({
-        TableName: endpoints.tableName,
-        IndexName: index.name,
-        KeyConditionExpression: "#p = :p",
-        ExpressionAttributeNames: { "#p": index.partitionKey.name },
-        ExpressionAttributeValues: { ":p": METADATA_TABLE.listPartitionValue },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const key = String(item[METADATA_TABLE.partitionKey.name]);
-      listed.set(key, (listed.get(key) ?? 0) + 1);
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for (const value of listPartitionValues(listShardsFromEnv())) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(
+        new QueryCommand({
+          TableName: endpoints.tableName,
+          IndexName: index.name,
+          KeyConditionExpression: "#p = :p",
+          ExpressionAttributeNames: { "#p": index.partitionKey.name },
+          ExpressionAttributeValues: { ":p": value },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const key = String(item[METADATA_TABLE.partitionKey.name]);
+        listed.set(key, (listed.get(key) ?? 0) + 1);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
 
   const finalStatus = (await lab.status()) ?? lastStatus;
   const deadLettered = new Set<string>();

@@ -16,7 +16,7 @@ import {
 import { makeLabS3Client } from "../../lab/clients";
 
 const SECRET = "a-secret-that-is-long-enough-for-hmac-keys";
-const position = { objectKey: "dir/a b.mp4", listPartition: "files", processedAt: "2026-01-02T03:04:05.000Z" };
+const position = { objectKey: "dir/a b.mp4", processedAt: "2026-01-02T03:04:05.000Z", shard: 2, exhausted: 5 };
 
 describe("list cursors (handlers/api/cursor.ts)", () => {
   const codec = createCursorCodec(SECRET);
@@ -68,7 +68,11 @@ describe("uploads (handlers/api/uploads.ts)", () => {
   });
 
   it("puts every upload under uploads/<sub>/<id>/", () => {
-    expect(uploadKey("user-1", "a b.mp4", "id-1")).to.equal("uploads/user-1/id-1/a-b.mp4");
+    const at = new Date("2026-12-02T04:44:00.123Z");
+    expect(uploadKey("user-1", "a b.mp4", at, "3f9a1c")).to.equal("uploads/user-1/a-b-20261202-044400-3f9a1c.mp4");
+    expect(uploadKey("user-1", "README", at, "000000")).to.equal("uploads/user-1/README-20261202-044400-000000");
+    // One folder per user, no UUID folder per upload.
+    expect(uploadKey("user-1", "my-holiday-clip-final-é.mp4", at).split("/")).to.have.length(3);
   });
 
   it("accepts the declared media types only", () => {

@@ -24,10 +24,13 @@ import { LAB_CREDENTIALS, LAB_REGION, makeLabDynamoClient, makeLabS3Client } fro
 import { ensureMetadataTable, type LabDynamo, startLabDynamo } from "../../lab/dynamodb";
 import { LabLogger } from "../../lab/log";
 import { API_SCOPES } from "../../lib/auth";
+import { listingAttributes, listShardOf } from "../../lib/list-index";
 import { rawMetadataKey } from "../../lib/naming";
-import { METADATA_TABLE, type MediaKind, type MetadataDocument, type MetadataItem } from "../../lib/schema";
+import type { MediaKind, MetadataDocument, MetadataItem } from "../../lib/schema";
 
 const TABLE = "api-test";
+/** Shards of the list index in these tests (the API is told the same). */
+const SHARDS = 4;
 const SECRET = "test-cursor-secret-0123456789abcdef";
 const SUB = "0f8fad5b-d9cb-469f-a165-70867728950e";
 /** Presigning only: never sends a request. */
@@ -41,6 +44,7 @@ function options(dynamodb: DynamoDBClient, extra: Partial<ApiOptions> = {}): Api
     ingestBucket: "media-ingest",
     metadataBucket: "media-metadata",
     cursorSecret: SECRET,
+    listShards: SHARDS,
     logger: new LabLogger({ serviceName: "api" }, () => {}),
     ...extra,
   };
@@ -125,7 +129,7 @@ function item(i: number, overrides: Partial<MetadataItem> = {}): MetadataItem {
   return {
     ...doc,
     objectKey: key,
-    listPartition: METADATA_TABLE.listPartitionValue,
+    ...listingAttributes(key, SHARDS),
     ...overrides,
   } as MetadataItem;
 }
@@ -155,7 +159,7 @@ describe("read API (handlers/api) against dynalite", function () {
     for (let i = 1; i <= LIVE; i++)
       live.push(i === 7 ? item(i, { key: SPECIAL_KEY, objectKey: SPECIAL_KEY }) : item(i));
     const tombstones = [31, 32].map((i) => {
-      const { listPartition: _, ...rest } = item(i);
+      const { listPartition: _, searchName: __, ...rest } = item(i);
       return { ...rest, deleted: true, expiresAt: Math.floor(Date.now() / 1000) + 3600 };
     });
     for (const it of [...live, ...tombstones]) await doc.send(new PutCommand({ TableName: TABLE, Item: it }));
@@ -301,17 +305,18 @@ describe("read API (handlers/api) against dynalite", function () {
         `${forgedPayload}.${mac}`, // position changed
         `${payload}.${flipped}`, // signature changed
         createCursorCodec("another-secret-of-at-least-32-characters").encode(
-          { objectKey: "clips/001.mp4", processedAt: "2026-01-01T00:00:01.000Z" },
+          { objectKey: "clips/001.mp4", processedAt: "2026-01-01T00:00:01.000Z", shard: 0 },
           {},
         ), // signed with another key
         `${issued}x`,
-        "x".repeat(3000),
+        "x".repeat(5000),
       ]) {
         const res = await api(event(API_ROUTES.listFiles, { query: { cursor } }));
         expectProblem(res, 400, "urn:media-pipeline:problem:invalid-parameter");
         expect(body<{ detail: string }>(res).detail).to.contain("cursor");
       }
-      expect(commands.filter((c) => c.name === "QueryCommand")).to.have.length(1); // only the first, valid request
+      // Only the first, valid request read: one query per shard.
+      expect(commands.filter((c) => c.name === "QueryCommand")).to.have.length(SHARDS);
     });
 
     it("refuses a cursor used with other filters than the listing it came from", async () => {
@@ -330,11 +335,7 @@ describe("read API (handlers/api) against dynalite", function () {
     it("continues after the position a cursor names", async () => {
       const sorted = newestFirst();
       const cursor = createCursorCodec(SECRET).encode(
-        {
-          objectKey: sorted[9].key,
-          listPartition: METADATA_TABLE.listPartitionValue,
-          processedAt: sorted[9].processedAt,
-        },
+        { objectKey: sorted[9].key, processedAt: sorted[9].processedAt, shard: listShardOf(sorted[9].key, SHARDS) },
         {},
       );
       const list = body<FileList>(await api(event(API_ROUTES.listFiles, { query: { cursor, limit: "2" } })));
@@ -408,7 +409,7 @@ describe("read API (handlers/api) against dynalite", function () {
       expect(res.statusCode).to.equal(200);
       const grant = body<UploadGrant>(res);
       expect(grant.bucket).to.equal("media-ingest");
-      expect(grant.key).to.match(new RegExp(`^uploads/${SUB}/[0-9a-f-]{36}/Holiday-1\\.MP4$`));
+      expect(grant.key).to.match(new RegExp(`^uploads/${SUB}/Holiday-1-\\d{8}-\\d{6}-[0-9a-f]{6}\\.MP4$`));
       expect(grant.upload).to.include({ method: "PUT", key: grant.key });
       expect(grant.upload.headers).to.deep.equal({ "content-type": "video/mp4", "content-length": "123456" });
       const url = new URL(grant.upload.url);
@@ -535,6 +536,7 @@ describe("read API (handlers/api) against dynalite", function () {
         { routeKey: "GET /health", public: true, scopes: [] },
         { routeKey: "GET /files", public: false, scopes: ["media-pipeline/files.read"] },
         { routeKey: "GET /files/{key+}", public: false, scopes: ["media-pipeline/files.read"] },
+        { routeKey: "GET /stats", public: false, scopes: ["media-pipeline/files.read"] },
         { routeKey: "POST /uploads", public: false, scopes: ["media-pipeline/files.upload"] },
       ]);
       for (const r of ROUTE_TABLE) expect(r.public).to.equal(r.scopes.length === 0);

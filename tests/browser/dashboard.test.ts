@@ -16,9 +16,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
 import type { Page, Route } from "playwright-core";
 import { type Lab, startLab } from "../../lab/lab";
+import { LIST_SHARDS, listingAttributes } from "../../lib/list-index";
+import type { MetadataItem } from "../../lib/schema";
 import { ensureMedia, runFfmpeg } from "../helpers/media";
 import { assertChromium, type Chromium, launchChromium } from "./chromium";
 
@@ -165,7 +168,7 @@ describe("dashboard (browser)", function () {
     expect(new URL(page.url()).search).to.equal("");
   });
 
-  it("lists the files, searches the loaded pages and filters on the server", async () => {
+  it("lists the files, searches and filters on the server", async () => {
     for (const s of seeds) await row(page, s.key).waitFor();
     expect(await page.locator("#files-table tbody tr").count()).to.equal(seeds.length);
     const failed = row(page, "incoming/truncated-transfer.mp4");
@@ -175,10 +178,25 @@ describe("dashboard (browser)", function () {
       "1920×1080",
     );
 
-    await page.fill("#file-search", "LIBRARY/");
-    await page.waitForFunction("document.querySelectorAll('#files-table tbody tr').length === 5");
-    expect(await page.locator("#files-summary").textContent()).to.match(/5 of 8 loaded files match/);
+    // Search runs on the server: a "/" makes it a key prefix, otherwise a file-name search.
+    const search = async (text: string, param: string) => {
+      const request = page.waitForRequest((r) => new URL(r.url()).searchParams.get(param) === text);
+      await page.fill("#file-search", text);
+      await request;
+      await page.locator('#files[aria-busy="false"]').waitFor();
+      return page.locator("#files-table tbody tr").evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-key")));
+    };
+    expect(await search("library/", "prefix")).to.have.length(5);
+    expect(await page.locator("#files-summary").textContent()).to.equal("5 files match “library/”.");
+    expect(await search("TAKE-3", "q")).to.deep.equal(["library/interview-take-3.mp4"]);
+    // Search and filters compose.
+    await page.selectOption("#filter-status", "unprocessable");
+    await page.locator('#files[aria-busy="false"]').waitFor();
+    expect(await page.locator("#files-table tbody tr").count()).to.equal(0);
+    await page.selectOption("#filter-status", "");
     await page.fill("#file-search", "");
+    await page.click("#refresh");
+    await page.locator('#files[aria-busy="false"]').waitFor();
 
     // A filter reloads from the API (status=, kind=): the panel is aria-busy until the page is in.
     const filter = async (select: string, value: string) => {
@@ -207,9 +225,6 @@ describe("dashboard (browser)", function () {
       await page.locator('#files[aria-busy="false"]').waitFor();
       expect(await page.locator("#files-table tbody tr").count()).to.equal(3);
       expect(await page.locator("#files-summary").textContent()).to.equal("3 files loaded, more available.");
-      await page.fill("#file-search", "mkv");
-      expect(await page.locator("#files-summary").textContent()).to.match(/load more to search further/);
-      await page.fill("#file-search", "");
       let pages = 1;
       while (await page.locator("#load-more").isVisible()) {
         await page.click("#load-more");
@@ -278,7 +293,8 @@ describe("dashboard (browser)", function () {
     // ...then full, and the polling (GET /files/{key} every second) turns it into the result.
     uploaded.video = (await done.getAttribute("data-key")) as string;
     uploaded.corrupt = (await refused.getAttribute("data-key")) as string;
-    expect(uploaded.video).to.match(/^uploads\/[^/]+\/[^/]+\/sunset-timelapse\.mp4$/);
+    // One folder per user, the readable name first (no UUID folder per upload).
+    expect(uploaded.video).to.match(/^uploads\/[^/]+\/sunset-timelapse-\d{8}-\d{6}-[0-9a-f]{6}\.mp4$/);
     await row(page, uploaded.video).waitFor();
     await row(page, uploaded.corrupt).waitFor();
     expect(await row(page, uploaded.video).getAttribute("data-status")).to.equal("ok");
@@ -312,7 +328,7 @@ describe("dashboard (browser)", function () {
     expect(await row(page, uploaded.dropped).locator("td[data-label=Kind]").textContent()).to.equal("Audio");
   });
 
-  it("draws the charts from the loaded files", async () => {
+  it("draws the charts from the whole table (GET /stats)", async () => {
     await page.locator("#overview").scrollIntoViewIfNeeded();
     const values = async (chart: string, mark: string) =>
       (await page
@@ -331,14 +347,26 @@ describe("dashboard (browser)", function () {
     const durations = Object.fromEntries(await values("durations", "rect.bar"));
     expect(durations["10s–1m"]).to.equal(1); // the 12 s trailer
     expect(durations["<10s"]).to.be.at.least(6);
-    // One point per loaded document, failures included.
-    const points = await values("processing", "circle.point");
-    expect(points).to.have.length(seeds.length + 3);
-    expect(points.every(([, v]) => v >= 0)).to.equal(true);
-    expect(await page.locator("svg[data-chart=processing] polyline.line").count()).to.equal(1);
+    // A histogram of probe times (no time line to zigzag): every document once, failures included.
+    const buckets = await values("processing", "rect.bar");
+    expect(buckets.reduce((n, [, v]) => n + v, 0)).to.equal(seeds.length + 3);
     // Accessible names for the charts.
     expect(await page.locator("svg[data-chart=codecs] > title").textContent()).to.match(/Codec mix/);
     await page.locator("#overview").screenshot({ path: path.join(SCREENSHOTS, "charts.png"), animations: "disabled" });
+  });
+
+  it("shows a banner while the pipeline is paused, and explains pending uploads", async () => {
+    const banner = page.locator("#pipeline-banner");
+    expect(await banner.isHidden()).to.equal(true);
+    await lab.control.pause("browser test", new Date());
+    try {
+      // GET /health is polled every 10 s.
+      await banner.waitFor({ state: "visible", timeout: 30_000 });
+      expect(await banner.textContent()).to.match(/Processing is paused since .*Uploads are kept and queued/);
+    } finally {
+      await lab.control.resume();
+    }
+    await banner.waitFor({ state: "hidden", timeout: 30_000 });
   });
 
   it("looks like a dashboard (screenshot of the list)", async () => {
@@ -451,12 +479,121 @@ describe("dashboard (browser)", function () {
     expect(await page.locator("#clear-uploads").isHidden()).to.equal(true);
   });
 
+  it("counts the whole table in the cards, beyond the loaded page, before and after deletes and re-processing", async () => {
+    const doc = DynamoDBDocumentClient.from(lab.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+    const table = lab.endpoints.tableName;
+    const template = (
+      await doc.send(new GetCommand({ TableName: table, Key: { objectKey: "library/trailer-720p.mp4" } }))
+    ).Item as MetadataItem;
+    // 120 more documents (every 8th unprocessable), more than the 50 a page loads.
+    for (let i = 0; i < 120; i++) {
+      const key = `bulk/file-${String(i).padStart(3, "0")}.mp4`;
+      const bad = i % 8 === 0;
+      await doc.send(
+        new PutCommand({
+          TableName: table,
+          Item: {
+            ...template,
+            key,
+            objectKey: key,
+            ...listingAttributes(key, LIST_SHARDS.default),
+            size: 1000 + i,
+            ...(bad
+              ? { status: "unprocessable", kind: "other", reason: "not media", streams: [], container: undefined }
+              : {}),
+            processedAt: new Date(Date.now() - i * 1000).toISOString(),
+          },
+        }),
+      );
+    }
+    const fromTable = async () => {
+      const items: MetadataItem[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const res = await doc.send(
+          new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: start }),
+        );
+        items.push(...((res.Items ?? []) as MetadataItem[]));
+        start = res.LastEvaluatedKey;
+      } while (start);
+      const live = items.filter((d) => d.deleted !== true);
+      return {
+        Files: String(live.length),
+        Processed: String(live.filter((d) => d.status === "ok").length),
+        Unprocessable: String(live.filter((d) => d.status === "unprocessable").length),
+      };
+    };
+    const cards = async () => {
+      await lab.stats.idle();
+      await page.click("#refresh"); // the cards re-read GET /stats after the list reloads
+      await page.locator('#files[aria-busy="false"]').waitFor();
+      const expected = await fromTable();
+      await page.waitForFunction(
+        `document.querySelector("#summary .tile .tile-value")?.textContent === ${JSON.stringify(expected.Files)}`,
+        undefined,
+        { timeout: 20_000 },
+      );
+      const shown = Object.fromEntries(
+        (await page
+          .locator("#summary .tile")
+          .evaluateAll((tiles) =>
+            tiles.map((t) => [
+              t.querySelector(".tile-label")?.textContent,
+              t.querySelector(".tile-value")?.textContent,
+            ]),
+          )) as [string, string][],
+      );
+      return { shown, expected };
+    };
+    let { shown, expected } = await cards();
+    expect(Number(expected.Files)).to.be.greaterThan(120);
+    expect({ Files: shown.Files, Processed: shown.Processed, Unprocessable: shown.Unprocessable }).to.deep.equal(
+      expected,
+    );
+    expect(await page.locator("#files-table tbody tr").count()).to.equal(50); // one page loaded
+    await shot(page, "stats-cards");
+
+    // Deletes (a tombstone, as the extractor writes one) and re-processing (unprocessable -> ok).
+    for (const i of [1, 2, 3]) {
+      const key = `bulk/file-${String(i).padStart(3, "0")}.mp4`;
+      await doc.send(
+        new PutCommand({
+          TableName: table,
+          Item: { objectKey: key, key, deleted: true, sequencer: "ff", eventTime: new Date().toISOString() },
+        }),
+      );
+    }
+    await doc.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          ...template,
+          key: "bulk/file-000.mp4",
+          objectKey: "bulk/file-000.mp4",
+          ...listingAttributes("bulk/file-000.mp4", LIST_SHARDS.default),
+          processedAt: new Date().toISOString(),
+        },
+      }),
+    );
+    ({ shown, expected } = await cards());
+    expect({ Files: shown.Files, Processed: shown.Processed, Unprocessable: shown.Unprocessable }).to.deep.equal(
+      expected,
+    );
+  });
+
   it("signs out at the issuer and comes back signed out", async () => {
     await page.click("#sign-out");
     await page.waitForURL((u) => u.toString().startsWith(lab.endpoints.auth.issuer));
-    // oidc-provider asks to confirm the sign-out (Cognito's /logout does not).
-    const confirm = page.locator('button[type=submit][value="yes"], button[name="logout"]');
-    if (await confirm.count()) await confirm.first().click();
+    // The lab issuer asks to confirm the sign-out (Cognito's /logout does not), on its own
+    // styled page that loads nothing from another origin.
+    const confirm = page.locator('button[name="logout"][value="yes"]');
+    await confirm.waitFor();
+    expect(await page.title()).to.equal("Sign out - media-pipeline lab");
+    const external = await page.evaluate(
+      "[...document.querySelectorAll('link[href],script[src],img[src]')].length + (document.documentElement.outerHTML.includes('googleapis') ? 1 : 0)",
+    );
+    expect(external).to.equal(0);
+    await confirm.click();
     await page.waitForURL((u) => u.toString().startsWith(lab.endpoints.dashboardUrl));
     await page.getByRole("button", { name: "Sign in" }).waitFor();
     expect(await page.locator("#user-name").count()).to.equal(0);

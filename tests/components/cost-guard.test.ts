@@ -226,7 +226,7 @@ describe("CostGuard", () => {
     const extractorFn = res.oneUnder(res.one(T.extractor), T.function);
     const apiFn = res.oneUnder(res.one(T.api), T.function);
     const backfillFn = res.oneUnder(res.one(T.backfill), T.function);
-    const esm = res.one(T.eventSourceMapping);
+    const esm = res.one(T.eventSourceMapping, "-extractor-source");
     const killSwitch = res.oneUnder(guard, T.function);
     expect((killSwitch.inputs.environment as { variables: Record<string, string> }).variables).to.deep.include({
       [ENV.extractorFunctionName]: extractorFn.state.name,

@@ -24,6 +24,7 @@ describe("MediaPipeline", () => {
       `${T.api} mp-test-api`,
       `${T.backfill} mp-test-backfill`,
       `${T.costGuard} mp-test-cost-guard`,
+      "media-pipeline:storage:MetadataStats mp-test-stats",
       `${T.observability} mp-test-observability`,
     ]);
     for (const r of res.all.filter((r) => r !== root)) {
@@ -46,7 +47,7 @@ describe("MediaPipeline", () => {
     expect(notification.inputs.bucket).to.equal(res.oneUnder(ingest, T.bucket).id);
 
     const fn = res.oneUnder(extractor, T.function);
-    expect(res.one(T.eventSourceMapping).inputs).to.deep.include({
+    expect(res.one(T.eventSourceMapping, "-extractor-source").inputs).to.deep.include({
       eventSourceArn: queue.state.arn,
       functionName: fn.state.arn,
     });
@@ -84,7 +85,7 @@ describe("MediaPipeline", () => {
     for (const b of res.ofType(T.bucket)) expect(b.inputs.forceDestroy, b.name).to.equal(true);
     const ingestRules = res.oneUnder(res.one(T.mediaBucket, "-ingest"), T.lifecycle).inputs.rules as { id: string }[];
     expect(ingestRules.map((r) => r.id)).to.include("expire-objects");
-    expect(res.one(T.table).inputs.deletionProtectionEnabled).to.equal(false);
+    expect(res.one(T.table, "test-table").inputs.deletionProtectionEnabled).to.equal(false);
     expect(res.one(T.userPool).inputs.deletionProtection).to.equal("INACTIVE");
   });
 
@@ -101,7 +102,7 @@ describe("MediaPipeline", () => {
         l.name,
       ).to.not.include("expire-objects");
     }
-    expect(res.one(T.table).inputs).to.deep.include({
+    expect(res.one(T.table, "test-table").inputs).to.deep.include({
       deletionProtectionEnabled: true,
       pointInTimeRecovery: { enabled: true },
     });

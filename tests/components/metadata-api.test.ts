@@ -43,7 +43,13 @@ describe("MetadataApi", () => {
     const authorizer = res.one(T.authorizer);
     const integration = res.one(T.integration);
     const routes = new Map(res.ofType(T.route).map((r) => [r.inputs.routeKey as string, r]));
-    expect([...routes.keys()]).to.have.members(["GET /health", "GET /files", "GET /files/{key+}", "POST /uploads"]);
+    expect([...routes.keys()]).to.have.members([
+      "GET /health",
+      "GET /files",
+      "GET /files/{key+}",
+      "GET /stats",
+      "POST /uploads",
+    ]);
     for (const route of routes.values()) {
       expect(route.inputs.apiId).to.equal(api.id);
       expect(route.inputs.target).to.equal(`integrations/${integration.id}`);

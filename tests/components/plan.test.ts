@@ -47,7 +47,13 @@ describe("offline plan (planProgram)", function () {
       );
     expect(notified.map((b) => b.name)).to.deep.equal(["mp-dev-ingest"]);
 
-    expect(res.under(pipeline, T.table)).to.have.length(1);
+    // The metadata table, and the stats table of GET /stats (MetadataStats).
+    expect(
+      res
+        .under(pipeline, T.table)
+        .map((t) => t.name)
+        .sort(),
+    ).to.deep.equal(["mp-dev-stats-table", "mp-dev-table"]);
     const layers = res.under(pipeline, T.layer);
     expect(layers).to.have.length(1);
 
@@ -142,10 +148,11 @@ describe("offline plan (planProgram)", function () {
       "mp-dev-backfill",
       "mp-dev-cost-guard-kill-switch",
       "mp-dev-extractor",
+      "mp-dev-stats",
     ]);
     for (const fn of functions) expect(alarmed("FunctionName", fn.state.name), fn.name).to.have.length(3);
     for (const q of res.ofType(T.queue)) expect(alarmed("QueueName", q.state.name), q.name).to.have.length(1);
-    expect(alarmed("TableName", res.one(T.table).state.name)).to.have.length(2);
+    expect(alarmed("TableName", res.one(T.table, "dev-table").state.name)).to.have.length(2);
     expect(alarmed("ApiId", res.one(T.httpApi).id)).to.have.length(3);
     for (const a of alarms) expect(a.inputs.alarmActions, a.name).to.deep.equal([topicArn]);
 
@@ -196,7 +203,7 @@ describe("offline plan (planProgram)", function () {
     expect(dev.outputs).to.deep.include({
       [STACK_OUTPUTS.extractorFunction]: res.oneUnder(res.one(T.extractor), T.function).state.name,
       [STACK_OUTPUTS.apiFunction]: res.oneUnder(res.one(T.api), T.function).state.name,
-      [STACK_OUTPUTS.eventSourceMapping]: res.one(T.eventSourceMapping).state.uuid,
+      [STACK_OUTPUTS.eventSourceMapping]: res.one(T.eventSourceMapping, "-extractor-source").state.uuid,
     });
   });
 
@@ -224,7 +231,7 @@ describe("offline plan (planProgram)", function () {
 
   it("plans prod with deletion protection and point-in-time recovery on, and nothing force-destroyed", () => {
     const res = new Resources(prod.resources);
-    const table = res.one(T.table);
+    const table = res.one(T.table, "prod-table");
     expect(table.inputs.deletionProtectionEnabled).to.equal(true);
     expect(table.inputs.pointInTimeRecovery).to.deep.equal({ enabled: true });
     expect(res.one(T.userPool).inputs.deletionProtection).to.equal("ACTIVE");

@@ -39,7 +39,7 @@ describe("IAM least privilege of the cost guard, canary and alarm topic (iam-sim
     arn.backfill = res.oneUnder(res.one(T.backfill), T.function).state.arn as string;
     arn.budget = `arn:aws:budgets::${ACCOUNT}:budget/${res.oneUnder(costGuard, T.budget).state.name}`;
     arn.killSwitch = res.oneUnder(costGuard, T.function).state.arn as string;
-    arn.mapping = res.one(T.eventSourceMapping).state.arn as string;
+    arn.mapping = res.one(T.eventSourceMapping, "-extractor-source").state.arn as string;
     arn.killSwitchLogs = res.oneUnder(costGuard, T.logGroup).state.arn as string;
     arn.extractorLogs = res.one(T.logGroup, "extractor-logs").state.arn as string;
     arn.artifacts = res.oneUnder(res.one(T.healthCanary), T.bucket).state.arn as string;

@@ -30,7 +30,7 @@ describe("IAM least privilege (iam-simulate on the mocked pipeline's policies)",
     arn.ingest = bucketArn("-ingest");
     arn.metadata = bucketArn("-metadata");
     arn.site = bucketArn("-dashboard-bucket");
-    arn.table = res.one(T.table).state.arn as string;
+    arn.table = res.one(T.table, "test-table").state.arn as string;
     arn.queue = res.one(T.queue, "-queue").state.arn as string;
     arn.dlq = res.one(T.queue, "-dlq").state.arn as string;
     arn.extractorLogs = res.one(T.logGroup, "extractor-logs").state.arn as string;

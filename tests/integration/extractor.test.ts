@@ -17,6 +17,7 @@ import { expect } from "chai";
 import { createExtractor, type Extractor } from "../../handlers/extractor/extractor";
 import { resolveLocalFfprobe } from "../../handlers/extractor/ffprobe";
 import { makeLabDynamoClient, makeLabS3Client } from "../../lab/clients";
+import { listPartitionValues, listShardsFromEnv } from "../../lib/list-index";
 import { METADATA_TABLE, type MetadataItem } from "../../lib/schema";
 import { type EmbeddedAws, startEmbeddedAws } from "../helpers/embedded-aws";
 import { ensureMedia } from "../helpers/media";
@@ -119,19 +120,24 @@ describe("extractor (integration: real ffprobe, embedded S3 and DynamoDB)", func
     return res.Item as MetadataItem | undefined;
   }
 
+  /** Keys listed in the index, every shard (lib/list-index.ts) read. */
   async function listedKeys(): Promise<string[]> {
     const idx = METADATA_TABLE.listIndex;
-    const res = await items.send(
-      new QueryCommand({
-        TableName: aws.tableName,
-        IndexName: idx.name,
-        KeyConditionExpression: "#p = :p",
-        ExpressionAttributeNames: { "#p": idx.partitionKey.name },
-        ExpressionAttributeValues: { ":p": METADATA_TABLE.listPartitionValue },
-        ScanIndexForward: false,
-      }),
-    );
-    return (res.Items ?? []).map((i) => i.key as string);
+    const keys: string[] = [];
+    for (const value of listPartitionValues(listShardsFromEnv())) {
+      const res = await items.send(
+        new QueryCommand({
+          TableName: aws.tableName,
+          IndexName: idx.name,
+          KeyConditionExpression: "#p = :p",
+          ExpressionAttributeNames: { "#p": idx.partitionKey.name },
+          ExpressionAttributeValues: { ":p": value },
+          ScanIndexForward: false,
+        }),
+      );
+      keys.push(...(res.Items ?? []).map((i) => i.key as string));
+    }
+    return keys;
   }
 
   it("stores a document and the gzip'd full ffprobe JSON it points to", async () => {

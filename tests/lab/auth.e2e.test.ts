@@ -368,7 +368,7 @@ describe("lab auth and read API end to end", function () {
       const res = await request({ fileName: "holiday.mp4", contentType: "video/mp4", size: bytes.length });
       expect(res.status).to.equal(200);
       const grant = (await res.json()) as UploadGrant;
-      expect(grant.key).to.match(new RegExp(`^uploads/${labUser(dir).sub}/[0-9a-f-]{36}/holiday\\.mp4$`));
+      expect(grant.key).to.match(new RegExp(`^uploads/${labUser(dir).sub}/holiday-\\d{8}-\\d{6}-[0-9a-f]{6}\\.mp4$`));
       const put = await fetch(grant.upload.url, {
         method: "PUT",
         headers: { "content-type": grant.upload.headers["content-type"] },

@@ -136,7 +136,7 @@ describe("policies: the dev and prod stacks under mocks", function () {
     );
     resources = edited(
       resources,
-      (r) => r.type === "aws:dynamodb/table:Table",
+      (r) => r.type === "aws:dynamodb/table:Table" && r.name === "mp-dev-table",
       (r) => withBoth(r, { deletionProtectionEnabled: true }),
     );
     const violations = await evaluatePolicies(resources, { stack: "dev", stackConfig: p.config });
@@ -152,7 +152,7 @@ describe("policies: the dev and prod stacks under mocks", function () {
     const p = await plan("prod");
     let resources = edited(
       p.resources,
-      (r) => r.type === "aws:dynamodb/table:Table",
+      (r) => r.type === "aws:dynamodb/table:Table" && r.name === "mp-prod-table",
       (r) => withBoth(r, { pointInTimeRecovery: { enabled: false } }),
     );
     resources = edited(

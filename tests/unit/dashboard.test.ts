@@ -9,7 +9,14 @@ import {
 } from "../../lib/dashboard-config";
 import type { MetadataDocument } from "../../lib/schema";
 import { toPresignedUpload } from "../../web/src/api";
-import { codecSummary, formatBytes, formatDuration, resolutionOf } from "../../web/src/format";
+import {
+  codecSummary,
+  formatBytes,
+  formatDuration,
+  formatName,
+  formatTotalDuration,
+  resolutionOf,
+} from "../../web/src/format";
 import {
   codecMix,
   durationDistribution,
@@ -154,7 +161,24 @@ describe("dashboard chart data", () => {
     expect(niceScale(210)).to.deep.equal({ step: 100, top: 300 });
     expect(niceScale(7)).to.deep.equal({ step: 2, top: 8 });
     expect(niceScale(0)).to.deep.equal({ step: 1, top: 4 });
-    expect(formatBytes(1_500_000)).to.equal("1.5 MB");
+    // Binary units everywhere (lib/uploads.ts): 5 GiB is "5 GiB", never "5.4 GB".
+    expect(formatBytes(1_500_000)).to.equal("1.4 MiB");
+    expect(formatBytes(5 * 1024 ** 3)).to.equal("5 GiB");
+    expect(formatBytes(49_664)).to.equal("48.5 KiB");
+    expect(formatBytes(512)).to.equal("512 B");
+    // Totals never read as a time of day.
+    expect(formatTotalDuration(901)).to.equal("15 min 01 s");
+    expect(formatTotalDuration(11_100)).to.equal("3 h 05 min");
+    expect(formatTotalDuration(45)).to.equal("45 s");
+    expect(formatTotalDuration(2 * 86_400 + 4 * 3600)).to.equal("2 d 4 h");
+    // Formats by their usual names.
+    const withFormat = (key: string, format: string) => ({ ...docs[0], key, container: { format } });
+    expect(formatName(withFormat("a.mp4", "mov,mp4,m4a,3gp,3g2,mj2"))).to.equal("MP4");
+    expect(formatName(withFormat("a.MOV", "mov,mp4,m4a,3gp,3g2,mj2"))).to.equal("QuickTime");
+    expect(formatName(withFormat("a.png", "png_pipe"))).to.equal("PNG");
+    expect(formatName(withFormat("a.webm", "matroska,webm"))).to.equal("WebM");
+    expect(formatName(withFormat("a.mkv", "matroska,webm"))).to.equal("Matroska");
+    expect(formatName(withFormat("a.mp3", "mp3"))).to.equal("MP3");
     expect(formatDuration(75)).to.equal("1:15");
     expect(formatDuration(12.4)).to.equal("12 s");
     expect(formatDuration(4000)).to.equal("1:06:40");

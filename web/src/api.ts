@@ -3,7 +3,9 @@
  * Paths as in handlers/api/routes.ts; the object key is sent as a greedy path, each
  * segment URL-encoded.
  */
+
 import type { DocumentStatus, MediaKind, MetadataDocument } from "../../lib/schema";
+import type { TableStats } from "../../lib/stats";
 
 export interface FileDetail extends MetadataDocument {
   /** Presigned link to the full ffprobe JSON, when the API offers one. */
@@ -20,6 +22,16 @@ export interface ListQuery {
   cursor?: string;
   status?: DocumentStatus | "";
   kind?: MediaKind | "";
+  /** File-name search, server-side (case-insensitive). */
+  q?: string;
+  /** Key prefix, server-side. */
+  prefix?: string;
+}
+
+/** GET /health: the API and, when known, the pipeline. */
+export interface Health {
+  status: string;
+  pipeline?: { state: "running" | "paused" | "partial"; pausedAt?: string; pending?: number };
 }
 
 export interface UploadRequest {
@@ -120,6 +132,8 @@ export class ApiClient {
     if (query.cursor) params.set("cursor", query.cursor);
     if (query.status) params.set("status", query.status);
     if (query.kind) params.set("kind", query.kind);
+    if (query.q) params.set("q", query.q);
+    if (query.prefix) params.set("prefix", query.prefix);
     const qs = params.toString();
     const res = await this.request(`/files${qs ? `?${qs}` : ""}`);
     const body = (await res.json()) as { items?: MetadataDocument[]; cursor?: string; nextCursor?: string };
@@ -136,6 +150,18 @@ export class ApiClient {
       if (err instanceof ApiError && err.status === 404) return undefined;
       throw err;
     }
+  }
+
+  /** Totals over the whole table (GET /stats), kept up to date by the stats aggregator. */
+  async stats(): Promise<TableStats> {
+    const res = await this.request("/stats");
+    return (await res.json()) as TableStats;
+  }
+
+  /** GET /health (public). */
+  async health(): Promise<Health> {
+    const res = await this.request("/health");
+    return (await res.json()) as Health;
   }
 
   async createUpload(req: UploadRequest): Promise<PresignedUpload> {

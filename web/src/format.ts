@@ -7,18 +7,8 @@ export function formatNumber(n: number): string {
   return numberFormat.format(n);
 }
 
-export function formatBytes(bytes: number | undefined): string {
-  if (bytes === undefined || !Number.isFinite(bytes)) return "—";
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  const digits = unit === 0 || value >= 100 ? 0 : 1;
-  return `${value.toFixed(digits)} ${units[unit]}`;
-}
+/** Sizes in binary units (KiB, MiB, GiB): one definition, in lib/uploads.ts. */
+export { formatBytes } from "../../lib/uploads";
 
 export function formatDuration(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds)) return "—";
@@ -30,6 +20,24 @@ export function formatDuration(seconds: number | undefined): string {
   const s = total % 60;
   const pad = (n: number) => String(n).padStart(2, "0");
   return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+}
+
+/**
+ * A total of durations, never clock-like: "45 s", "15 min 01 s", "3 h 05 min", "2 d 4 h"
+ * ("15:01" would read as a time of day).
+ */
+export function formatTotalDuration(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds)) return "—";
+  const total = Math.round(seconds);
+  if (total < 60) return `${total} s`;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const d = Math.floor(total / 86_400);
+  const h = Math.floor((total % 86_400) / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (d > 0) return `${d} d ${h} h`;
+  if (h > 0) return `${h} h ${pad(m)} min`;
+  return `${m} min ${pad(s)} s`;
 }
 
 export function formatBitRate(bps: number | undefined): string {
@@ -113,9 +121,53 @@ export function codecSummary(doc: MetadataDocument): string {
   return [...new Set(codecs)].join(" · ") || "—";
 }
 
-/** Short container name: the first of ffprobe's comma-separated format names. */
+/** ffprobe's demuxer names (format_name) as people call the formats. */
+const FORMAT_NAMES: Record<string, string> = {
+  matroska: "Matroska",
+  mp3: "MP3",
+  wav: "WAV",
+  flac: "FLAC",
+  ogg: "Ogg",
+  aac: "AAC",
+  mpegts: "MPEG-TS",
+  mpeg: "MPEG-PS",
+  avi: "AVI",
+  asf: "WMV/ASF",
+  flv: "FLV",
+  gif: "GIF",
+  png_pipe: "PNG",
+  apng: "APNG",
+  jpeg_pipe: "JPEG",
+  mjpeg: "JPEG",
+  webp_pipe: "WebP",
+  bmp_pipe: "BMP",
+  tiff_pipe: "TIFF",
+  svg_pipe: "SVG",
+  image2: "Image",
+  aiff: "AIFF",
+  w64: "Wave64",
+  amr: "AMR",
+  ac3: "AC-3",
+  eac3: "E-AC-3",
+  dts: "DTS",
+};
+
+/**
+ * The container as people name it: "MP4", "QuickTime", "WebM", "PNG". ffprobe reports
+ * families ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"); the file's extension picks the
+ * member when the family cannot tell.
+ */
 export function formatName(doc: MetadataDocument): string {
-  return doc.container?.format?.split(",")[0] ?? "—";
+  const format = doc.container?.format;
+  if (!format) return "—";
+  const names = format.split(",");
+  const ext = doc.key.split(".").pop()?.toLowerCase() ?? "";
+  if (names[0] === "mov") {
+    const byExt: Record<string, string> = { mov: "QuickTime", m4a: "M4A", m4v: "M4V", "3gp": "3GP", "3g2": "3G2" };
+    return byExt[ext] ?? "MP4";
+  }
+  if (names[0] === "matroska") return ext === "webm" ? "WebM" : "Matroska";
+  return FORMAT_NAMES[names[0]] ?? names[0].replace(/_pipe$/, "").toUpperCase();
 }
 
 /** The last path segment of an object key. */

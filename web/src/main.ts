@@ -11,7 +11,11 @@ import { type AppContext, keyFromHash, notify } from "./views/common";
 import { createDetailView } from "./views/detail";
 import { createFilesView } from "./views/files";
 import { createOverview } from "./views/overview";
+import { createPipelineBanner, watchPipeline } from "./views/pipeline";
 import { createUploadsView } from "./views/uploads";
+
+/** How often the summary cards and charts re-read GET /stats. */
+const STATS_REFRESH_MS = 15_000;
 
 async function loadConfig(): Promise<DashboardConfig> {
   const res = await fetch(DASHBOARD_CONFIG_PATH, { cache: "no-store" });
@@ -91,12 +95,31 @@ function renderDashboard(config: DashboardConfig, auth: Auth, user: SignedInUser
   const uploads = createUploadsView(ctx, config.uploads);
   const files = createFilesView(ctx);
   const detail = createDetailView(ctx);
-  files.onChange = () => overview.update(files.items());
-  overview.update([]);
+  const banner = createPipelineBanner();
+  overview.update(undefined);
+
+  // Totals of the whole table (GET /stats): on load, soon after the list changes, and every
+  // STATS_REFRESH_MS while the page is visible.
+  let statsTimer: ReturnType<typeof setTimeout> | undefined;
+  const refreshStats = async () => {
+    clearTimeout(statsTimer);
+    try {
+      overview.update(await ctx.api.stats());
+    } catch (err) {
+      if (err instanceof ApiError && err.unauthorized) ctx.fail(err);
+    }
+    statsTimer = setTimeout(() => void refreshStats(), STATS_REFRESH_MS);
+  };
+  files.onChange = () => {
+    clearTimeout(statsTimer);
+    statsTimer = setTimeout(() => void refreshStats(), 500);
+  };
+  ctx.pipeline = watchPipeline(ctx.api, banner);
 
   replaceChildren(
     byId("app"),
     h("h1", { class: "visually-hidden" }, "Media pipeline dashboard"),
+    banner.element,
     overview.tiles,
     uploads.element,
     overview.element,
@@ -116,6 +139,7 @@ function renderDashboard(config: DashboardConfig, auth: Auth, user: SignedInUser
   window.addEventListener("hashchange", route);
   route();
   void files.reload();
+  void refreshStats();
 }
 
 async function main(): Promise<void> {

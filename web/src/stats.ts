@@ -1,8 +1,10 @@
 /**
- * What the charts show, computed from the loaded documents. Pure functions (no DOM), so
+ * Chart data computed from a list of documents (the dashboard's charts use GET /stats, which
+ * the aggregator computes with the same buckets, lib/stats.ts; these serve lists of loaded rows). Pure functions (no DOM), so
  * the numbers are easy to test.
  */
 import type { MetadataDocument } from "../../lib/schema";
+import { DURATION_BUCKETS, RESOLUTION_BUCKETS } from "../../lib/stats";
 import { primaryVideo } from "./format";
 
 export interface Datum {
@@ -38,14 +40,7 @@ export function codecMix(docs: readonly MetadataDocument[], top = 6): Datum[] {
   return [...sorted.slice(0, top), { label: "other", value: rest }];
 }
 
-export const RESOLUTION_BUCKETS = [
-  { label: "≤360p", max: 360 },
-  { label: "480p", max: 576 },
-  { label: "720p", max: 720 },
-  { label: "1080p", max: 1080 },
-  { label: "1440p", max: 1440 },
-  { label: "4K+", max: Number.POSITIVE_INFINITY },
-] as const;
+export { DURATION_BUCKETS, RESOLUTION_BUCKETS } from "../../lib/stats";
 
 /** Video files by the short side of their main video stream (portrait 1080×1920 is 1080p). */
 export function resolutionDistribution(docs: readonly MetadataDocument[]): Datum[] {
@@ -60,15 +55,6 @@ export function resolutionDistribution(docs: readonly MetadataDocument[]): Datum
   }
   return counts;
 }
-
-export const DURATION_BUCKETS = [
-  { label: "<10s", max: 10 },
-  { label: "10s–1m", max: 60 },
-  { label: "1–5m", max: 300 },
-  { label: "5–20m", max: 1200 },
-  { label: "20–60m", max: 3600 },
-  { label: "≥1h", max: Number.POSITIVE_INFINITY },
-] as const;
 
 /** Audio and video files by container duration. */
 export function durationDistribution(docs: readonly MetadataDocument[]): Datum[] {

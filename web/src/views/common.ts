@@ -60,4 +60,13 @@ export interface AppContext {
   fail(err: unknown): void;
   /** A document was created or changed (e.g. an upload got processed). */
   upsert(doc: MetadataDocument): void;
+  /** What GET /health last said about the pipeline (views/pipeline.ts). */
+  pipeline?: PipelineWatch;
+}
+
+export interface PipelineWatch {
+  /** True while GET /health says the pipeline is paused (or partly). */
+  paused(): boolean;
+  /** Resolves once the pipeline runs again (immediately when it does). */
+  running(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 /**
- * The files table: server-side filters (status, kind), client-side search over the loaded
- * pages by key substring, and "Load more" with the API's cursor.
+ * The files table: server-side filters (status, kind) and search (a file name, or a key
+ * prefix when the text has a "/"), composing with each other, and "Load more" with the API's
+ * signed cursor. Nothing is filtered in the browser.
  */
 
 import type { DocumentStatus, MediaKind, MetadataDocument } from "../../../lib/schema";
@@ -43,7 +44,7 @@ export function createFilesView(ctx: AppContext): FilesView {
   const searchInput = h("input", {
     id: "file-search",
     type: "search",
-    placeholder: "Filter by key…",
+    placeholder: "File name, or folder/ prefix…",
     autocomplete: "off",
     spellcheck: "false",
   });
@@ -104,8 +105,14 @@ export function createFilesView(ctx: AppContext): FilesView {
   );
 
   function visible(): MetadataDocument[] {
-    const q = search.trim().toLowerCase();
-    return q ? items.filter((d) => d.key.toLowerCase().includes(q)) : items;
+    return items;
+  }
+
+  /** The search as the API takes it: a key prefix when the text has a "/", else a file-name search. */
+  function searchQuery(): { q?: string; prefix?: string } {
+    const text = search.trim();
+    if (!text) return {};
+    return text.includes("/") ? { prefix: text } : { q: text };
   }
 
   /** A right-aligned cell; "blank" when there is no value (hidden in the narrow layout). */
@@ -116,7 +123,9 @@ export function createFilesView(ctx: AppContext): FilesView {
   function row(doc: MetadataDocument): HTMLTableRowElement {
     const failed = doc.status !== "ok";
     const name = baseName(doc.key);
-    const folder = doc.key.length > name.length ? doc.key.slice(0, doc.key.length - name.length) : "";
+    // Browser uploads live under uploads/<user id>/: the id says nothing to a reader.
+    const rawFolder = doc.key.length > name.length ? doc.key.slice(0, doc.key.length - name.length) : "";
+    const folder = /^uploads\/[^/]+\/$/.test(rawFolder) ? "uploads/" : rawFolder;
     const link = h("a", { class: "file-link", href: detailHref(doc.key), title: doc.key }, name);
     const tr = h(
       "tr",
@@ -163,13 +172,13 @@ export function createFilesView(ctx: AppContext): FilesView {
     const shown = visible();
     replaceChildren(tableBody, ...shown.map(row));
     table.hidden = shown.length === 0;
-    const filtered = status || kind;
+    const filtered = status || kind || search.trim();
     if (!loadedOnce) {
       summary.textContent = "Loading files…";
     } else if (items.length === 0) {
       summary.textContent = "";
     } else if (search.trim()) {
-      summary.textContent = `${shown.length} of ${items.length} loaded file${items.length === 1 ? "" : "s"} match “${search.trim()}”${cursor ? " (load more to search further)" : ""}.`;
+      summary.textContent = `${items.length} file${items.length === 1 ? "" : "s"} match “${search.trim()}”${cursor ? " so far, more available" : ""}.`;
     } else {
       summary.textContent = `${items.length} file${items.length === 1 ? "" : "s"}${cursor ? " loaded, more available" : ""}.`;
     }
@@ -182,7 +191,7 @@ export function createFilesView(ctx: AppContext): FilesView {
           "p",
           { class: "muted" },
           filtered
-            ? "Try another status or kind."
+            ? "Try another search, status or kind."
             : "Upload a video, song or picture above: it shows up here once processed.",
         ),
       );
@@ -201,16 +210,25 @@ export function createFilesView(ctx: AppContext): FilesView {
     loading = true;
     render();
     try {
-      const page = await ctx.api.listFiles({
-        limit: PAGE_SIZE,
-        cursor: reset ? undefined : cursor,
-        status,
-        kind,
-      });
-      if (mine !== generation) return; // a newer load (other filters) won
+      let next = reset ? undefined : cursor;
+      const found: MetadataDocument[] = [];
+      // A search page may come back empty with a cursor (the API bounds the reads per page): keep going a little.
+      for (let pages = 0; pages < 5; pages++) {
+        const page = await ctx.api.listFiles({
+          limit: PAGE_SIZE - found.length,
+          cursor: next,
+          status,
+          kind,
+          ...searchQuery(),
+        });
+        if (mine !== generation) return; // a newer load (other filters) won
+        found.push(...page.items);
+        next = page.cursor;
+        if (!next || found.length > 0) break;
+      }
       const seen = new Set(reset ? [] : items.map((d) => d.key));
-      items = reset ? page.items : [...items, ...page.items.filter((d) => !seen.has(d.key))];
-      cursor = page.cursor;
+      items = reset ? found : [...items, ...found.filter((d) => !seen.has(d.key))];
+      cursor = next;
       loadedOnce = true;
     } catch (err) {
       if (mine === generation) ctx.fail(err);
@@ -223,9 +241,14 @@ export function createFilesView(ctx: AppContext): FilesView {
     }
   }
 
+  let searchTimer: ReturnType<typeof setTimeout> | undefined;
   searchInput.addEventListener("input", () => {
-    search = searchInput.value;
-    render();
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      if (searchInput.value === search) return;
+      search = searchInput.value;
+      void load(true);
+    }, 300);
   });
   statusSelect.addEventListener("change", () => {
     status = statusSelect.value as DocumentStatus | "";
@@ -244,6 +267,9 @@ export function createFilesView(ctx: AppContext): FilesView {
     reload: () => load(true),
     upsert(doc) {
       if ((status && doc.status !== status) || (kind && doc.kind !== kind)) return;
+      const { q, prefix } = searchQuery();
+      if (prefix && !doc.key.startsWith(prefix)) return;
+      if (q && !baseName(doc.key).toLowerCase().includes(q.toLowerCase())) return;
       items = [doc, ...items.filter((d) => d.key !== doc.key)];
       loadedOnce = true;
       render();

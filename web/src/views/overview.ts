@@ -1,9 +1,12 @@
-/** Summary numbers and the four charts, over the documents loaded in the table. */
-import type { MetadataDocument } from "../../../lib/schema";
-import { barChart, columnChart, timeChart } from "../charts";
+/**
+ * Summary numbers and the four charts, over the whole table: GET /stats (running totals the
+ * stats aggregator keeps as documents change), not the rows loaded in the files table. The
+ * file list's filters and search do not change them.
+ */
+import type { TableStats } from "../../../lib/stats";
+import { barChart, columnChart } from "../charts";
 import { h, replaceChildren } from "../dom";
-import { formatBytes, formatDuration } from "../format";
-import { codecMix, durationDistribution, processingTimeline, resolutionDistribution } from "../stats";
+import { formatBytes, formatMs, formatNumber, formatTotalDuration } from "../format";
 
 function figure(id: string, caption: string, note: string, chart: Element | null, empty: string): HTMLElement {
   return h(
@@ -34,25 +37,50 @@ export function createOverview() {
     );
   }
 
-  function update(docs: readonly MetadataDocument[]): void {
-    const okDocs = docs.filter((d) => d.status === "ok");
-    const failed = docs.length - okDocs.length;
-    const totalDuration = okDocs.reduce((n, d) => n + (d.container?.durationSec ?? 0), 0);
+  function update(stats: TableStats | undefined): void {
+    if (!stats) {
+      replaceChildren(tiles, tile("Files", "…"), tile("Processed", "…"), tile("Unprocessable", "…"));
+      note.textContent = "";
+      replaceChildren(charts);
+      return;
+    }
+    const failed = stats.byStatus.unprocessable;
     replaceChildren(
       tiles,
-      tile("Files", String(docs.length)),
-      tile("Processed", String(okDocs.length), "tile-ok"),
-      tile("Unprocessable", String(failed), failed > 0 ? "tile-failed" : ""),
-      tile("Total size", formatBytes(docs.reduce((n, d) => n + d.size, 0))),
-      tile("Total duration", totalDuration > 0 ? formatDuration(totalDuration) : "—"),
+      tile("Files", formatNumber(stats.files)),
+      tile("Processed", formatNumber(stats.byStatus.ok), "tile-ok"),
+      tile("Unprocessable", formatNumber(failed), failed > 0 ? "tile-failed" : ""),
+      tile("Total size", formatBytes(stats.totalBytes)),
+      tile("Total duration", stats.totalDurationSec > 0 ? formatTotalDuration(stats.totalDurationSec) : "—"),
     );
-    note.textContent = docs.length ? `Over the ${docs.length} loaded file${docs.length === 1 ? "" : "s"}` : "";
+    for (const el of tiles.children) el.setAttribute("data-scope", "table");
+    note.textContent = stats.files
+      ? `All ${formatNumber(stats.files)} file${stats.files === 1 ? "" : "s"} in the table`
+      : "";
 
-    const codecs = codecMix(docs);
-    const resolutions = resolutionDistribution(docs);
-    const durations = durationDistribution(docs);
-    const timeline = processingTimeline(docs);
+    const top = 6;
+    const codecs =
+      stats.codecs.length <= top + 1
+        ? stats.codecs
+        : [
+            ...stats.codecs.slice(0, top),
+            { label: "other", value: stats.codecs.slice(top).reduce((n, d) => n + d.value, 0) },
+          ];
     const any = (d: { value: number }[]) => d.some((x) => x.value > 0);
+    const p = stats.processingMs;
+    // A histogram of probe times: the same shape however bursty the arrivals (a time line zigzags).
+    const bound = (label: string) => {
+      if (label === "inf") return "more";
+      const ms = Number(label);
+      return ms < 1000 ? `≤${ms} ms` : `≤${ms / 1000} s`;
+    };
+    // Only the buckets from the first to the last one used, so the labels stay readable.
+    const used = p.histogram.map((d) => d.value > 0);
+    const histogram = p.histogram
+      .slice(used.indexOf(true), used.lastIndexOf(true) + 1)
+      .map((d) => ({ label: bound(d.label), value: d.value }));
+    const percentiles =
+      p.count > 0 ? `median ≤${formatMs(p.p50Ms)}, 90% ≤${formatMs(p.p90Ms)}, 99% ≤${formatMs(p.p99Ms)}` : "";
     replaceChildren(
       charts,
       figure(
@@ -66,21 +94,23 @@ export function createOverview() {
         "chart-resolutions",
         "Resolution",
         "video files by height",
-        any(resolutions) ? columnChart("resolutions", "Video resolution distribution", resolutions, "videos") : null,
+        any(stats.resolutions)
+          ? columnChart("resolutions", "Video resolution distribution", stats.resolutions, "videos")
+          : null,
         "No video yet.",
       ),
       figure(
         "chart-durations",
         "Duration",
         "audio and video files",
-        any(durations) ? columnChart("durations", "Duration distribution", durations) : null,
+        any(stats.durations) ? columnChart("durations", "Duration distribution", stats.durations) : null,
         "No audio or video yet.",
       ),
       figure(
         "chart-processing",
         "Processing time",
-        "ffprobe time per file, by when it was processed",
-        timeline.length ? timeChart("processing", "Probe time over time", timeline) : null,
+        percentiles ? `ffprobe time per file: ${percentiles}` : "ffprobe time per file",
+        p.count > 0 ? columnChart("processing", "Probe time distribution", histogram, "files") : null,
         "Nothing processed yet.",
       ),
     );

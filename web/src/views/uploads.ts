@@ -11,8 +11,13 @@ import { formatBytes } from "../format";
 import { sendFile } from "../upload";
 import { type AppContext, announce, detailHref } from "./common";
 
-/** How often the document is polled after an upload, and for how long. */
+/**
+ * How often the document is polled after an upload (from POLL_INTERVAL_MS, growing by half
+ * each time up to POLL_MAX_INTERVAL_MS: a 404 only means "not yet"), and for how long. While
+ * the pipeline is paused (views/pipeline.ts) polling stops, and the clock with it.
+ */
 const POLL_INTERVAL_MS = 1000;
+const POLL_MAX_INTERVAL_MS = 10_000;
 const POLL_TIMEOUT_MS = 3 * 60_000;
 /** Files uploading at once; the rest wait their turn. */
 const PARALLEL_UPLOADS = 3;
@@ -137,7 +142,9 @@ export function createUploadsView(ctx: AppContext, limits: DashboardUploadConfig
         status = [`Uploading… ${percent}%`];
         break;
       case "processing":
-        status = [h("span", { class: "spinner", "aria-hidden": "true" }), "Uploaded. Processing…"];
+        status = entry.message
+          ? [entry.message]
+          : [h("span", { class: "spinner", "aria-hidden": "true" }), "Uploaded. Processing…"];
         break;
       case "ok":
         status = ["Processed. ", h("a", { href: detailHref(entry.key ?? "") }, "View details")];
@@ -176,10 +183,22 @@ export function createUploadsView(ctx: AppContext, limits: DashboardUploadConfig
   }
 
   async function waitForDocument(entry: UploadEntry): Promise<void> {
-    const deadline = Date.now() + POLL_TIMEOUT_MS;
+    let deadline = Date.now() + POLL_TIMEOUT_MS;
     const key = entry.key as string;
+    let interval = POLL_INTERVAL_MS;
     while (Date.now() < deadline) {
-      await sleep(POLL_INTERVAL_MS);
+      await sleep(interval);
+      interval = Math.min(Math.round(interval * 1.5), POLL_MAX_INTERVAL_MS);
+      if (ctx.pipeline?.paused()) {
+        entry.message = "Waiting: processing is paused. The file is kept and will be described when it resumes.";
+        render(entry);
+        const pausedAt = Date.now();
+        await ctx.pipeline.running();
+        deadline += Date.now() - pausedAt;
+        entry.message = undefined;
+        interval = POLL_INTERVAL_MS;
+        render(entry);
+      }
       let doc: MetadataDocument | undefined;
       try {
         doc = await ctx.api.getFile(key);
