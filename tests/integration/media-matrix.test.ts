@@ -8,16 +8,15 @@ import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import { createExtractor, type Extractor } from "../../handlers/extractor/extractor";
 import { resolveLocalFfprobe } from "../../handlers/extractor/ffprobe";
 import type { MetadataItem } from "../../lib/schema";
 import { type EmbeddedAws, startEmbeddedAws } from "../helpers/embedded-aws";
+import { extractObjects } from "../helpers/extract-objects";
 import { expectFixtureDocument, KIND } from "../helpers/fixture-documents";
 import { EXPECTED, ensureAllMedia, MEDIA_NAMES, type MediaName } from "../helpers/media";
-import { s3EventBody, sqsEvent, sqsRecord } from "../helpers/s3-events";
 
 /** Keys that are not `<name>.<ext>`: misleading, upper-case or camera-style names must not matter. */
 const ODD_KEYS: Partial<Record<MediaName, string>> = {
@@ -50,39 +49,12 @@ describe("media matrix (integration: every fixture through the extractor)", func
       logger: new Logger({ serviceName: "extractor", logLevel: "SILENT" }),
       metrics: new Metrics({ namespace: "Test", serviceName: "extractor", logger: logs }),
     });
-    const records = [];
-    for (const name of MEDIA_NAMES) {
-      const body = await readFile(files[name]);
-      const res = await aws.s3.send(new PutObjectCommand({ Bucket: aws.ingestBucket, Key: keyFor(name), Body: body }));
-      const etag = (res.ETag ?? "").replace(/"/g, "");
-      records.push(
-        sqsRecord(
-          s3EventBody({
-            eventName: "ObjectCreated:Put",
-            bucket: aws.ingestBucket,
-            key: keyFor(name),
-            size: body.length,
-            etag,
-          }),
-        ),
-      );
-    }
-    // One batch of ten, the rest in a second: as an event source mapping would deliver them.
-    const write = process.stdout.write;
-    process.stdout.write = (() => true) as typeof process.stdout.write; // EMF lines
-    try {
-      for (let i = 0; i < records.length; i += 10) {
-        const res = await extractor.handleBatch(sqsEvent(...records.slice(i, i + 10)));
-        expect(res.batchItemFailures).to.deep.equal([]);
-      }
-    } finally {
-      process.stdout.write = write;
-    }
-    const items = DynamoDBDocumentClient.from(aws.dynamodb);
-    for (const name of MEDIA_NAMES) {
-      const res = await items.send(new GetCommand({ TableName: aws.tableName, Key: { objectKey: keyFor(name) } }));
-      docs.set(name, res.Item as MetadataItem);
-    }
+    // Batches of ten, as an event source mapping would deliver them.
+    const objects = await Promise.all(
+      MEDIA_NAMES.map(async (name) => ({ key: keyFor(name), bytes: await readFile(files[name]) })),
+    );
+    const stored = await extractObjects(aws, extractor, objects, 10);
+    for (const name of MEDIA_NAMES) docs.set(name, stored.get(keyFor(name)) as MetadataItem);
   });
   after(async () => aws?.stop());
 

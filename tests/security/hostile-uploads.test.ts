@@ -12,7 +12,6 @@ import { promisify } from "node:util";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
 import { createExtractor } from "../../handlers/extractor/extractor";
 import { CPU_REASON, MEMORY_REASON, REFERENCE_REASON } from "../../handlers/extractor/failure-reason";
@@ -24,6 +23,7 @@ import { DEFAULT_PROBE_TIMEOUT_MS } from "../../lib/runtime-env";
 import type { MetadataDocument } from "../../lib/schema";
 import { type EmbeddedAws, startEmbeddedAws } from "../helpers/embedded-aws";
 import { REPO_ROOT } from "../helpers/executable";
+import { extractObjects } from "../helpers/extract-objects";
 import {
   type HostileCase,
   hostileCorpus,
@@ -32,7 +32,6 @@ import {
   startListeners,
 } from "../helpers/hostile-media";
 import { ensureMedia } from "../helpers/media";
-import { s3EventBody, sqsEvent, sqsRecord } from "../helpers/s3-events";
 
 const run = promisify(execFile);
 
@@ -103,37 +102,7 @@ describe("hostile uploads", function () {
         ...corpus.map((c) => ({ key: keyOf(c), bytes: c.bytes })),
         { key: "good/clip.mp4", bytes: good },
       ];
-      const records = [];
-      for (const o of objects) {
-        const res = await aws.s3.send(new PutObjectCommand({ Bucket: aws.ingestBucket, Key: o.key, Body: o.bytes }));
-        const etag = (res.ETag ?? "").replace(/"/g, "");
-        records.push(
-          sqsRecord(
-            s3EventBody({
-              eventName: "ObjectCreated:Put",
-              bucket: aws.ingestBucket,
-              key: o.key,
-              size: o.bytes.length,
-              etag,
-            }),
-          ),
-        );
-      }
-      const write = process.stdout.write;
-      process.stdout.write = (() => true) as typeof process.stdout.write; // EMF lines
-      try {
-        for (let i = 0; i < records.length; i += 5) {
-          const res = await extractor.handleBatch(sqsEvent(...records.slice(i, i + 5)));
-          expect(res.batchItemFailures).to.deep.equal([]);
-        }
-      } finally {
-        process.stdout.write = write;
-      }
-      const items = DynamoDBDocumentClient.from(aws.dynamodb);
-      for (const o of objects) {
-        const got = await items.send(new GetCommand({ TableName: aws.tableName, Key: { objectKey: o.key } }));
-        docs.set(o.key, got.Item as MetadataDocument);
-      }
+      for (const [key, doc] of await extractObjects(aws, extractor, objects, 5)) docs.set(key, doc as MetadataDocument);
     });
     after(async () => aws?.stop());
 
