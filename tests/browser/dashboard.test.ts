@@ -329,6 +329,15 @@ describe("dashboard (browser)", function () {
   });
 
   it("draws the charts from the whole table (GET /stats)", async () => {
+    // The totals follow the table: wait until they count every document (the uploads included).
+    await lab.stats.idle();
+    await page.click("#refresh");
+    await page.locator('#files[aria-busy="false"]').waitFor();
+    await page.waitForFunction(
+      `[...document.querySelectorAll("svg[data-chart=processing] rect.bar")].reduce((n, e) => n + Number(e.getAttribute("data-value")), 0) === ${seeds.length + 3}`,
+      undefined,
+      { timeout: 20_000 },
+    );
     await page.locator("#overview").scrollIntoViewIfNeeded();
     const values = async (chart: string, mark: string) =>
       (await page

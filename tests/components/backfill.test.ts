@@ -113,6 +113,7 @@ describe("Backfill", () => {
       [ENV.tableName]: "docs",
       [ENV.metadataBucket]: "metadata-bucket",
       [ENV.ingestBucket]: "ingest-bucket",
+      [ENV.listShards]: "1",
       [ENV.ffprobePath]: FFPROBE_PIN.layerBinaryPath,
       [ENV.ffprobeSha256]: FFPROBE_PIN.binaries.arm64.sha256,
       [ENV.probeTimeoutMs]: "20000",
