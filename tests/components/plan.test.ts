@@ -262,7 +262,7 @@ describe("offline plan (planProgram)", function () {
         expect(env, `${what} ${fn.name}: no source-map flag`).to.not.have.property("NODE_OPTIONS");
         expect(env, `${what} ${fn.name}: no secret value`).to.not.have.property("CURSOR_SECRET");
       }
-      const esm = res.one(T.eventSourceMapping);
+      const esm = res.one(T.eventSourceMapping, "-extractor-source");
       expect(esm.inputs.scalingConfig, what).to.deep.equal({ maximumConcurrency: lab ? 2 : 20 });
       expect(esm.options?.ignoreChanges, what).to.deep.equal(["enabled"]);
       expect(res.one(T.queue, "extractor-queue").inputs.messageRetentionSeconds).to.equal(14 * 24 * 3600);
@@ -272,7 +272,7 @@ describe("offline plan (planProgram)", function () {
       expect(res.one("aws:ssm/parameter:Parameter").inputs.type).to.equal("SecureString");
 
       const stateful = [
-        res.one(T.table),
+        res.one(T.table, `mp-${what}-table`),
         res.one(T.userPool),
         res.one(T.bucket, `mp-${what}-ingest`),
         res.one(T.bucket, `mp-${what}-metadata`),

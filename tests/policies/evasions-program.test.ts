@@ -14,13 +14,13 @@ const TSX_CLI = require.resolve("tsx/cli", { paths: [ROOT] });
 describe("policies: `npm run plan -- --program` over evasions", function () {
   this.timeout(120_000);
 
-  it("reports protect (lab-destroyable), the CloudFormation stack and the open function URL, with exit code 2", () => {
+  it("reports protect (lab-destroyable), the CloudFormation stack and the open function URL, with exit code 3", () => {
     const run = spawnSync(
       process.execPath,
       [TSX_CLI, "tools/plan/main.ts", "--program", "tests/policies/fixtures/evasions-program.ts", "--json"],
       { cwd: ROOT, encoding: "utf8", timeout: 120_000 },
     );
-    expect(run.status, run.stderr).to.equal(2);
+    expect(run.status, run.stderr).to.equal(3); // plan: 3 = a mandatory policy is violated (tools/cli.ts)
     const out = JSON.parse(run.stdout) as { violations: PlanViolation[]; resources: PlannedResource[] };
     const queue = out.resources.find((r) => r.name === "kept");
     expect(queue?.options?.protect).to.equal(true);
