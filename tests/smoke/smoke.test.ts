@@ -76,7 +76,8 @@ describe("npm run smoke -- --lab", function () {
     }
     // The lab agrees: the object is gone, and so is its document.
     const key = summary.key as string;
-    expect(key).to.match(/^uploads\/.+\/smoke-[0-9a-f]{8}\.wav$/);
+    // handlers/api/uploads.ts uploadKey: uploads/<sub>/<name>-<UTC time>-<6 hex>.<ext>
+    expect(key).to.match(/^uploads\/[^/]+\/smoke-[0-9a-f]{8}-\d{8}-\d{6}-[0-9a-f]{6}\.wav$/);
     const objects = await lab.s3.send(new ListObjectsV2Command({ Bucket: lab.endpoints.ingestBucket }));
     expect((objects.Contents ?? []).map((o) => o.Key)).to.not.include(key);
     const token = await labAccessToken(lab.endpoints);
