@@ -194,8 +194,14 @@ describe("dashboard (browser)", function () {
     await page.locator('#files[aria-busy="false"]').waitFor();
     expect(await page.locator("#files-table tbody tr").count()).to.equal(0);
     await page.selectOption("#filter-status", "");
+    // Clearing the search applies after the page's 300 ms debounce: wait for that request, or a
+    // fast machine reads the list while the old search still applies.
+    const cleared = page.waitForRequest((r) => {
+      const u = new URL(r.url());
+      return u.pathname === "/files" && !u.searchParams.has("q") && !u.searchParams.has("prefix");
+    });
     await page.fill("#file-search", "");
-    await page.click("#refresh");
+    await cleared;
     await page.locator('#files[aria-busy="false"]').waitFor();
 
     // A filter reloads from the API (status=, kind=): the panel is aria-busy until the page is in.
