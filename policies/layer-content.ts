@@ -20,8 +20,8 @@ export function unproxy<T>(value: T): T {
   return value;
 }
 
-/** SHA-256 (hex) of one file inside a zip; undefined when the zip has no such file or cannot be read. */
-export function sha256OfZipEntry(zipPath: string, entry: string): string | undefined {
+/** A zip's bytes and where its central directory starts; undefined when it cannot be read. */
+function centralDirectory(zipPath: string): { zip: Buffer; count: number; at: number } | undefined {
   let zip: Buffer;
   try {
     zip = readFileSync(zipPath);
@@ -29,16 +29,20 @@ export function sha256OfZipEntry(zipPath: string, entry: string): string | undef
     return undefined;
   }
   const min = Math.max(0, zip.length - 65_557);
-  let end = -1;
-  for (let i = zip.length - 22; i >= min; i--) {
-    if (zip.readUInt32LE(i) === SIG_END) {
-      end = i;
-      break;
+  for (let end = zip.length - 22; end >= min; end--) {
+    if (zip.readUInt32LE(end) === SIG_END) {
+      return { zip, count: zip.readUInt16LE(end + 10), at: zip.readUInt32LE(end + 16) };
     }
   }
-  if (end < 0) return undefined;
-  const count = zip.readUInt16LE(end + 10);
-  let at = zip.readUInt32LE(end + 16);
+  return undefined;
+}
+
+/** SHA-256 (hex) of one file inside a zip; undefined when the zip has no such file or cannot be read. */
+export function sha256OfZipEntry(zipPath: string, entry: string): string | undefined {
+  const dir = centralDirectory(zipPath);
+  if (!dir) return undefined;
+  const { zip, count } = dir;
+  let at = dir.at;
   for (let n = 0; n < count && at + 46 <= zip.length; n++) {
     if (zip.readUInt32LE(at) !== SIG_CENTRAL) return undefined;
     const method = zip.readUInt16LE(at + 10);
@@ -138,23 +142,10 @@ export async function archiveEntryDigest(code: unknown, entry: string): Promise<
 
 /** Names of the files in a zip (central directory); undefined when it cannot be read. */
 export function zipEntryNames(zipPath: string): string[] | undefined {
-  let zip: Buffer;
-  try {
-    zip = readFileSync(zipPath);
-  } catch {
-    return undefined;
-  }
-  const min = Math.max(0, zip.length - 65_557);
-  let end = -1;
-  for (let i = zip.length - 22; i >= min; i--) {
-    if (zip.readUInt32LE(i) === SIG_END) {
-      end = i;
-      break;
-    }
-  }
-  if (end < 0) return undefined;
-  const count = zip.readUInt16LE(end + 10);
-  let at = zip.readUInt32LE(end + 16);
+  const dir = centralDirectory(zipPath);
+  if (!dir) return undefined;
+  const { zip, count } = dir;
+  let at = dir.at;
   const names: string[] = [];
   for (let n = 0; n < count && at + 46 <= zip.length; n++) {
     if (zip.readUInt32LE(at) !== SIG_CENTRAL) return undefined;
