@@ -25,7 +25,17 @@ function planned(
   inputs: Record<string, unknown>,
   extra: Partial<PlannedResource> = {},
 ): PlannedResource {
-  return { urn: urn(type, name), type, name, custom: true, inputs, state: { ...inputs }, dependencies: [], ...extra };
+  return {
+    urn: urn(type, name),
+    aliases: [],
+    type,
+    name,
+    custom: true,
+    inputs,
+    state: { ...inputs },
+    dependencies: [],
+    ...extra,
+  };
 }
 
 describe("policies: offline runner", () => {

@@ -28,6 +28,21 @@ interface RegisterResourceRequest {
   getRetainondelete(): boolean | undefined;
   getIgnorechangesList(): string[];
   getPropertydependenciesMap(): { forEach(cb: (v: { getUrnsList(): string[] }, k: string) => void): void };
+  getAliasesList(): AliasMessage[];
+}
+/** An alias as the SDK sends it to a monitor that supports alias specs (proto/alias.proto). */
+interface AliasMessage {
+  getUrn(): string;
+  getSpec():
+    | {
+        getName(): string;
+        getType(): string;
+        getStack(): string;
+        getProject(): string;
+        getParenturn(): string;
+        getNoparent(): boolean;
+      }
+    | undefined;
 }
 interface RegisterResourceResponse {
   getUrn(): string;
@@ -82,6 +97,31 @@ function withoutSig(obj: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(obj).filter(([k]) => k !== rpc.specialSigKey && !k.startsWith("__pulumi")));
 }
 
+/** A URN as Pulumi's mock monitor builds it: the parent's own type only, not the whole chain. */
+export function mockUrn(
+  where: { stack: string; project: string },
+  parentUrn: string | undefined,
+  type: string,
+  name: string,
+): string {
+  const qualified = parentUrn ? `${urnParts(parentUrn).type}$${type}` : type;
+  return `urn:pulumi:${where.stack}::${where.project}::${qualified}::${name}`;
+}
+
+/** The last type of a URN's type chain, and its name. */
+export function urnParts(urn: string): { type: string; name: string } {
+  const parts = urn.split("::");
+  return { type: (parts[2] ?? "").split("$").pop() as string, name: parts.slice(3).join("::") };
+}
+
+/**
+ * A child named after its parent ("<parent>-role") is aliased under a renamed parent with the
+ * parent's old name as its prefix, the convention the SDK's inheritedChildAlias follows.
+ */
+function renamedWithParent(childName: string, parentName: string, parentAliasName: string): string {
+  return childName.startsWith(parentName) ? parentAliasName + childName.slice(parentName.length) : childName;
+}
+
 /** A provider reference is "<urn>::<id>"; URNs contain "::" themselves. */
 function providerUrn(ref: string): string | undefined {
   if (!ref) return undefined;
@@ -126,6 +166,7 @@ export class MockRuntime {
     const custom = req.getCustom();
     this.records.push({
       urn: res.getUrn(),
+      aliases: this.aliases(req, res.getUrn()),
       type: req.getType(),
       name: req.getName(),
       parent: req.getParent() || undefined,
@@ -142,6 +183,46 @@ export class MockRuntime {
       },
       ...this.propertyDependencies(req),
     });
+  }
+
+  /**
+   * The URNs the resource's aliases name, resolved as the engine resolves them: its own
+   * aliases (a spec's missing name, type, stack or project is the resource's own), then one
+   * alias per alias of its parent (a child moves with its parent, the engine derives these),
+   * and each own alias under each parent alias. The URNs are built by the mocks' rule (only
+   * the immediate parent's type), so they compare with URNs recorded under the mocks.
+   */
+  private aliases(req: RegisterResourceRequest, urn: string): string[] {
+    const name = req.getName();
+    const type = req.getType();
+    const parentUrn = req.getParent() || undefined;
+    const own = req.getAliasesList().map((alias) => {
+      const spec = alias.getSpec();
+      if (!spec) return alias.getUrn();
+      const parent = spec.getNoparent() ? undefined : spec.getParenturn() || parentUrn;
+      return mockUrn(
+        { stack: spec.getStack() || this.stack, project: spec.getProject() || this.project },
+        parent,
+        spec.getType() || type,
+        spec.getName() || name,
+      );
+    });
+    const parent = parentUrn ? this.records.find((r) => r.urn === parentUrn) : undefined;
+    const inherited: string[] = [];
+    for (const parentAlias of parent?.aliases ?? []) {
+      for (const childUrn of [urn, ...own]) {
+        const child = urnParts(childUrn);
+        inherited.push(
+          mockUrn(
+            { stack: this.stack, project: this.project },
+            parentAlias,
+            child.type,
+            renamedWithParent(child.name, urnParts(parentUrn as string).name, urnParts(parentAlias).name),
+          ),
+        );
+      }
+    }
+    return [...new Set([...own, ...inherited])].filter((alias) => alias !== urn);
   }
 
   /** The resource options the engine passes on to a policy pack (protect, property dependencies), and retainOnDelete. */

@@ -7,6 +7,11 @@ export interface PlannedResource {
   urn: string;
   /** Pulumi type token, e.g. "aws:s3/bucket:Bucket" or "media-pipeline:storage:MediaBucket". */
   type: string;
+  /**
+   * URNs this resource was known by before (its `aliases` option, and the aliases it inherits
+   * from its parent), so a deployed stack updates it in place instead of replacing it.
+   */
+  aliases: string[];
   /** Logical name. */
   name: string;
   /** URN of the parent resource; absent for children of the stack. */
