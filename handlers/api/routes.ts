@@ -30,6 +30,7 @@ import { statsFromCounters, type TableStats } from "../../lib/stats";
 import type { StatsStore } from "../stats/store";
 import { createCursorCodec, InvalidCursorError, type ListFilters, type ListPosition, positionOf } from "./cursor";
 import { ProblemError, problemResponse } from "./problem";
+import { shardReadLimit } from "./read-limit";
 import {
   contentTypeDeclared,
   DEFAULT_UPLOAD_POLICY,
@@ -52,13 +53,12 @@ export { API_ROUTES, ROUTE_TABLE, type RouteDeclaration } from "../../lib/api-ro
 export { KIND_VALUES, LIST_LIMITS, STATUS_VALUES } from "./validation";
 
 /**
- * Read budget of one page: at most this many rounds of parallel shard queries, this many
- * queries in all, and with a filter MAX_FILTERED_READ items per query. A page that runs out
- * of budget ends short, with a cursor.
+ * Read budget of one page: at most this many rounds of parallel shard queries and this many
+ * queries in all (each reads at most shardReadLimit items). A page that runs out of budget
+ * ends short, with a cursor.
  */
 const MAX_MERGE_ROUNDS = 5;
 const MAX_QUERIES_PER_PAGE = 5 * LIST_SHARDS.max;
-const MAX_FILTERED_READ = 200;
 
 /** One shard's side of a merged listing. */
 interface ShardReader {
@@ -354,12 +354,7 @@ export function createApi(options: ApiOptions): Api {
       if (need.length > 0) {
         if (round >= MAX_MERGE_ROUNDS || queries + need.length > MAX_QUERIES_PER_PAGE) break;
         const active = shards.filter((r) => !r.done).length;
-        // Limit counts items read, before the filter: read more when filtering.
-        const readLimit = filtered
-          ? Math.min(Math.max(Math.ceil((remaining * 4) / active), 25), MAX_FILTERED_READ)
-          : round === 0
-            ? Math.min(remaining, Math.ceil(remaining / active) + 2)
-            : remaining;
+        const readLimit = shardReadLimit({ remaining, active, filtered, round });
         await Promise.all(need.map((r) => query(r, readLimit)));
       }
       // Emit while the best head is a buffered item; stop at a shard that must be read further.
