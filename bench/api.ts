@@ -54,8 +54,9 @@ export interface ApiFigures {
   seedMs: number;
   runs: ApiLoadFigures[];
   /**
-   * The baseline, measured first in the same run and the same way: the same documents in a
-   * lab with ONE list partition (the layout before sharding: one Query per page).
+   * The baseline, measured in the same run in turns with the sharded runs (loadInTurns): the
+   * same documents in a second lab with ONE list partition (the layout before sharding: one
+   * Query per page).
    */
   unsharded: ApiLoadFigures[];
 }
@@ -64,6 +65,8 @@ export interface ApiFigures {
 const LIST_REQUESTS = ["/files?limit=25", "/files?kind=audio&limit=25"] as const;
 /** Shards of the sharded runs: the stacks' default (Pulumi.yaml listShards). */
 const BENCH_SHARDS = 4;
+/** Segments of each side when the baseline and the sharded index are measured in turns. */
+const TURNS = 2;
 /** Noise allowance of the p50 comparison on a shared machine. */
 const P50_TOLERANCE = 1.1;
 
@@ -257,23 +260,73 @@ async function stopLabProcess(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function load(label: string, options: autocannon.Options, ctx: BenchContext): Promise<ApiLoadFigures> {
-  ctx.log(`load: ${label}, ${options.connections} connections for ${options.duration} s...`);
-  const r = await autocannon(options);
+/** One autocannon run, with every response time (ms) it saw. */
+function loadSegment(options: autocannon.Options): Promise<{ times: number[]; result: autocannon.Result }> {
+  return new Promise((resolve, reject) => {
+    const times: number[] = [];
+    const instance = autocannon(options, (err, result) => (err ? reject(err) : resolve({ times, result })));
+    instance.on("response", (_client, _status, _bytes, responseTime: number) => times.push(responseTime));
+  });
+}
+
+/** The p-th percentile (0-100) of sorted values, nearest rank. */
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** Figures of the segments of one request, merged: every response time counts once. */
+function figuresOf(
+  label: string,
+  options: autocannon.Options,
+  segments: { times: number[]; result: autocannon.Result }[],
+) {
+  const times = segments.flatMap((s) => s.times).sort((a, b) => a - b);
+  const seconds = segments.reduce((sum, s) => sum + s.result.duration, 0);
+  const sum = (f: (r: autocannon.Result) => number) => segments.reduce((total, s) => total + f(s.result), 0);
   return {
     request: label,
     connections: options.connections ?? 10,
-    durationSec: Number(options.duration),
-    requests: r.requests.total,
-    rps: Math.round(r.requests.average),
-    p50Ms: r.latency.p50,
-    p90Ms: r.latency.p90,
-    p99Ms: r.latency.p99,
-    maxMs: r.latency.max,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    timeouts: r.timeouts,
-  };
+    durationSec: Math.round(seconds),
+    requests: sum((r) => r.requests.total),
+    rps: seconds > 0 ? Math.round(sum((r) => r.requests.total) / seconds) : 0,
+    p50Ms: percentile(times, 50),
+    p90Ms: percentile(times, 90),
+    p99Ms: percentile(times, 99),
+    maxMs: times.length > 0 ? times[times.length - 1] : 0,
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+  } satisfies ApiLoadFigures;
+}
+
+async function load(label: string, options: autocannon.Options, ctx: BenchContext): Promise<ApiLoadFigures> {
+  ctx.log(`load: ${label}, ${options.connections} connections for ${options.duration} s...`);
+  return figuresOf(label, options, [await loadSegment(options)]);
+}
+
+/**
+ * Two loads measured in turns (A B B A A B B A ...: short segments, each side first as often
+ * as second), so a change in what else runs on the machine weighs on both alike; a ratio of
+ * two loads measured one after the other is only as good as the machine was steady.
+ */
+async function loadInTurns(
+  a: { label: string; options: autocannon.Options },
+  b: { label: string; options: autocannon.Options },
+  segments: number,
+  ctx: BenchContext,
+): Promise<[ApiLoadFigures, ApiLoadFigures]> {
+  const seconds = Number(a.options.duration);
+  ctx.log(
+    `load in turns: ${a.label} | ${b.label}, ${a.options.connections} connections, ${segments} x ${seconds / segments} s each...`,
+  );
+  const runs: { times: number[]; result: autocannon.Result }[][] = [[], []];
+  for (let i = 0; i < segments * 2; i++) {
+    const side = [0, 1, 1, 0][i % 4];
+    const which = side === 0 ? a : b;
+    runs[side].push(await loadSegment({ ...which.options, duration: seconds / segments }));
+  }
+  return [figuresOf(a.label, a.options, runs[0]), figuresOf(b.label, b.options, runs[1])];
 }
 
 export function apiSection(options: ApiSectionOptions = {}): BenchSection<ApiFigures> {
@@ -284,14 +337,15 @@ export function apiSection(options: ApiSectionOptions = {}): BenchSection<ApiFig
   return {
     name: "api",
     async run(ctx) {
-      /** A lab of `shards` list partitions with the documents; `measure` runs against it. */
-      async function withLab<T>(
-        shards: number,
-        measure: (common: autocannon.Options, keys: string[]) => Promise<T>,
-      ): Promise<T & { seedMs: number }> {
+      /** A lab of `shards` list partitions with the documents, ready to measure. */
+      async function openLab(shards: number) {
         const dir = await fs.mkdtemp(path.join(os.tmpdir(), "mp-bench-api-"));
         ctx.log(`starting a lab in its own process (${shards} list shard${shards === 1 ? "" : "s"})...`);
         const { child, endpoints } = await startLabProcess(dir, shards);
+        const close = async () => {
+          await stopLabProcess(child);
+          await fs.rm(dir, { recursive: true, force: true });
+        };
         try {
           ctx.log(`writing ${documents.toLocaleString("en-US")} documents (BatchWriteItem)...`);
           const started = performance.now();
@@ -312,47 +366,63 @@ export function apiSection(options: ApiSectionOptions = {}): BenchSection<ApiFig
           }
           // Warm up (JWKS fetch, connection pools, JIT).
           await autocannon({ ...common, duration: 1, requests: [{ method: "GET", path: "/files?limit=25" }] });
-          return { ...(await measure(common, keys)), seedMs };
-        } finally {
-          await stopLabProcess(child);
-          await fs.rm(dir, { recursive: true, force: true });
+          return { common, keys, seedMs, close };
+        } catch (err) {
+          await close();
+          throw err;
         }
       }
-      const listRuns = async (common: autocannon.Options, label: string) => {
-        const runs: ApiLoadFigures[] = [];
-        for (const p of LIST_REQUESTS) {
-          runs.push(await load(`GET ${p}${label}`, { ...common, requests: [{ method: "GET", path: p }] }, ctx));
-        }
-        return runs;
-      };
 
-      const baseline = await withLab(1, async (common) => ({ runs: await listRuns(common, " (1 partition)") }));
-      const sharded = await withLab(shards, async (common, keys) => ({
-        runs: [
-          ...(await listRuns(common, "")),
-          await load(
-            "GET /files/{key} (random key)",
-            {
-              ...common,
-              requests: [
-                {
-                  method: "GET",
-                  setupRequest: (req) => {
-                    const key = keys[Math.floor(Math.random() * keys.length)];
-                    return { ...req, path: `/files/${key.split("/").map(encodeURIComponent).join("/")}` };
+      // Both labs run at once (the idle one costs nothing) and are measured in turns.
+      const baseline = await openLab(1);
+      try {
+        const sharded = await openLab(shards);
+        try {
+          const unshardedRuns: ApiLoadFigures[] = [];
+          const runs: ApiLoadFigures[] = [];
+          for (const p of LIST_REQUESTS) {
+            const [base, now] = await loadInTurns(
+              {
+                label: `GET ${p} (1 partition)`,
+                options: { ...baseline.common, requests: [{ method: "GET", path: p }] },
+              },
+              { label: `GET ${p}`, options: { ...sharded.common, requests: [{ method: "GET", path: p }] } },
+              TURNS,
+              ctx,
+            );
+            unshardedRuns.push(base);
+            runs.push(now);
+          }
+          const keys = sharded.keys;
+          runs.push(
+            await load(
+              "GET /files/{key} (random key)",
+              {
+                ...sharded.common,
+                requests: [
+                  {
+                    method: "GET",
+                    setupRequest: (req) => {
+                      const key = keys[Math.floor(Math.random() * keys.length)];
+                      return { ...req, path: `/files/${key.split("/").map(encodeURIComponent).join("/")}` };
+                    },
                   },
-                },
-              ],
-            },
-            ctx,
-          ),
-        ],
-      }));
-      return { documents, listShards: shards, seedMs: sharded.seedMs, runs: sharded.runs, unsharded: baseline.runs };
+                ],
+              },
+              ctx,
+            ),
+          );
+          return { documents, listShards: shards, seedMs: sharded.seedMs, runs, unsharded: unshardedRuns };
+        } finally {
+          await sharded.close();
+        }
+      } finally {
+        await baseline.close();
+      }
     },
     render(result) {
       return [
-        `API (lab gateway with JWT checks -> read API -> dynalite), ${result.documents.toLocaleString("en-US")} documents (written in ${formatMs(result.seedMs)}), list index in ${result.listShards} shards; baseline: the same documents in 1 partition, measured first`,
+        `API (lab gateway with JWT checks -> read API -> dynalite), ${result.documents.toLocaleString("en-US")} documents (written in ${formatMs(result.seedMs)}), list index in ${result.listShards} shards; baseline: the same documents in 1 partition, in a second lab measured in turns with it`,
         table([
           ["request", "conns", "req/s", "p50", "p90", "p99", "max", "non-2xx", "errors"],
           ...[...result.unsharded, ...result.runs].map((r) => [
