@@ -90,6 +90,18 @@ export interface FfprobeRun {
 export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 const STDERR_KEEP = 8 * 1024;
 
+/**
+ * The last `keep` characters of stderr, from a line start: a line cut in the middle could
+ * hold the tail of an address or path ("0.1:8080/...", "ome/user/...") that the scrub of
+ * failure-reason.ts no longer recognises, so the partial first line is dropped.
+ */
+export function stderrTail(text: string, keep: number): string {
+  if (text.length <= keep) return text;
+  const tail = text.slice(-keep);
+  const lineStart = tail.indexOf("\n");
+  return lineStart < 0 ? "" : tail.slice(lineStart + 1);
+}
+
 export interface RunFfprobeOptions {
   ffprobePath: string;
   /** A local path or a loopback http:// URL (the static build must not resolve names or speak TLS). */
@@ -194,7 +206,7 @@ export async function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun
       chunks.push(chunk);
     });
     child.stderr.on("data", (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString("utf8")).slice(-STDERR_KEEP);
+      stderr = stderrTail(stderr + chunk.toString("utf8"), STDERR_KEEP);
     });
     child.on("error", (err) => {
       clearTimeout(timer);
