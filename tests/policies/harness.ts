@@ -1,6 +1,6 @@
 /**
  * Test harness for the policy pack: builds the arguments the analyzer gives a policy and
- * runs policies the way the analyzer server does, through policies/engine-args.ts (the same
+ * runs policies the way the analyzer server does, through tools/plan/policy-engine/engine-args.ts (the same
  * code the offline runner uses, so a test sees what `npm run plan` reports).
  *
  *   const { messages } = await runResource(requiredTags, bucket("logs", { tags: {} }));
@@ -19,9 +19,9 @@ import {
   stackTagsOf,
   unknownValue,
   urnFor,
-} from "../../policies/engine-args";
+} from "../../tools/plan/policy-engine/engine-args";
 import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, PACK_VERSION } from "../../policies/pack";
-import { reconcileConfig } from "../../policies/pack-config";
+import { reconcileConfig } from "../../tools/plan/policy-engine/pack-config";
 
 export type { Diagnostic, ResourceDescription, StackResourceDescription };
 export { buildResourceArgs, buildStackArgs, stackTagsOf, unknownValue, urnFor };

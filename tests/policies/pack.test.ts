@@ -12,7 +12,7 @@ import {
   parseConfigFile,
   readConfigFile,
   reconcileConfig,
-} from "../../policies/pack-config";
+} from "../../tools/plan/policy-engine/pack-config";
 
 const PACK_DIR = path.resolve(__dirname, "..", "..", "policies");
 
