@@ -7,6 +7,7 @@
  *   const { messages } = await runStack(s3Secure, [bucket("b"), ...]);
  */
 import type { EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, PACK_VERSION } from "../../policies/pack";
 import {
   analyzeResource,
   analyzeStack,
@@ -20,7 +21,6 @@ import {
   unknownValue,
   urnFor,
 } from "../../tools/plan/policy-engine/engine-args";
-import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, PACK_VERSION } from "../../policies/pack";
 import { reconcileConfig } from "../../tools/plan/policy-engine/pack-config";
 
 export type { Diagnostic, ResourceDescription, StackResourceDescription };

@@ -12,8 +12,9 @@
  * --program may be anywhere on disk: its `@pulumi/*` imports resolve from this project's
  * installation (tools/plan/run-program.ts).
  */
-import { evaluatePlan, formatViolations, isBlocking } from "./policy-engine/offline";
+
 import { type Cli, parseFlags, runCli } from "../cli";
+import { evaluatePlan, formatViolations, isBlocking } from "./policy-engine/offline";
 import { formatPlanTree, MOCKED_NOTICE } from "./print";
 import { type PlanResult, planProgram } from "./run-program";
 import type { PlanViolation } from "./types";
