@@ -9,14 +9,7 @@
  * policies here read through `peek` instead, so one unknown value only skips the check
  * that needs it.
  */
-import type {
-  EnforcementLevel,
-  PolicyConfigSchema,
-  PolicyResource,
-  ReportViolation,
-  ResourceValidationArgs,
-  StackValidationArgs,
-} from "@pulumi/policy";
+import type { EnforcementLevel, PolicyConfigSchema, PolicyResource, ReportViolation } from "@pulumi/policy";
 import * as policy from "@pulumi/policy";
 
 /** `UnknownValueError` is exported at runtime, but its type is not in @pulumi/policy's .d.ts. */
@@ -40,10 +33,6 @@ export function peek<T>(read: () => T): Maybe<T> {
     if (isUnknownValueError(e)) return UNKNOWN;
     throw e;
   }
-}
-
-export function known<T>(value: Maybe<T>): value is T {
-  return value !== UNKNOWN;
 }
 
 /** Reads `obj[key]`; UNKNOWN when unknown, undefined when absent. */
@@ -210,5 +199,3 @@ export function attachedTo(
 ): PolicyResource[] {
   return candidates.filter((c) => referencedBy(c, key, peers, matchOn).includes(target));
 }
-
-export type { ResourceValidationArgs, StackValidationArgs };
