@@ -16,18 +16,19 @@
  * integration are other resources, joined by value or through the engine's property dependencies.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { AWS_TYPES } from "../lib/aws-types";
 import { withExceptions } from "./exceptions";
 import { asString, configOf, label, ofTypes, prop, referencedBy, schemaWithNote, UNKNOWN } from "./util";
 
-export const ROUTE_TYPE = "aws:apigatewayv2/route:Route";
-export const HTTP_API_TYPE = "aws:apigatewayv2/api:Api";
-export const REST_API_TYPE = "aws:apigateway/restApi:RestApi";
-export const REST_API_PUT_TYPE = "aws:apigateway/restApiPut:RestApiPut";
-export const REST_METHOD_TYPE = "aws:apigateway/method:Method";
-export const REST_RESOURCE_TYPE = "aws:apigateway/resource:Resource";
-export const REST_INTEGRATION_TYPE = "aws:apigateway/integration:Integration";
-export const FUNCTION_URL_TYPE = "aws:lambda/functionUrl:FunctionUrl";
-export const PERMISSION_TYPE = "aws:lambda/permission:Permission";
+const ROUTE_TYPE = AWS_TYPES.route;
+const HTTP_API_TYPE = AWS_TYPES.httpApi;
+const REST_API_TYPE = AWS_TYPES.restApi;
+const REST_API_PUT_TYPE = AWS_TYPES.restApiPut;
+const REST_METHOD_TYPE = AWS_TYPES.restMethod;
+const REST_RESOURCE_TYPE = AWS_TYPES.restResource;
+const REST_INTEGRATION_TYPE = AWS_TYPES.restIntegration;
+const FUNCTION_URL_TYPE = AWS_TYPES.functionUrl;
+const PERMISSION_TYPE = AWS_TYPES.permission;
 
 export interface ApiAuthorizedConfig {
   /** Route keys ("METHOD /path", as API Gateway writes them) that may be called without authorization. */

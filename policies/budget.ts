@@ -3,6 +3,7 @@
  * notifications at the configured thresholds that reach a subscriber.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { AWS_TYPES } from "../lib/aws-types";
 import { withExceptions } from "./exceptions";
 import { PROFILE_LIMITS, profileOf, stackEnvironment, urnParts } from "./stack-profile";
 import {
@@ -20,9 +21,9 @@ import {
   UNKNOWN,
 } from "./util";
 
-export const BUDGET_TYPE = "aws:budgets/budget:Budget";
-export const SNS_TOPIC_TYPE = "aws:sns/topic:Topic";
-export const SNS_SUBSCRIPTION_TYPE = "aws:sns/topicSubscription:TopicSubscription";
+const BUDGET_TYPE = AWS_TYPES.budget;
+const SNS_TOPIC_TYPE = AWS_TYPES.topic;
+const SNS_SUBSCRIPTION_TYPE = AWS_TYPES.topicSubscription;
 
 export type NotificationType = "ACTUAL" | "FORECASTED";
 

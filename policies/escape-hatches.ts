@@ -12,20 +12,21 @@
  * A justified one is allowed by a named exception in the stack's policy config.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { AWS_TYPES } from "../lib/aws-types";
 import { withExceptions } from "./exceptions";
 import { configOf, schemaWithNote } from "./util";
 
 export const TEMPLATE_TYPES: Record<string, string> = {
-  "aws:cloudformation/stack:Stack": "deploys a CloudFormation template",
-  "aws:cloudformation/stackSet:StackSet": "deploys a CloudFormation template to other accounts and regions",
-  "aws:cloudformation/stackSetInstance:StackSetInstance": "deploys a CloudFormation stack set instance",
-  "aws:cloudformation/stackInstances:StackInstances": "deploys CloudFormation stack set instances",
-  "aws:cloudformation/cloudFormationType:CloudFormationType": "registers a CloudFormation resource type (custom code)",
-  "aws:serverlessrepository/cloudFormationStack:CloudFormationStack":
+  [AWS_TYPES.cloudFormationStack]: "deploys a CloudFormation template",
+  [AWS_TYPES.cloudFormationStackSet]: "deploys a CloudFormation template to other accounts and regions",
+  [AWS_TYPES.cloudFormationStackSetInstance]: "deploys a CloudFormation stack set instance",
+  [AWS_TYPES.cloudFormationStackInstances]: "deploys CloudFormation stack set instances",
+  [AWS_TYPES.cloudFormationType]: "registers a CloudFormation resource type (custom code)",
+  [AWS_TYPES.serverlessRepoStack]:
     "deploys a Serverless Application Repository application (a CloudFormation template)",
-  "aws:servicecatalog/provisionedProduct:ProvisionedProduct": "provisions a Service Catalog product (a template)",
-  "aws:cloudcontrol/resource:Resource": "creates any CloudFormation-registry resource from a JSON document",
-  "aws:lambda/invocation:Invocation": "runs a Lambda function at deploy time",
+  [AWS_TYPES.provisionedProduct]: "provisions a Service Catalog product (a template)",
+  [AWS_TYPES.cloudControlResource]: "creates any CloudFormation-registry resource from a JSON document",
+  [AWS_TYPES.invocation]: "runs a Lambda function at deploy time",
 };
 
 export interface EscapeHatchesConfig {

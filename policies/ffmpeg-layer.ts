@@ -19,6 +19,7 @@
  * during a preview of a new layer: the join goes through the engine's property dependencies.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { AWS_TYPES } from "../lib/aws-types";
 import { FFPROBE_PIN, type LambdaArchitecture, layerDescription } from "../lib/ffprobe-pin";
 import { ENV } from "../lib/runtime-env";
 import { withExceptions } from "./exceptions";
@@ -38,8 +39,8 @@ import {
   UNKNOWN,
 } from "./util";
 
-export const FUNCTION_TYPE = "aws:lambda/function:Function";
-export const LAYER_TYPE = "aws:lambda/layerVersion:LayerVersion";
+const FUNCTION_TYPE = AWS_TYPES.function;
+const LAYER_TYPE = AWS_TYPES.layer;
 /** The FfmpegLayer component's type token ends with this (package and module are the project's). */
 export const FFMPEG_LAYER_COMPONENT_SUFFIX = ":FfmpegLayer";
 

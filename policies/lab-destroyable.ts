@@ -12,18 +12,13 @@
  * on a bucket by hand).
  */
 import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { AWS_TYPES, S3_BUCKET_TYPES, S3_OBJECT_TYPES } from "../lib/aws-types";
 import { withExceptions } from "./exceptions";
-import { BUCKET_TYPES } from "./s3";
 import { profileOf } from "./stack-profile";
 import { asString, configOf, path, prop, reportAt, schemaWithNote, UNKNOWN } from "./util";
 
-export const TABLE_TYPE = "aws:dynamodb/table:Table";
-export const USER_POOL_TYPE = "aws:cognito/userPool:UserPool";
-export const OBJECT_LOCK_TYPES = [
-  "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
-  "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2",
-] as const;
-const OBJECT_TYPES = ["aws:s3/bucketObjectv2:BucketObjectv2", "aws:s3/bucketObject:BucketObject"];
+const TABLE_TYPE = AWS_TYPES.table;
+const OBJECT_LOCK_TYPES = [AWS_TYPES.objectLock, AWS_TYPES.objectLockV2] as const;
 
 export interface LabDestroyableConfig {
   /** True for a lab stack, false for production; unset: the stack's own `<project>:lab` config decides. */
@@ -73,7 +68,7 @@ function labProblems(args: ResourceValidationArgs): string[] {
       );
     }
   }
-  if ((BUCKET_TYPES as readonly string[]).includes(args.type)) {
+  if ((S3_BUCKET_TYPES as readonly string[]).includes(args.type)) {
     const force = prop(args.props, "forceDestroy");
     if (force !== UNKNOWN && force !== true) {
       out.push(
@@ -89,7 +84,7 @@ function labProblems(args: ResourceValidationArgs): string[] {
     const period = complianceRetention(prop(args.props, "rule"));
     if (period) out.push(objectLockMessage(what, period));
   }
-  if (OBJECT_TYPES.includes(args.type)) {
+  if ((S3_OBJECT_TYPES as readonly string[]).includes(args.type)) {
     const mode = prop(args.props, "objectLockMode");
     const hold = prop(args.props, "objectLockLegalHoldStatus");
     if (mode === "COMPLIANCE") out.push(objectLockMessage(what, "its retain-until date"));

@@ -4,12 +4,13 @@
  * first invocation, /aws/lambda/<name>, which never expires and which `pulumi destroy` leaves behind.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { AWS_TYPES } from "../lib/aws-types";
 import { withExceptions } from "./exceptions";
-import { FUNCTION_TYPE } from "./ffmpeg-layer";
 import { PROFILE_LIMITS, profileOf } from "./stack-profile";
 import { asNumber, asString, configOf, label, ofTypes, path, prop, schemaWithNote, UNKNOWN } from "./util";
 
-export const LOG_GROUP_TYPE = "aws:cloudwatch/logGroup:LogGroup";
+const LOG_GROUP_TYPE = AWS_TYPES.logGroup;
+const FUNCTION_TYPE = AWS_TYPES.function;
 
 export interface LogRetentionConfig {
   /** Unset: the stack profile's (lab 14, production 365). */

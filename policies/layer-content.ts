@@ -3,15 +3,15 @@
  * hash what will actually be uploaded. The analyzer passes `code` as @pulumi/pulumi asset
  * objects: a FileArchive (a .zip file or a directory), or an AssetArchive mapping paths to
  * FileAssets. Anything else (a remote archive, an S3 object) cannot be read here.
+ *
+ * Zips are read with yauzl (its central directory, then each entry's data checked against the
+ * sizes the directory records). yauzl is a dependency of the pack (policies/package.json), since
+ * the CLI runs the pack from its own folder.
  */
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { inflateRawSync } from "node:zlib";
-
-const SIG_CENTRAL = 0x02014b50;
-const SIG_END = 0x06054b50;
-const SIG_LOCAL = 0x04034b50;
+import * as yauzl from "yauzl";
 
 /** The raw object behind @pulumi/policy's property proxy (asset fields are promises, which a proxy breaks). */
 export function unproxy<T>(value: T): T {
@@ -20,48 +20,66 @@ export function unproxy<T>(value: T): T {
   return value;
 }
 
-/** A zip's bytes and where its central directory starts; undefined when it cannot be read. */
-function centralDirectory(zipPath: string): { zip: Buffer; count: number; at: number } | undefined {
-  let zip: Buffer;
+/**
+ * Runs `read` over a zip's central directory (yauzl), one entry with its name at a time;
+ * undefined when the zip cannot be read (not a zip, truncated, inconsistent, or `read` failed on
+ * an entry whose data is not what the directory says).
+ *
+ * Names are kept as stored (yauzl's `decodeStrings: false`, then its own decoding without
+ * validation): a `../` or absolute name is still listed, so it cannot hide a file by making the
+ * whole archive "unreadable" the way a refused name would.
+ */
+async function readZip<T>(
+  zipPath: string,
+  read: (zip: yauzl.ZipFile, entries: { name: string; entry: yauzl.Entry }[]) => Promise<T>,
+): Promise<T | undefined> {
+  let zip: yauzl.ZipFile | undefined;
   try {
-    zip = readFileSync(zipPath);
+    // validateEntrySizes (the default): an entry whose data inflates to another size than the
+    // directory records fails its read stream instead of being hashed.
+    zip = await yauzl.openPromise(zipPath, { autoClose: false, decodeStrings: false, validateEntrySizes: true });
+    const entries: { name: string; entry: yauzl.Entry }[] = [];
+    for await (const entry of zip.eachEntry()) {
+      const name = yauzl.getFileNameLowLevel(
+        entry.generalPurposeBitFlag,
+        entry.fileNameRaw,
+        entry.extraFields,
+        true, // strict: a backslash stays a backslash, as on the Linux that extracts the layer
+      );
+      entries.push({ name, entry });
+    }
+    return await read(zip, entries);
   } catch {
     return undefined;
+  } finally {
+    zip?.close();
   }
-  const min = Math.max(0, zip.length - 65_557);
-  for (let end = zip.length - 22; end >= min; end--) {
-    if (zip.readUInt32LE(end) === SIG_END) {
-      return { zip, count: zip.readUInt16LE(end + 10), at: zip.readUInt32LE(end + 16) };
-    }
-  }
-  return undefined;
 }
 
-/** SHA-256 (hex) of one file inside a zip; undefined when the zip has no such file or cannot be read. */
-export function sha256OfZipEntry(zipPath: string, entry: string): string | undefined {
-  const dir = centralDirectory(zipPath);
-  if (!dir) return undefined;
-  const { zip, count } = dir;
-  let at = dir.at;
-  for (let n = 0; n < count && at + 46 <= zip.length; n++) {
-    if (zip.readUInt32LE(at) !== SIG_CENTRAL) return undefined;
-    const method = zip.readUInt16LE(at + 10);
-    const compressedSize = zip.readUInt32LE(at + 20);
-    const nameLength = zip.readUInt16LE(at + 28);
-    const extraLength = zip.readUInt16LE(at + 30);
-    const commentLength = zip.readUInt16LE(at + 32);
-    const localOffset = zip.readUInt32LE(at + 42);
-    const name = zip.toString("utf8", at + 46, at + 46 + nameLength);
-    at += 46 + nameLength + extraLength + commentLength;
-    if (name !== entry) continue;
-    if (compressedSize === 0xffffffff || localOffset === 0xffffffff) return undefined; // zip64: not supported
-    if (zip.readUInt32LE(localOffset) !== SIG_LOCAL) return undefined;
-    const dataStart = localOffset + 30 + zip.readUInt16LE(localOffset + 26) + zip.readUInt16LE(localOffset + 28);
-    const data = zip.subarray(dataStart, dataStart + compressedSize);
-    const content = method === 0 ? data : method === 8 ? inflateRawSync(data) : undefined;
-    return content ? createHash("sha256").update(content).digest("hex") : undefined;
-  }
-  return undefined;
+async function sha256OfStream(stream: NodeJS.ReadableStream): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/**
+ * SHA-256 (hex) of one file inside a zip; undefined when the zip has no such file, cannot be
+ * read, or holds the name more than once with different contents (which copy an extractor
+ * keeps is the extractor's choice).
+ */
+export async function sha256OfZipEntry(zipPath: string, entry: string): Promise<string | undefined> {
+  return readZip(zipPath, async (zip, entries) => {
+    const digests = new Set<string>();
+    for (const e of entries.filter((x) => x.name === entry)) {
+      digests.add(await sha256OfStream(await zip.openReadStreamPromise(e.entry)));
+    }
+    return digests.size === 1 ? [...digests][0] : undefined;
+  });
+}
+
+/** Names of the entries in a zip, in central-directory order (a name stored twice is listed twice); undefined when it cannot be read. */
+export async function zipEntryNames(zipPath: string): Promise<string[] | undefined> {
+  return readZip(zipPath, async (_zip, entries) => entries.map((e) => e.name));
 }
 
 function sha256OfFile(file: string): string | undefined {
@@ -87,13 +105,13 @@ function sha256OfFile(file: string): string | undefined {
 const cache = new Map<string, string | undefined>();
 
 /** Digest of `entry` in a zip or directory at `path`, cached per file size and mtime. */
-function digestAt(path: string, entry: string): string | undefined {
+async function digestAt(path: string, entry: string): Promise<string | undefined> {
   let key: string;
   try {
     const st = statSync(path);
     key = `${path}\0${entry}\0${st.size}\0${st.mtimeMs}`;
     if (cache.has(key)) return cache.get(key);
-    const digest = st.isDirectory() ? sha256OfFile(join(path, entry)) : sha256OfZipEntry(path, entry);
+    const digest = st.isDirectory() ? sha256OfFile(join(path, entry)) : await sha256OfZipEntry(path, entry);
     cache.set(key, digest);
     return digest;
   } catch {
@@ -140,24 +158,6 @@ export async function archiveEntryDigest(code: unknown, entry: string): Promise<
   return undefined;
 }
 
-/** Names of the files in a zip (central directory); undefined when it cannot be read. */
-export function zipEntryNames(zipPath: string): string[] | undefined {
-  const dir = centralDirectory(zipPath);
-  if (!dir) return undefined;
-  const { zip, count } = dir;
-  let at = dir.at;
-  const names: string[] = [];
-  for (let n = 0; n < count && at + 46 <= zip.length; n++) {
-    if (zip.readUInt32LE(at) !== SIG_CENTRAL) return undefined;
-    const nameLength = zip.readUInt16LE(at + 28);
-    const extraLength = zip.readUInt16LE(at + 30);
-    const commentLength = zip.readUInt16LE(at + 32);
-    names.push(zip.toString("utf8", at + 46, at + 46 + nameLength));
-    at += 46 + nameLength + extraLength + commentLength;
-  }
-  return names;
-}
-
 function directoryEntries(dir: string, prefix = ""): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -180,7 +180,7 @@ export async function archiveEntryNames(code: unknown): Promise<string[] | undef
     const p = await Promise.resolve(archive.path);
     if (typeof p !== "string") return undefined;
     try {
-      return statSync(p).isDirectory() ? directoryEntries(p) : zipEntryNames(p);
+      return statSync(p).isDirectory() ? directoryEntries(p) : await zipEntryNames(p);
     } catch {
       return undefined;
     }

@@ -82,11 +82,6 @@ export function statements(doc: unknown): Statement[] {
     });
 }
 
-/** The condition keys of a statement, lower-cased. */
-export function conditionKeys(s: Statement): string[] {
-  return Object.values(s.condition).flatMap((body) => Object.keys(body).map((k) => k.toLowerCase()));
-}
-
 /**
  * Condition keys that tie a statement to a caller or a source the account controls (a service
  * acting for one resource or account, an organization, a VPC endpoint). An Allow to "*" limited by

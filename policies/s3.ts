@@ -4,6 +4,7 @@
  * both policies are stack policies that join those resources to their bucket.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { AWS_TYPES, S3_BUCKET_TYPES, S3_OBJECT_TYPES } from "../lib/aws-types";
 import { withExceptions } from "./exceptions";
 import {
   actionMatches,
@@ -33,23 +34,14 @@ import {
   UNKNOWN,
 } from "./util";
 
-export const BUCKET_TYPES = ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"] as const;
-export const LIFECYCLE_TYPES = [
-  "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-  "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
-] as const;
-export const VERSIONING_TYPES = [
-  "aws:s3/bucketVersioning:BucketVersioning",
-  "aws:s3/bucketVersioningV2:BucketVersioningV2",
-] as const;
-export const ENCRYPTION_TYPES = [
-  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-  "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-] as const;
+const BUCKET_TYPES = S3_BUCKET_TYPES;
+const LIFECYCLE_TYPES = [AWS_TYPES.lifecycle, AWS_TYPES.lifecycleV2] as const;
+const VERSIONING_TYPES = [AWS_TYPES.versioning, AWS_TYPES.versioningV2] as const;
+const ENCRYPTION_TYPES = [AWS_TYPES.encryption, AWS_TYPES.encryptionV2] as const;
 /** Objects the stack itself deploys into a bucket (e.g. the dashboard's files). */
-export const OBJECT_TYPES = ["aws:s3/bucketObjectv2:BucketObjectv2", "aws:s3/bucketObject:BucketObject"] as const;
-export const PUBLIC_ACCESS_BLOCK_TYPE = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock";
-export const BUCKET_POLICY_TYPE = "aws:s3/bucketPolicy:BucketPolicy";
+const OBJECT_TYPES = S3_OBJECT_TYPES;
+const PUBLIC_ACCESS_BLOCK_TYPE = AWS_TYPES.publicAccessBlock;
+const BUCKET_POLICY_TYPE = AWS_TYPES.bucketPolicy;
 
 /** How a bucket-level resource names its bucket: `bucket` is the bucket's id (= its name). */
 const BUCKET_KEYS = ["id", "bucket"] as const;
@@ -253,33 +245,25 @@ export const s3Lifecycle: StackValidationPolicy = withExceptions({
 // Who can write to a bucket besides the stack's own deployments
 // ---------------------------------------------------------------------------------------------
 
-export const CORS_TYPES = [
-  "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
-  "aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2",
-] as const;
-export const NOTIFICATION_TYPE = "aws:s3/bucketNotification:BucketNotification";
+const CORS_TYPES = [AWS_TYPES.cors, AWS_TYPES.corsV2] as const;
+const NOTIFICATION_TYPE = AWS_TYPES.notification;
 /** Resources holding an IAM policy document in `policy`. */
-const IAM_POLICY_TYPES = [
-  "aws:iam/policy:Policy",
-  "aws:iam/rolePolicy:RolePolicy",
-  "aws:iam/userPolicy:UserPolicy",
-  "aws:iam/groupPolicy:GroupPolicy",
-];
+const IAM_POLICY_TYPES = [AWS_TYPES.iamPolicy, AWS_TYPES.rolePolicy, AWS_TYPES.userPolicy, AWS_TYPES.groupPolicy];
 /**
  * Resources that deliver objects into a bucket they name (logs, replicas, inventories, exports),
  * and the inputs that name it.
  */
 const DELIVERY_KEYS: Record<string, string[]> = {
-  "aws:s3/bucketLogging:BucketLogging": ["targetBucket"],
-  "aws:s3/bucketLoggingV2:BucketLoggingV2": ["targetBucket"],
-  "aws:s3/bucketReplicationConfig:BucketReplicationConfig": ["rules"],
-  "aws:s3/inventory:Inventory": ["destination"],
-  "aws:s3/analyticsConfiguration:AnalyticsConfiguration": ["storageClassAnalysis"],
-  "aws:cloudfront/distribution:Distribution": ["loggingConfig"],
-  "aws:cloudtrail/trail:Trail": ["s3BucketName"],
-  "aws:lb/loadBalancer:LoadBalancer": ["accessLogs", "connectionLogs"],
-  "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": ["extendedS3Configuration", "s3Configuration"],
-  "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": ["deliveryDestinationConfiguration"],
+  [AWS_TYPES.bucketLogging]: ["targetBucket"],
+  [AWS_TYPES.bucketLoggingV2]: ["targetBucket"],
+  [AWS_TYPES.replication]: ["rules"],
+  [AWS_TYPES.inventory]: ["destination"],
+  [AWS_TYPES.analytics]: ["storageClassAnalysis"],
+  [AWS_TYPES.distribution]: ["loggingConfig"],
+  [AWS_TYPES.trail]: ["s3BucketName"],
+  [AWS_TYPES.loadBalancer]: ["accessLogs", "connectionLogs"],
+  [AWS_TYPES.firehose]: ["extendedS3Configuration", "s3Configuration"],
+  [AWS_TYPES.logDeliveryDestination]: ["deliveryDestinationConfiguration"],
 };
 
 function bucketIdentifiers(bucket: PolicyResource): string[] {
@@ -326,7 +310,7 @@ export function writersOf(bucket: PolicyResource, resources: readonly PolicyReso
   for (const p of ofTypes(resources, IAM_POLICY_TYPES)) {
     docs.push({ who: `IAM policy ${p.name}`, doc: policyDocument(prop(p.props, "policy")), r: p, key: "policy" });
   }
-  for (const role of ofTypes(resources, ["aws:iam/role:Role"])) {
+  for (const role of ofTypes(resources, [AWS_TYPES.role])) {
     const inline = elements(prop(role.props, "inlinePolicies"));
     if (inline === UNKNOWN) continue;
     for (const p of inline) {

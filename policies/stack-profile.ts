@@ -17,8 +17,8 @@
  * configuration does not say (another project, or no config at all) is judged as production, the
  * stricter profile. A policy config file that sets `lab` explicitly still wins.
  *
- * The offline runner and the tests run the pack in-process: they set the same environment through
- * `withStackEnvironment` instead of process.env.
+ * The offline runner and the tests run the pack in-process and set the same variables
+ * (tools/plan/policy-engine/engine-args.ts withStackEnvironment).
  */
 
 export interface StackEnvironment {
@@ -27,8 +27,6 @@ export interface StackEnvironment {
   /** The stack's configuration: namespaced key -> string value. */
   config: Record<string, string>;
 }
-
-let override: StackEnvironment | undefined;
 
 function parseConfig(text: string | undefined): Record<string, string> {
   if (!text) return {};
@@ -43,27 +41,14 @@ function parseConfig(text: string | undefined): Record<string, string> {
   }
 }
 
-/** The stack's environment: the in-process override, else what the CLI put in process.env. */
+/** The stack's environment: what the CLI put in process.env. */
 export function stackEnvironment(): StackEnvironment {
-  if (override) return override;
   const env = process.env;
   return {
     project: env.PULUMI_NODEJS_PROJECT || env.PULUMI_PROJECT || undefined,
     stack: env.PULUMI_NODEJS_STACK || env.PULUMI_STACK || undefined,
     config: parseConfig(env.PULUMI_CONFIG),
   };
-}
-
-/** Runs `fn` with `env` as the stack's environment (the offline runner and the tests). */
-export async function withStackEnvironment<T>(env: StackEnvironment | undefined, fn: () => Promise<T>): Promise<T> {
-  if (!env) return fn();
-  const previous = override;
-  override = env;
-  try {
-    return await fn();
-  } finally {
-    override = previous;
-  }
 }
 
 /** `urn:pulumi:<stack>::<project>::<type>::<name>` -> stack and project. */

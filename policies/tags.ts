@@ -8,11 +8,12 @@
  * checked as taggable.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { AWS_TYPES } from "../lib/aws-types";
 import { missingTags, REQUIRED_TAG_KEYS } from "../lib/tags";
 import { withExceptions } from "./exceptions";
 import { stackEnvironment, urnParts } from "./stack-profile";
 import { mustBeTagged } from "./taggable-types";
-import { configOf, prop, providerDefaultTags, readTags, schemaWithNote, strings, type TagMap, UNKNOWN } from "./util";
+import { configOf, entries, type Maybe, prop, schemaWithNote, strings, UNKNOWN } from "./util";
 
 export interface RequiredTagsConfig {
   /** Tag keys every taggable resource must carry with a non-empty value. */
@@ -25,6 +26,39 @@ export const REQUIRED_TAGS_DEFAULTS: RequiredTagsConfig = {
   requiredTags: [...REQUIRED_TAG_KEYS],
   tagValues: { Environment: "{stack}", Project: "{project}" },
 };
+
+/** A tag map read from props: tag values that are unknown during preview are kept as UNKNOWN. */
+type TagMap = Record<string, Maybe<string | undefined>>;
+
+function readTags(value: Maybe<unknown>): Maybe<TagMap | undefined> {
+  if (value === UNKNOWN) return UNKNOWN;
+  if (value === undefined || value === null) return undefined;
+  const list = entries(value);
+  if (list === UNKNOWN) return UNKNOWN;
+  const out: TagMap = {};
+  for (const [k, v] of list) out[k] = v === UNKNOWN ? UNKNOWN : typeof v === "string" ? v : undefined;
+  return out;
+}
+
+/**
+ * The default tags an AWS provider resource applies. The aws provider serialises its
+ * `defaultTags` input as a JSON string (`{"tags":{...}}`); stack config of a default provider
+ * may arrive the same way or as an object.
+ */
+function providerDefaultTags(provider: { type: string; props: Record<string, unknown> } | undefined): TagMap {
+  if (provider?.type !== AWS_TYPES.provider) return {};
+  let value = prop(provider.props, "defaultTags");
+  if (value === UNKNOWN || value === undefined || value === null) return {};
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return {};
+    }
+  }
+  const tags = readTags(prop(value, "tags"));
+  return tags === UNKNOWN || tags === undefined ? {} : tags;
+}
 
 /** Stand-in for a tag value that is unknown during preview: it will have a value, so it counts as set. */
 const UNKNOWN_TAG_VALUE = "(known after apply)";
@@ -59,7 +93,7 @@ export function ignoredTagKeys(
   provider: { type: string; props: Record<string, unknown> } | undefined,
   keys: readonly string[],
 ): string[] {
-  if (provider?.type !== "pulumi:providers:aws") return [];
+  if (provider?.type !== AWS_TYPES.provider) return [];
   let value = prop(provider.props, "ignoreTags");
   if (value === UNKNOWN || value === undefined || value === null) return [];
   if (typeof value === "string") {

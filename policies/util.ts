@@ -1,7 +1,7 @@
 /**
  * Helpers every policy module shares: reading values that may be unknown during a
- * preview, reading a policy's config with its defaults, joining stack resources by the
- * reference one holds to another, and provider default tags.
+ * preview, reading a policy's config with its defaults, and joining stack resources by the
+ * reference one holds to another.
  *
  * Policy props come wrapped in @pulumi/policy's `unknownCheckingProxy`: touching a value
  * that is unknown during `pulumi preview` throws `UnknownValueError`, which the analyzer
@@ -9,14 +9,7 @@
  * policies here read through `peek` instead, so one unknown value only skips the check
  * that needs it.
  */
-import type {
-  EnforcementLevel,
-  PolicyConfigSchema,
-  PolicyResource,
-  ReportViolation,
-  ResourceValidationArgs,
-  StackValidationArgs,
-} from "@pulumi/policy";
+import type { EnforcementLevel, PolicyConfigSchema, PolicyResource, ReportViolation } from "@pulumi/policy";
 import * as policy from "@pulumi/policy";
 
 /** `UnknownValueError` is exported at runtime, but its type is not in @pulumi/policy's .d.ts. */
@@ -40,10 +33,6 @@ export function peek<T>(read: () => T): Maybe<T> {
     if (isUnknownValueError(e)) return UNKNOWN;
     throw e;
   }
-}
-
-export function known<T>(value: Maybe<T>): value is T {
-  return value !== UNKNOWN;
 }
 
 /** Reads `obj[key]`; UNKNOWN when unknown, undefined when absent. */
@@ -210,42 +199,3 @@ export function attachedTo(
 ): PolicyResource[] {
   return candidates.filter((c) => referencedBy(c, key, peers, matchOn).includes(target));
 }
-
-// ---------------------------------------------------------------------------------------------
-// Tags
-// ---------------------------------------------------------------------------------------------
-
-/** A tag map read from props: tag values that are unknown during preview are kept as UNKNOWN. */
-export type TagMap = Record<string, Maybe<string | undefined>>;
-
-export function readTags(value: Maybe<unknown>): Maybe<TagMap | undefined> {
-  if (value === UNKNOWN) return UNKNOWN;
-  if (value === undefined || value === null) return undefined;
-  const list = entries(value);
-  if (list === UNKNOWN) return UNKNOWN;
-  const out: TagMap = {};
-  for (const [k, v] of list) out[k] = v === UNKNOWN ? UNKNOWN : typeof v === "string" ? v : undefined;
-  return out;
-}
-
-/**
- * The default tags an AWS provider resource applies. The aws provider serialises its
- * `defaultTags` input as a JSON string (`{"tags":{...}}`); stack config of a default provider
- * may arrive the same way or as an object.
- */
-export function providerDefaultTags(provider: { type: string; props: Record<string, unknown> } | undefined): TagMap {
-  if (provider?.type !== "pulumi:providers:aws") return {};
-  let value = prop(provider.props, "defaultTags");
-  if (value === UNKNOWN || value === undefined || value === null) return {};
-  if (typeof value === "string") {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return {};
-    }
-  }
-  const tags = readTags(prop(value, "tags"));
-  return tags === UNKNOWN || tags === undefined ? {} : tags;
-}
-
-export type { ResourceValidationArgs, StackValidationArgs };

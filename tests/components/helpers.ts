@@ -11,6 +11,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { buildFfprobeLayerZip } from "../../components/ffprobe-layer-build";
 import type { MediaPipelineArgs } from "../../components/media-pipeline";
+import { AWS_TYPES } from "../../lib/aws-types";
 import type { LambdaArchitecture } from "../../lib/ffprobe-pin";
 import { PROJECT_NAME } from "../../lib/naming";
 import { type MockRuntime, useMockRuntime } from "../../tools/plan/mock-runtime";
@@ -19,49 +20,9 @@ import type { PlannedResource } from "../../tools/plan/types";
 
 export const TEST_STACK = "test";
 
+/** Type tokens: the AWS ones from lib/aws-types.ts, then the project's components. */
 export const T = {
-  bucket: "aws:s3/bucket:Bucket",
-  publicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-  ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
-  encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-  versioning: "aws:s3/bucketVersioning:BucketVersioning",
-  lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
-  cors: "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
-  notification: "aws:s3/bucketNotification:BucketNotification",
-  object: "aws:s3/bucketObjectv2:BucketObjectv2",
-  queue: "aws:sqs/queue:Queue",
-  queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
-  table: "aws:dynamodb/table:Table",
-  layer: "aws:lambda/layerVersion:LayerVersion",
-  function: "aws:lambda/function:Function",
-  eventSourceMapping: "aws:lambda/eventSourceMapping:EventSourceMapping",
-  permission: "aws:lambda/permission:Permission",
-  logGroup: "aws:cloudwatch/logGroup:LogGroup",
-  role: "aws:iam/role:Role",
-  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-  httpApi: "aws:apigatewayv2/api:Api",
-  stage: "aws:apigatewayv2/stage:Stage",
-  route: "aws:apigatewayv2/route:Route",
-  authorizer: "aws:apigatewayv2/authorizer:Authorizer",
-  integration: "aws:apigatewayv2/integration:Integration",
-  userPool: "aws:cognito/userPool:UserPool",
-  userPoolClient: "aws:cognito/userPoolClient:UserPoolClient",
-  userPoolDomain: "aws:cognito/userPoolDomain:UserPoolDomain",
-  resourceServer: "aws:cognito/resourceServer:ResourceServer",
-  distribution: "aws:cloudfront/distribution:Distribution",
-  originAccessControl: "aws:cloudfront/originAccessControl:OriginAccessControl",
-  responseHeadersPolicy: "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
-  metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-  metricFilter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",
-  cloudwatchDashboard: "aws:cloudwatch/dashboard:Dashboard",
-  budget: "aws:budgets/budget:Budget",
-  topic: "aws:sns/topic:Topic",
-  topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
-  topicSubscription: "aws:sns/topicSubscription:TopicSubscription",
-  canary: "aws:synthetics/canary:Canary",
-  stateMachine: "aws:sfn/stateMachine:StateMachine",
-  provider: "pulumi:providers:aws",
+  ...AWS_TYPES,
   mediaBucket: "media-pipeline:storage:MediaBucket",
   metadataTable: "media-pipeline:storage:MetadataTable",
   ffmpegLayer: "media-pipeline:lambda:FfmpegLayer",

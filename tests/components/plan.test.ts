@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import { REQUIRED_TAG_KEYS } from "../../lib/tags";
-import { evaluatePlan, isBlocking } from "../../policies/offline";
+import { evaluatePlan, isBlocking } from "../../tools/plan/policy-engine/offline";
 import { formatPlanTree, MOCKED_NOTICE } from "../../tools/plan/print";
 import { type PlanResult, planProgram, REPO_ROOT } from "../../tools/plan/run-program";
 import { loadStackConfig } from "../../tools/plan/stack-config";
@@ -365,7 +365,7 @@ describe("npm run plan (CLI)", function () {
   it("prints one JSON object with resources on stdout and the mocked-plan notice on stderr", async () => {
     const tsx = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
     const program = path.join(__dirname, "fixtures", "tiny-program.ts");
-    // Exit code 3 means the policy step (policies/offline.ts) found a mandatory violation, which
+    // Exit code 3 means the policy step (tools/plan/policy-engine/offline.ts) found a mandatory violation, which
     // this one bare bucket may well have; 1 would mean the plan itself failed, 2 a usage error.
     const { stdout, stderr, code } = await run(
       tsx,

@@ -15,7 +15,7 @@ import { expect } from "chai";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { POLICIES } from "../../policies/pack";
-import { configFileFor, readConfigFile, reconcileConfig } from "../../policies/pack-config";
+import { configFileFor, readConfigFile, reconcileConfig } from "../../tools/plan/policy-engine/pack-config";
 
 const PACK_DIR = path.resolve(__dirname, "..", "..", "policies");
 const RUN_POLICY_PACK = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [PACK_DIR] });

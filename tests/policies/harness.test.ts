@@ -103,4 +103,27 @@ describe("policies: harness (engine-shaped args)", () => {
       /^can't run policy 'reads-everything' from policy pack 'media-pipeline-policies@v.*' during preview: string value at .bucket can't be known during preview$/,
     );
   });
+
+  it("gives the pack the stack's environment the way the CLI does (PULUMI_CONFIG, PULUMI_NODEJS_*), then restores it", async () => {
+    const before = { config: process.env.PULUMI_CONFIG, stack: process.env.PULUMI_NODEJS_STACK };
+    let seen: Record<string, string | undefined> = {};
+    const policy: ResourceValidationPolicy = {
+      name: "reads-env",
+      description: "D.",
+      enforcementLevel: "mandatory",
+      validateResource: () => {
+        seen = {
+          config: process.env.PULUMI_CONFIG,
+          project: process.env.PULUMI_NODEJS_PROJECT,
+          stack: process.env.PULUMI_NODEJS_STACK,
+        };
+      },
+    };
+    await runResource(policy, res("aws:s3/bucket:Bucket", "b"), {
+      stack: "pr-7",
+      stackConfig: { "media-pipeline:lab": "true" },
+    });
+    expect(seen).to.deep.equal({ config: '{"media-pipeline:lab":"true"}', project: "media-pipeline", stack: "pr-7" });
+    expect({ config: process.env.PULUMI_CONFIG, stack: process.env.PULUMI_NODEJS_STACK }).to.deep.equal(before);
+  });
 });

@@ -1,12 +1,13 @@
 /**
  * Test harness for the policy pack: builds the arguments the analyzer gives a policy and
- * runs policies the way the analyzer server does, through policies/engine-args.ts (the same
+ * runs policies the way the analyzer server does, through tools/plan/policy-engine/engine-args.ts (the same
  * code the offline runner uses, so a test sees what `npm run plan` reports).
  *
  *   const { messages } = await runResource(requiredTags, bucket("logs", { tags: {} }));
  *   const { messages } = await runStack(s3Secure, [bucket("b"), ...]);
  */
 import type { EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, PACK_VERSION } from "../../policies/pack";
 import {
   analyzeResource,
   analyzeStack,
@@ -19,9 +20,8 @@ import {
   stackTagsOf,
   unknownValue,
   urnFor,
-} from "../../policies/engine-args";
-import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, PACK_VERSION } from "../../policies/pack";
-import { reconcileConfig } from "../../policies/pack-config";
+} from "../../tools/plan/policy-engine/engine-args";
+import { reconcileConfig } from "../../tools/plan/policy-engine/pack-config";
 
 export type { Diagnostic, ResourceDescription, StackResourceDescription };
 export { buildResourceArgs, buildStackArgs, stackTagsOf, unknownValue, urnFor };

@@ -1,5 +1,5 @@
 /**
- * policies/offline.ts on hand-made plans: how a PlannedResource becomes what the engine would
+ * tools/plan/policy-engine/offline.ts on hand-made plans: how a PlannedResource becomes what the engine would
  * send (inputs for resource policies, state plus id for stack policies, the explicit or default
  * provider, assets in wire form) and which config applies.
  */
@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { layerDescription } from "../../lib/ffprobe-pin";
-import { evaluatePlan, evaluatePolicies, toEngineProperties } from "../../policies/offline";
+import { evaluatePlan, evaluatePolicies, toEngineProperties } from "../../tools/plan/policy-engine/offline";
 import type { PlannedResource } from "../../tools/plan/types";
 import { STANDARD_TAGS as HARNESS_TAGS } from "./harness";
 

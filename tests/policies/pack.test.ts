@@ -12,7 +12,7 @@ import {
   parseConfigFile,
   readConfigFile,
   reconcileConfig,
-} from "../../policies/pack-config";
+} from "../../tools/plan/policy-engine/pack-config";
 
 const PACK_DIR = path.resolve(__dirname, "..", "..", "policies");
 
@@ -66,6 +66,38 @@ describe("policies: the pack", () => {
     // Only index.ts starts the server: nothing else in the pack may construct one.
     for (const f of fs.readdirSync(PACK_DIR).filter((n) => n.endsWith(".ts") && n !== "index.ts")) {
       expect(fs.readFileSync(path.join(PACK_DIR, f), "utf8"), f).to.not.match(/new PolicyPack\(/);
+    }
+  });
+
+  it("holds rules only: what index.ts loads is policies/ and lib/, and every package it imports is the pack's dependency", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(PACK_DIR, "package.json"), "utf8"));
+    const deps = Object.keys(pkg.dependencies ?? {});
+    const root = path.dirname(PACK_DIR);
+    const loaded = new Set<string>();
+    const packages = new Set<string>();
+    const visit = (file: string) => {
+      if (loaded.has(file)) return;
+      loaded.add(file);
+      const text = fs.readFileSync(file, "utf8");
+      for (const [, spec = ""] of text.matchAll(/\bfrom\s+"([^"]+)"/g)) {
+        if (spec.startsWith(".")) {
+          const target = path.resolve(path.dirname(file), spec);
+          if (fs.existsSync(`${target}.ts`)) visit(`${target}.ts`);
+          else expect(fs.existsSync(target), `${file} imports ${spec}`).to.equal(true);
+        } else if (!spec.startsWith("node:")) {
+          packages.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : (spec.split("/")[0] ?? spec));
+        }
+      }
+    };
+    visit(path.join(PACK_DIR, "index.ts"));
+    const rooms = new Set([...loaded].map((f) => path.relative(root, f).split(path.sep)[0]));
+    expect([...rooms].sort()).to.deep.equal(["lib", "policies"]);
+    expect([...loaded].map((f) => path.relative(root, f))).to.include("policies/layer-content.ts");
+    for (const p of packages) expect(deps, `${p} is imported by the pack`).to.include(p);
+    expect(pkg.dependencies.yauzl).to.equal("3.4.0");
+    // Nothing in policies/ reaches into tools/ (the offline engine lives there and imports the pack, not the reverse).
+    for (const f of fs.readdirSync(PACK_DIR).filter((n) => n.endsWith(".ts"))) {
+      expect(fs.readFileSync(path.join(PACK_DIR, f), "utf8"), f).to.not.match(/from "[./]*\/tools\//);
     }
   });
 

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { evaluatePolicies, isBlocking } from "../../policies/offline";
+import { evaluatePolicies, isBlocking } from "../../tools/plan/policy-engine/offline";
 import { planProgram, REPO_ROOT } from "../../tools/plan/run-program";
 import type { PlannedResource, PlanViolation } from "../../tools/plan/types";
 

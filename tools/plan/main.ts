@@ -12,8 +12,9 @@
  * --program may be anywhere on disk: its `@pulumi/*` imports resolve from this project's
  * installation (tools/plan/run-program.ts).
  */
-import { evaluatePlan, formatViolations, isBlocking } from "../../policies/offline";
+
 import { type Cli, parseFlags, runCli } from "../cli";
+import { evaluatePlan, formatViolations, isBlocking } from "./policy-engine/offline";
 import { formatPlanTree, MOCKED_NOTICE } from "./print";
 import { type PlanResult, planProgram } from "./run-program";
 import type { PlanViolation } from "./types";
@@ -45,7 +46,7 @@ configuration (Pulumi.<stack>.yaml), prints the resource tree, then the policy p
       json: { type: "boolean", default: false },
     });
     const plan = await planProgram({ stack: values.stack, program: values.program });
-    // The policy pack's verdicts (policies/offline.ts), with policies/config/<stack>.json when it exists.
+    // The policy pack's verdicts (tools/plan/policy-engine/offline.ts), with policies/config/<stack>.json when it exists.
     const { violations, configFile } = await evaluatePlan(plan.resources, {
       stack: plan.stack,
       stackConfig: plan.config,

@@ -9,6 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { AWS_TYPES } from "../../lib/aws-types";
 
 export interface MockEnvironment {
   region: string;
@@ -62,7 +63,7 @@ function alnum(hex: string, length: number, upper = true): string {
 type StateMaker = (c: Ctx) => { id: string; state: State };
 
 const MAKERS: Record<string, StateMaker> = {
-  "aws:s3/bucket:Bucket": (c) => {
+  [AWS_TYPES.bucket]: (c) => {
     const bucket = physicalName(c, "bucket", "bucketPrefix").toLowerCase();
     return {
       id: bucket,
@@ -76,36 +77,36 @@ const MAKERS: Record<string, StateMaker> = {
       },
     };
   },
-  "aws:s3/bucketObjectv2:BucketObjectv2": (c) => {
+  [AWS_TYPES.object]: (c) => {
     const key = str(c.inputs.key) ?? c.name;
     return { id: key, state: { key, etag: c.hex.slice(0, 32), versionId: "" } };
   },
-  "aws:sqs/queue:Queue": (c) => {
+  [AWS_TYPES.queue]: (c) => {
     const name = physicalName(c) + (c.inputs.fifoQueue ? ".fifo" : "");
     const url = `https://sqs.${c.region}.amazonaws.com/${c.account}/${name}`;
     return { id: url, state: { name, url, arn: `arn:aws:sqs:${c.region}:${c.account}:${name}` } };
   },
-  "aws:dynamodb/table:Table": (c) => {
+  [AWS_TYPES.table]: (c) => {
     const name = physicalName(c);
     return { id: name, state: { name, arn: `arn:aws:dynamodb:${c.region}:${c.account}:table/${name}` } };
   },
-  "aws:iam/role:Role": (c) => {
+  [AWS_TYPES.role]: (c) => {
     const name = physicalName(c);
     return {
       id: name,
       state: { name, arn: `arn:aws:iam::${c.account}:role/${name}`, uniqueId: `AROA${alnum(c.hex, 17)}` },
     };
   },
-  "aws:iam/rolePolicy:RolePolicy": (c) => {
+  [AWS_TYPES.rolePolicy]: (c) => {
     const name = physicalName(c);
     return { id: `${str(c.inputs.role) ?? "role"}:${name}`, state: { name } };
   },
-  "aws:iam/policy:Policy": (c) => {
+  [AWS_TYPES.iamPolicy]: (c) => {
     const name = physicalName(c);
     const arn = `arn:aws:iam::${c.account}:policy/${name}`;
     return { id: arn, state: { name, arn, policyId: `ANPA${alnum(c.hex, 17)}` } };
   },
-  "aws:lambda/function:Function": (c) => {
+  [AWS_TYPES.function]: (c) => {
     const name = physicalName(c);
     const arn = `arn:aws:lambda:${c.region}:${c.account}:function:${name}`;
     return {
@@ -121,14 +122,14 @@ const MAKERS: Record<string, StateMaker> = {
       },
     };
   },
-  "aws:lambda/layerVersion:LayerVersion": (c) => {
+  [AWS_TYPES.layer]: (c) => {
     const layerArn = `arn:aws:lambda:${c.region}:${c.account}:layer:${str(c.inputs.layerName) ?? c.name}`;
     return {
       id: `${layerArn}:1`,
       state: { layerArn, arn: `${layerArn}:1`, version: "1", codeSha256: c.hex.slice(0, 43) },
     };
   },
-  "aws:lambda/eventSourceMapping:EventSourceMapping": (c) => {
+  [AWS_TYPES.eventSourceMapping]: (c) => {
     const id = uuid(c.hex);
     return {
       id,
@@ -140,24 +141,24 @@ const MAKERS: Record<string, StateMaker> = {
       },
     };
   },
-  "aws:lambda/permission:Permission": (c) => {
+  [AWS_TYPES.permission]: (c) => {
     const statementId = str(c.inputs.statementId) ?? `${c.name}-${c.hex.slice(0, 7)}`;
     return { id: statementId, state: { statementId } };
   },
-  "aws:cloudwatch/logGroup:LogGroup": (c) => {
+  [AWS_TYPES.logGroup]: (c) => {
     const name = physicalName(c);
     return { id: name, state: { name, arn: `arn:aws:logs:${c.region}:${c.account}:log-group:${name}` } };
   },
-  "aws:cloudwatch/metricAlarm:MetricAlarm": (c) => {
+  [AWS_TYPES.metricAlarm]: (c) => {
     const name = physicalName(c);
     return { id: name, state: { name, arn: `arn:aws:cloudwatch:${c.region}:${c.account}:alarm:${name}` } };
   },
-  "aws:sns/topic:Topic": (c) => {
+  [AWS_TYPES.topic]: (c) => {
     const name = physicalName(c);
     const arn = `arn:aws:sns:${c.region}:${c.account}:${name}`;
     return { id: arn, state: { name, arn } };
   },
-  "aws:synthetics/canary:Canary": (c) => {
+  [AWS_TYPES.canary]: (c) => {
     const name = physicalName(c);
     // Synthetics runs the canary as a Lambda function of its own, cwsyn-<name>-<id>, published as a version.
     const fn = `cwsyn-${name}-${uuid(c.hex)}`;
@@ -172,18 +173,18 @@ const MAKERS: Record<string, StateMaker> = {
       },
     };
   },
-  "aws:cloudwatch/dashboard:Dashboard": (c) => {
+  [AWS_TYPES.cloudwatchDashboard]: (c) => {
     const name = physicalName(c, "dashboardName");
     return {
       id: name,
       state: { dashboardName: name, dashboardArn: `arn:aws:cloudwatch::${c.account}:dashboard/${name}` },
     };
   },
-  "aws:budgets/budget:Budget": (c) => {
+  [AWS_TYPES.budget]: (c) => {
     const name = physicalName(c);
     return { id: `${c.account}:${name}`, state: { name, arn: `arn:aws:budgets::${c.account}:budget/${name}` } };
   },
-  "aws:apigatewayv2/api:Api": (c) => {
+  [AWS_TYPES.httpApi]: (c) => {
     const id = alnum(c.hex, 10, false);
     return {
       id,
@@ -195,7 +196,7 @@ const MAKERS: Record<string, StateMaker> = {
       },
     };
   },
-  "aws:apigatewayv2/stage:Stage": (c) => {
+  [AWS_TYPES.stage]: (c) => {
     const apiId = str(c.inputs.apiId) ?? "api";
     const stage = str(c.inputs.name) ?? c.name;
     const base = `https://${apiId}.execute-api.${c.region}.amazonaws.com`;
@@ -208,7 +209,7 @@ const MAKERS: Record<string, StateMaker> = {
       },
     };
   },
-  "aws:cognito/userPool:UserPool": (c) => {
+  [AWS_TYPES.userPool]: (c) => {
     const id = `${c.region}_${alnum(c.hex, 9, false).replace(/^./, (ch) => ch.toUpperCase())}`;
     return {
       id,
@@ -219,12 +220,12 @@ const MAKERS: Record<string, StateMaker> = {
       },
     };
   },
-  "aws:cognito/userPoolClient:UserPoolClient": (c) => ({ id: alnum(c.hex, 26, false), state: {} }),
-  "aws:cognito/userPoolDomain:UserPoolDomain": (c) => ({
+  [AWS_TYPES.userPoolClient]: (c) => ({ id: alnum(c.hex, 26, false), state: {} }),
+  [AWS_TYPES.userPoolDomain]: (c) => ({
     id: str(c.inputs.domain) ?? c.name,
     state: { cloudfrontDistribution: `d${alnum(c.hex, 13, false)}.cloudfront.net`, version: "1" },
   }),
-  "aws:cognito/resourceServer:ResourceServer": (c) => {
+  [AWS_TYPES.resourceServer]: (c) => {
     const identifier = str(c.inputs.identifier) ?? c.name;
     const scopes = Array.isArray(c.inputs.scopes) ? (c.inputs.scopes as { scopeName?: string }[]) : [];
     return {
@@ -242,7 +243,7 @@ const MAKERS: Record<string, StateMaker> = {
     const length = typeof c.inputs.length === "number" ? c.inputs.length : 16;
     return { id: "none", state: { result: pulumi.secret(c.hex.repeat(Math.ceil(length / 64)).slice(0, length)) } };
   },
-  "aws:cloudfront/distribution:Distribution": (c) => {
+  [AWS_TYPES.distribution]: (c) => {
     const id = `E${alnum(c.hex, 13)}`;
     return {
       id,
@@ -255,26 +256,26 @@ const MAKERS: Record<string, StateMaker> = {
       },
     };
   },
-  "aws:sfn/stateMachine:StateMachine": (c) => {
+  [AWS_TYPES.stateMachine]: (c) => {
     const name = physicalName(c);
     const arn = `arn:aws:states:${c.region}:${c.account}:stateMachine:${name}`;
     return { id: arn, state: { name, arn, status: "ACTIVE", revisionId: uuid(c.hex), stateMachineVersionArn: "" } };
   },
-  "aws:ssm/parameter:Parameter": (c) => {
+  [AWS_TYPES.ssmParameter]: (c) => {
     const name = physicalName(c);
     // A name starting with "/" follows "parameter" directly; others get a "/" in between.
     const arn = `arn:aws:ssm:${c.region}:${c.account}:parameter${name.startsWith("/") ? "" : "/"}${name}`;
     return { id: name, state: { name, arn, version: 1 } };
   },
-  "aws:cloudwatch/eventRule:EventRule": (c) => {
+  [AWS_TYPES.eventRule]: (c) => {
     const name = physicalName(c);
     return { id: name, state: { name, arn: `arn:aws:events:${c.region}:${c.account}:rule/${name}` } };
   },
-  "aws:cloudfront/originAccessControl:OriginAccessControl": (c) => ({
+  [AWS_TYPES.originAccessControl]: (c) => ({
     id: `E${alnum(c.hex, 13)}`,
     state: { etag: `E${alnum(c.hex.slice(20), 13)}` },
   }),
-  "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": (c) => ({
+  [AWS_TYPES.responseHeadersPolicy]: (c) => ({
     id: uuid(c.hex),
     state: { etag: `E${alnum(c.hex.slice(20), 13)}` },
   }),

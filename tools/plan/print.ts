@@ -2,6 +2,7 @@
  * The plan as text: a tree of resources under their parents, with the inputs worth reading
  * for each type (the rest is in --json).
  */
+import { AWS_TYPES } from "../../lib/aws-types";
 import type { PlanResult } from "./run-program";
 import type { PlannedResource } from "./types";
 
@@ -11,44 +12,32 @@ export const MOCKED_NOTICE =
 
 /** Inputs shown per type; other custom resources show none. */
 const KEY_INPUTS: Record<string, string[]> = {
-  "pulumi:providers:aws": ["region", "defaultTags"],
-  "aws:s3/bucket:Bucket": ["forceDestroy"],
-  "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ["rules"],
-  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": ["rules"],
-  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": ["blockPublicAcls", "restrictPublicBuckets"],
-  "aws:s3/bucketVersioning:BucketVersioning": ["versioningConfiguration"],
-  "aws:s3/bucketNotification:BucketNotification": ["queues"],
-  "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": ["corsRules"],
-  "aws:s3/bucketObjectv2:BucketObjectv2": ["key", "contentType"],
-  "aws:dynamodb/table:Table": ["billingMode", "hashKey", "deletionProtectionEnabled", "pointInTimeRecovery", "ttl"],
-  "aws:lambda/layerVersion:LayerVersion": ["layerName", "compatibleArchitectures", "description", "skipDestroy"],
-  "aws:lambda/function:Function": [
-    "runtime",
-    "architectures",
-    "memorySize",
-    "timeout",
-    "reservedConcurrentExecutions",
-    "layers",
-  ],
-  "aws:lambda/eventSourceMapping:EventSourceMapping": [
-    "eventSourceArn",
-    "batchSize",
-    "functionResponseTypes",
-    "scalingConfig",
-  ],
-  "aws:sqs/queue:Queue": ["visibilityTimeoutSeconds", "messageRetentionSeconds", "redrivePolicy"],
-  "aws:ssm/parameter:Parameter": ["name", "type"],
-  "aws:cloudwatch/eventRule:EventRule": ["scheduleExpression"],
-  "aws:cloudwatch/logGroup:LogGroup": ["retentionInDays"],
-  "aws:apigatewayv2/api:Api": ["protocolType"],
-  "aws:apigatewayv2/route:Route": ["routeKey", "authorizationType", "authorizationScopes"],
-  "aws:apigatewayv2/authorizer:Authorizer": ["authorizerType", "jwtConfiguration"],
-  "aws:apigatewayv2/stage:Stage": ["name", "defaultRouteSettings"],
-  "aws:cognito/userPool:UserPool": ["deletionProtection", "mfaConfiguration", "emailConfiguration"],
-  "aws:cognito/userPoolDomain:UserPoolDomain": ["managedLoginVersion"],
-  "aws:cognito/userPoolClient:UserPoolClient": ["allowedOauthFlows", "generateSecret", "callbackUrls"],
-  "aws:cloudfront/distribution:Distribution": ["priceClass", "defaultRootObject"],
-  "aws:cloudfront/originAccessControl:OriginAccessControl": ["originAccessControlOriginType", "signingBehavior"],
+  [AWS_TYPES.provider]: ["region", "defaultTags"],
+  [AWS_TYPES.bucket]: ["forceDestroy"],
+  [AWS_TYPES.lifecycle]: ["rules"],
+  [AWS_TYPES.encryption]: ["rules"],
+  [AWS_TYPES.publicAccessBlock]: ["blockPublicAcls", "restrictPublicBuckets"],
+  [AWS_TYPES.versioning]: ["versioningConfiguration"],
+  [AWS_TYPES.notification]: ["queues"],
+  [AWS_TYPES.cors]: ["corsRules"],
+  [AWS_TYPES.object]: ["key", "contentType"],
+  [AWS_TYPES.table]: ["billingMode", "hashKey", "deletionProtectionEnabled", "pointInTimeRecovery", "ttl"],
+  [AWS_TYPES.layer]: ["layerName", "compatibleArchitectures", "description", "skipDestroy"],
+  [AWS_TYPES.function]: ["runtime", "architectures", "memorySize", "timeout", "reservedConcurrentExecutions", "layers"],
+  [AWS_TYPES.eventSourceMapping]: ["eventSourceArn", "batchSize", "functionResponseTypes", "scalingConfig"],
+  [AWS_TYPES.queue]: ["visibilityTimeoutSeconds", "messageRetentionSeconds", "redrivePolicy"],
+  [AWS_TYPES.ssmParameter]: ["name", "type"],
+  [AWS_TYPES.eventRule]: ["scheduleExpression"],
+  [AWS_TYPES.logGroup]: ["retentionInDays"],
+  [AWS_TYPES.httpApi]: ["protocolType"],
+  [AWS_TYPES.route]: ["routeKey", "authorizationType", "authorizationScopes"],
+  [AWS_TYPES.authorizer]: ["authorizerType", "jwtConfiguration"],
+  [AWS_TYPES.stage]: ["name", "defaultRouteSettings"],
+  [AWS_TYPES.userPool]: ["deletionProtection", "mfaConfiguration", "emailConfiguration"],
+  [AWS_TYPES.userPoolDomain]: ["managedLoginVersion"],
+  [AWS_TYPES.userPoolClient]: ["allowedOauthFlows", "generateSecret", "callbackUrls"],
+  [AWS_TYPES.distribution]: ["priceClass", "defaultRootObject"],
+  [AWS_TYPES.originAccessControl]: ["originAccessControlOriginType", "signingBehavior"],
 };
 
 function brief(value: unknown, max = 160): string {
@@ -58,7 +47,7 @@ function brief(value: unknown, max = 160): string {
 
 /** A function's environment by name only: values may be long, and none should be a secret. */
 function environmentNames(r: PlannedResource): string[] {
-  if (r.type !== "aws:lambda/function:Function") return [];
+  if (r.type !== AWS_TYPES.function) return [];
   const variables = (r.inputs.environment as { variables?: Record<string, unknown> } | undefined)?.variables;
   return variables ? [`env=${brief(Object.keys(variables))}`] : [];
 }

@@ -5,17 +5,20 @@
  * `environments` is reserved), start from each policy's defaults (its enforcement level and the
  * `default`s of its configSchema), apply the file, then validate every policy's properties
  * against its configSchema. The offline runner uses this to get the exact config the engine
- * would send the pack.
+ * would send the pack; the real CLI does this itself, so it is not part of the pack.
+ *
+ * The config files stay with the pack, in policies/config/<stack>.json: they are what CI passes
+ * to `pulumi up --policy-pack policies --policy-pack-config policies/config/<stack>.json`.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { EnforcementLevel, Policies } from "@pulumi/policy";
 import type { PackConfig } from "./engine-args";
 
 const LEVELS: readonly EnforcementLevel[] = ["advisory", "mandatory", "remediate", "disabled"];
 
 /** policies/config: one file per stack, `<stack>.json`. */
-export const CONFIG_DIR = join(__dirname, "config");
+export const CONFIG_DIR = resolve(__dirname, "..", "..", "..", "policies", "config");
 
 export function configFileFor(stack: string): string {
   return join(CONFIG_DIR, `${stack}.json`);

@@ -5,8 +5,11 @@
  * runs a pack's policies over one resource or a whole stack with the same enforcement-level
  * rules, unknown-value handling and not-applicable handling as the server.
  *
- * The offline runner (policies/offline.ts) and the tests (tests/policies/harness.ts) both go
- * through this module, so what a test asserts is what `npm run plan` reports.
+ * This is engine machinery, not part of the pack: the pack (policies/) holds only the rules and the
+ * Pulumi CLI runs it through @pulumi/policy's real analyzer server (tests/policies/grpc.test.ts
+ * checks the pack that way). The offline runner (./offline.ts) and the tests
+ * (tests/policies/harness.ts) both go through this module, so what a test asserts is what
+ * `npm run plan` reports.
  *
  * Fidelity notes:
  *  - props travel as the engine sends them: a protobuf Struct, deserialised by @pulumi/policy's
@@ -15,6 +18,10 @@
  *    strings (see `unknownValue`).
  *  - resource policies see a resource's inputs; stack policies see its outputs (the engine
  *    analyses the stack after the provider has filled in computed properties).
+ *  - the stack's project, name and configuration reach the pack through the environment
+ *    (PULUMI_CONFIG, PULUMI_NODEJS_PROJECT / _STACK), as the CLI starts a pack process
+ *    (policies/stack-profile.ts); `withStackEnvironment` sets exactly those variables while a
+ *    pack runs in this process.
  */
 import type {
   EnforcementLevel,
@@ -29,7 +36,8 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import * as policyModule from "@pulumi/policy";
-import { type StackEnvironment, withStackEnvironment } from "./stack-profile";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackEnvironment } from "../../../policies/stack-profile";
 
 // Runtime pieces of @pulumi/policy that its .d.ts files do not declare.
 const unknownCheckingProxy = (policyModule as unknown as { unknownCheckingProxy: <T>(v: T) => T }).unknownCheckingProxy;
@@ -269,6 +277,41 @@ export function buildStackArgs(
   };
 }
 
+/** The variables through which the CLI gives a policy pack its stack (policies/stack-profile.ts). */
+const STACK_ENV_KEYS = [
+  "PULUMI_CONFIG",
+  "PULUMI_NODEJS_PROJECT",
+  "PULUMI_NODEJS_STACK",
+  "PULUMI_PROJECT",
+  "PULUMI_STACK",
+] as const;
+
+/**
+ * Runs `fn` with the process environment a pack process started by the CLI for `env` has
+ * (PULUMI_CONFIG, PULUMI_NODEJS_PROJECT / _STACK), restoring the previous values afterwards.
+ * Policies run one at a time (every RPC here is awaited in turn), so nothing else sees them.
+ */
+export async function withStackEnvironment<T>(env: StackEnvironment | undefined, fn: () => Promise<T>): Promise<T> {
+  if (!env) return fn();
+  // @pulumi/pulumi copies PULUMI_CONFIG and the project/stack variables into its runtime state
+  // the first time that state is read; read it now, so a program or test that runs in this
+  // process later never inherits the values set here.
+  pulumi.runtime.allConfig();
+  const saved = STACK_ENV_KEYS.map((k) => [k, process.env[k]] as const);
+  for (const k of STACK_ENV_KEYS) delete process.env[k];
+  process.env.PULUMI_CONFIG = JSON.stringify(env.config);
+  if (env.project) process.env.PULUMI_NODEJS_PROJECT = env.project;
+  if (env.stack) process.env.PULUMI_NODEJS_STACK = env.stack;
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Running a pack the way the analyzer server does
 // ---------------------------------------------------------------------------------------------
@@ -302,7 +345,7 @@ export interface PackContext {
   stackTags?: StackTags;
   /**
    * The stack's project, name and configuration: what the CLI puts in the pack process's
-   * environment (PULUMI_CONFIG, PULUMI_NODEJS_PROJECT / _STACK; see stack-profile.ts).
+   * environment (PULUMI_CONFIG, PULUMI_NODEJS_PROJECT / _STACK; see policies/stack-profile.ts).
    */
   stackEnvironment?: StackEnvironment;
 }

@@ -11,9 +11,10 @@
  *    (policies/config/<stack>.json when it exists), reconciled with the policies' defaults
  *    and validated against their configSchemas exactly as `--policy-pack-config` is.
  *
- * Arguments are built by engine-args.ts, the same builder the tests use.
+ * Arguments are built by ./engine-args.ts, the same builder the tests use.
  */
-import type { PlannedResource, PlanViolation } from "../tools/plan/types";
+import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, PACK_VERSION, POLICIES } from "../../../policies/pack";
+import type { PlannedResource, PlanViolation } from "../types";
 import {
   analyzeResource,
   analyzeStack,
@@ -23,7 +24,6 @@ import {
   type StackResourceDescription,
   stackTagsOf,
 } from "./engine-args";
-import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, PACK_VERSION, POLICIES } from "./pack";
 import {
   type PolicyConfigFile,
   parseConfigFile,
