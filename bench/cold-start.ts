@@ -26,11 +26,12 @@ import { makeLabDynamoClient } from "../lab/clients";
 import { ensureMetadataTable, startLabDynamo } from "../lab/dynamodb";
 import { API_SCOPES } from "../lib/auth";
 import { FFPROBE_PIN } from "../lib/ffprobe-pin";
+import { REPO_ROOT } from "../lib/repo-root";
 import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import { ensureMedia } from "../tests/helpers/media";
 import { nextSequencer, s3EventBody, sqsEvent, sqsRecord } from "../tests/helpers/s3-events";
 import { budgetText, snsEvent } from "../tests/kill-switch/fixtures";
-import { type BundleName, buildBundle, lambdaBuildOptions, REPO_ROOT } from "../tools/build-bundles";
+import { type BundleName, buildBundle, lambdaBuildOptions } from "../build/bundles";
 import { BENCH_BUCKET, ensureObject, startBenchS3 } from "./s3";
 import {
   BENCH_CACHE,

@@ -20,7 +20,7 @@ import {
   DASHBOARD_DIST_DIR,
   type DashboardBuild,
   dashboardNeedsBuild,
-} from "../web/build";
+} from "../build/dashboard";
 
 export interface DashboardHandlerOptions {
   /** The built site (default web/dist). */

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
 import { FfmpegLayer } from "../../components/ffmpeg-layer";
-import { bundleArchive } from "../../components/lambda-code";
+import { bundleArchive } from "../../build/lambda-code";
 import {
   MetadataExtractor,
   type MetadataExtractorArgs,

@@ -12,7 +12,7 @@ import { expect } from "chai";
 import { createDashboardHandler, resolveSitePath } from "../../lab/dashboard";
 import { DASHBOARD_SCOPES } from "../../lib/auth";
 import { type DashboardConfig, DEFAULT_UPLOAD_LIMITS, parseDashboardConfig } from "../../lib/dashboard-config";
-import { cacheControlFor, contentTypeFor } from "../../web/build";
+import { cacheControlFor, contentTypeFor } from "../../build/dashboard";
 
 const CONFIG: DashboardConfig = {
   apiUrl: "http://127.0.0.1:1234",

@@ -9,8 +9,8 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
+import { REPO_ROOT } from "../../lib/repo-root";
 import { type Cli, helpText, runCommand, UsageError } from "../../tools/cli";
-import { REPO_ROOT } from "../../tools/plan/run-program";
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 
