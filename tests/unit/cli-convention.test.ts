@@ -44,7 +44,7 @@ async function cliScripts(): Promise<Record<string, string>> {
   return out;
 }
 
-/** The dashboard's own build (web/build.ts) is the dashboard's; every other tsx script is a CLI here. */
+/** The dashboard's own build (build/dashboard.ts) is the dashboard's; every other tsx script is a CLI here. */
 const NOT_COVERED = new Set(["build:web"]);
 
 /** Commands every adopter of tools/cli.ts must keep passing (a renamed script fails here). */
