@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
-import { FfmpegLayer } from "../../components/ffmpeg-layer";
 import { bundleArchive } from "../../build/lambda-code";
+import { FfmpegLayer } from "../../components/ffmpeg-layer";
 import {
   MetadataExtractor,
   type MetadataExtractorArgs,

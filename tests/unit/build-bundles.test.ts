@@ -8,8 +8,8 @@ import { SourceMap } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { REPO_ROOT } from "../../lib/repo-root";
 import { type BundleResult, buildBundle } from "../../build/bundles";
+import { REPO_ROOT } from "../../lib/repo-root";
 
 describe("Lambda bundles", function () {
   this.timeout(120_000);
