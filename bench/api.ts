@@ -25,9 +25,10 @@ import { makeLabDynamoClient } from "../lab/clients";
 import { type LabEndpoints, labPaths } from "../lab/lab";
 import { listingAttributes } from "../lib/list-index";
 import { rawMetadataKey } from "../lib/naming";
+import { REPO_ROOT } from "../lib/repo-root";
 import { ENV } from "../lib/runtime-env";
 import type { MetadataItem } from "../lib/schema";
-import { type BenchContext, type BenchSection, type Check, formatMs, REPO_ROOT, table } from "./section";
+import { type BenchContext, type BenchSection, type Check, formatMs, table } from "./section";
 
 export interface ApiLoadFigures {
   /** What was requested, e.g. "GET /files?limit=25". */

@@ -21,16 +21,17 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import * as esbuild from "esbuild";
+import { type BundleName, buildBundle, lambdaBuildOptions } from "../build/bundles";
 import { resolveLocalFfprobe } from "../handlers/extractor/ffprobe";
 import { makeLabDynamoClient } from "../lab/clients";
 import { ensureMetadataTable, startLabDynamo } from "../lab/dynamodb";
 import { API_SCOPES } from "../lib/auth";
 import { FFPROBE_PIN } from "../lib/ffprobe-pin";
+import { REPO_ROOT } from "../lib/repo-root";
 import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import { ensureMedia } from "../tests/helpers/media";
 import { nextSequencer, s3EventBody, sqsEvent, sqsRecord } from "../tests/helpers/s3-events";
 import { budgetText, snsEvent } from "../tests/kill-switch/fixtures";
-import { type BundleName, buildBundle, lambdaBuildOptions, REPO_ROOT } from "../tools/build-bundles";
 import { BENCH_BUCKET, ensureObject, startBenchS3 } from "./s3";
 import {
   BENCH_CACHE,

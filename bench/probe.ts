@@ -12,6 +12,7 @@
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { resolveLocalFfprobe } from "../handlers/extractor/ffprobe";
+import { REPO_ROOT } from "../lib/repo-root";
 import type { ApproachInput, ApproachResult } from "./approach";
 import { ensureBigMp4 } from "./big-mp4";
 import { BENCH_BUCKET, ensureObject, type S3Request, startBenchS3 } from "./s3";
@@ -23,7 +24,6 @@ import {
   formatMs,
   formatRatio,
   median,
-  REPO_ROOT,
   runNodeJson,
   table,
 } from "./section";

@@ -4,8 +4,8 @@
  */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
+import { REPO_ROOT } from "../lib/repo-root";
 
-export const REPO_ROOT = path.resolve(__dirname, "..");
 export const BENCH_CACHE = path.join(REPO_ROOT, ".cache", "bench");
 
 export interface BenchContext {

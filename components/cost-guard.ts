@@ -15,6 +15,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { bundleArchive } from "../build/lambda-code";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
 import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import {
@@ -25,7 +26,6 @@ import {
   policyDocument,
   serviceTrustPolicy,
 } from "./iam";
-import { bundleArchive } from "./lambda-code";
 import { checkLogRetention } from "./refs";
 
 /** Default interval of the scheduled budget check; Budgets refreshes its spend a few times a day. */

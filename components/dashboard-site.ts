@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { cacheControlFor, contentTypeFor } from "../build/dashboard";
 import { DASHBOARD_CONFIG_PATH, type DashboardConfig } from "../lib/dashboard-config";
-import { cacheControlFor, contentTypeFor } from "../web/build";
 import { MediaBucket } from "./media-bucket";
 
 /** AWS managed cache policies (fixed ids, documented by CloudFront). */
@@ -254,7 +254,7 @@ export class DashboardSite extends pulumi.ComponentResource {
 export function listSiteFiles(dir: string): string[] {
   if (!fs.existsSync(path.join(dir, "index.html"))) {
     throw new Error(
-      `dashboard folder ${dir} has no index.html; build the dashboard (web/build.ts) or point at another folder`,
+      `dashboard folder ${dir} has no index.html; build the dashboard (build/dashboard.ts) or point at another folder`,
     );
   }
   const walk = (d: string, prefix: string): string[] =>

@@ -9,8 +9,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { buildFfprobeLayerZip } from "../build/ffprobe-layer";
 import { FFPROBE_PIN, type LambdaArchitecture, layerDescription } from "../lib/ffprobe-pin";
-import { buildFfprobeLayerZip } from "./ffprobe-layer-build";
 
 /** Runtimes the layer is declared for; the binary is static, the declaration only guides the console. */
 export const LAYER_RUNTIMES = ["nodejs22.x"];

@@ -8,17 +8,15 @@
  *
  * Its alarm (SuccessPercent) is a CanaryAlarms made by PipelineObservability with the others.
  */
-import { createHash } from "node:crypto";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { buildCanaryZip } from "../build/canary-zip";
 import { API_ROUTES } from "../lib/api-routes";
-import { DEFAULT_CACHE_DIR } from "./ffprobe-layer-build";
+import { REPO_ROOT } from "../lib/repo-root";
 import { type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
 import { MediaBucket } from "./media-bucket";
 import { checkLogRetention } from "./refs";
-import { buildZip } from "./zip-writer";
 
 /**
  * The Synthetics runtime: the most recent Node.js + Puppeteer runtime AWS documents
@@ -87,7 +85,7 @@ export class HealthCanary extends pulumi.ComponentResource {
     const parent = { parent: this };
     const settings = checkSettings(name, args);
     this.canaryName = settings.canaryName;
-    this.zipPath = buildCanaryZip();
+    this.zipPath = buildCanaryZip(CANARY_SCRIPT, CANARY_SCRIPT_ZIP_PATH);
     this.zipFile = projectRelative(this.zipPath);
     this.url = pulumi.output(args.apiUrl).apply((u) => `${u.replace(/\/+$/, "")}${HEALTH_PATH}`);
 
@@ -220,35 +218,11 @@ export function canaryNameFor(raw: string): string {
   return cleaned;
 }
 
-/** The project folder: Pulumi.yaml's, one up from components/. */
-const PROJECT_ROOT = path.resolve(__dirname, "..");
-
 /** `file` relative to the project folder, with forward slashes (the same string on every machine). */
 export function projectRelative(file: string): string {
-  const rel = path.relative(PROJECT_ROOT, file);
+  const rel = path.relative(REPO_ROOT, file);
   if (rel.startsWith("..") || path.isAbsolute(rel)) return file; // outside the project (tests' temp folders)
   return rel.split(path.sep).join("/");
-}
-
-/** Builds the script zip (deterministic) once per content and returns its path. */
-export function buildCanaryZip(cacheDir = DEFAULT_CACHE_DIR): string {
-  const script = fs.readFileSync(CANARY_SCRIPT);
-  const zip = buildZip([
-    { name: "nodejs/", mode: 0o755 },
-    { name: "nodejs/node_modules/", mode: 0o755 },
-    { name: CANARY_SCRIPT_ZIP_PATH, data: script, mode: 0o644 },
-  ]);
-  // Content-addressed: the provider compares the zipFile path, not the bytes, so a changed
-  // script must get a new path to be deployed.
-  const digest = createHash("sha256").update(zip).digest("hex").slice(0, 16);
-  const file = path.join(cacheDir, "health-canary", `health-check-${digest}.zip`);
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, zip);
-    fs.renameSync(tmp, file);
-  }
-  return file;
 }
 
 interface CanarySettings {

@@ -12,6 +12,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { buildDashboardSync, DASHBOARD_DIST_DIR, dashboardNeedsBuild } from "../build/dashboard";
 import {
   type DashboardConfig,
   DEFAULT_DASHBOARD_SCOPES,
@@ -20,7 +21,7 @@ import {
 } from "../lib/dashboard-config";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
 import { PROJECT_NAME, resourceName } from "../lib/naming";
-import { buildDashboardSync, DASHBOARD_DIST_DIR, dashboardNeedsBuild } from "../web/build";
+import { REPO_ROOT } from "../lib/repo-root";
 import { Backfill } from "./backfill";
 import { type BudgetScope, CostGuard } from "./cost-guard";
 import { type DashboardOrigins, DashboardSite } from "./dashboard-site";
@@ -34,7 +35,6 @@ import { MetadataTable } from "./metadata-table";
 import { PipelineObservability } from "./pipeline-observability";
 import type { TableRef } from "./refs";
 
-const REPO_ROOT = path.resolve(__dirname, "..");
 /** Shipped when the checkout has no dashboard sources, so the site (and its config.json) still deploy. */
 export const DASHBOARD_PLACEHOLDER_DIR = path.join(__dirname, "assets", "dashboard-placeholder");
 
@@ -80,7 +80,7 @@ export interface MediaPipelineArgs {
   allowedOrigins: string[];
   apiThrottleBurst: number;
   apiThrottleRate: number;
-  /** Folder with the built dashboard. Default: web/dist, (re)built by web/build.ts when stale. */
+  /** Folder with the built dashboard. Default: web/dist, (re)built by build/dashboard.ts when stale. */
   dashboardDir?: string;
   /** Extractor code (tests). Default: the esbuild bundle of handlers/extractor. */
   extractorCode?: pulumi.asset.Archive;
@@ -442,7 +442,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
 
 /**
  * The folder to upload as the dashboard: the configured one; else web/dist, rebuilt first
- * (web/build.ts) when its sources are newer, so a deploy never ships a stale page; else,
+ * (build/dashboard.ts) when its sources are newer, so a deploy never ships a stale page; else,
  * when this checkout has no dashboard sources at all, a placeholder page.
  */
 export function dashboardContentDir(configured?: string): string {
@@ -455,7 +455,7 @@ export function dashboardContentDir(configured?: string): string {
     try {
       buildDashboardSync();
     } catch (err) {
-      throw new Error(`building the dashboard (web/build.ts) failed: ${(err as Error).message}`, { cause: err });
+      throw new Error(`building the dashboard (build/dashboard.ts) failed: ${(err as Error).message}`, { cause: err });
     }
   }
   return DASHBOARD_DIST_DIR;

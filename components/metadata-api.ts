@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { bundleArchive } from "../build/lambda-code";
 import { ROUTE_TABLE } from "../lib/api-routes";
 import { API_SCOPE_NAMES, DASHBOARD_SCOPES, RESOURCE_SERVER_IDENTIFIER } from "../lib/auth";
 import { DEFAULT_REDIRECT_PATH } from "../lib/dashboard-config";
@@ -16,7 +17,6 @@ import { LIST_SHARDS } from "../lib/list-index";
 import { RAW_METADATA_PREFIX, UPLOAD_PREFIX } from "../lib/naming";
 import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
-import { bundleArchive } from "./lambda-code";
 import {
   type BucketRef,
   checkLogRetention,

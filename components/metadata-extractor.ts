@@ -5,13 +5,13 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { bundleArchive } from "../build/lambda-code";
 import { LIST_SHARDS } from "../lib/list-index";
 import { RAW_METADATA_PREFIX } from "../lib/naming";
 import { defaultBatchSize, MIN_PROBE_MEMORY_MB, probeSlots, worstBatchMs } from "../lib/probe-limits";
 import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import type { FfmpegLayer } from "./ffmpeg-layer";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
-import { bundleArchive } from "./lambda-code";
 import { type BucketRef, checkLogRetention, KILL_SWITCH_OWNED, type TableRef, UNRESERVED } from "./refs";
 
 /** AWS guidance for SQS event sources: visibility timeout at least six times the function timeout. */

@@ -16,11 +16,11 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { bundleArchive } from "../build/lambda-code";
 import { STATS_TABLE } from "../handlers/stats/store";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
 import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
-import { bundleArchive } from "./lambda-code";
 import { checkLogRetention } from "./refs";
 
 export interface MetadataStatsArgs {

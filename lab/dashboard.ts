@@ -12,7 +12,6 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as path from "node:path";
-import { DASHBOARD_CONFIG_PATH, type DashboardConfig } from "../lib/dashboard-config";
 import {
   buildDashboard,
   cacheControlFor,
@@ -20,7 +19,8 @@ import {
   DASHBOARD_DIST_DIR,
   type DashboardBuild,
   dashboardNeedsBuild,
-} from "../web/build";
+} from "../build/dashboard";
+import { DASHBOARD_CONFIG_PATH, type DashboardConfig } from "../lib/dashboard-config";
 
 export interface DashboardHandlerOptions {
   /** The built site (default web/dist). */

@@ -25,6 +25,7 @@ import { decodeS3EventKey } from "../handlers/extractor/s3-event";
 import { DynamoStatsStore } from "../handlers/stats/store";
 import { DASHBOARD_SCOPES } from "../lib/auth";
 import { LAB_NAMES } from "../lib/naming";
+import { REPO_ROOT } from "../lib/repo-root";
 import { DEFAULT_PROBE_TIMEOUT_MS, METRICS_NAMESPACE } from "../lib/runtime-env";
 import { createLabAdmin, labAdminToken } from "./admin";
 import { type Authorizer, startApiGateway } from "./api-gateway";
@@ -46,8 +47,6 @@ import { QueueWorker, type RetryBackoff } from "./worker";
 
 /** Queue names the lab uses for the notification queue and its dead-letter queue. */
 export const LAB_QUEUE_NAMES = { queue: "media-ingest-events", deadLetterQueue: "media-ingest-events-dlq" } as const;
-
-export const REPO_ROOT = path.resolve(__dirname, "..");
 
 /** The lab folder: LAB_DIR, else <repo>/.lab. */
 export function defaultLabDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -24,8 +24,8 @@ import { GetAccountSettingsCommand, LambdaClient } from "@aws-sdk/client-lambda"
 import { GetAccountCommand, GetEmailIdentityCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { PROJECT_NAME } from "../lib/naming";
+import { REPO_ROOT } from "../lib/repo-root";
 import { type Cli, parseFlags, runCli } from "./cli";
-import { REPO_ROOT } from "./plan/run-program";
 import { loadStackConfig } from "./plan/stack-config";
 export const USAGE = `usage: npm run preflight -- --stack NAME [--region REGION] [--principal ARN]
 

@@ -4,8 +4,8 @@
  * file read from the layer's disk).
  *
  * Why cheap facts are enough (the threat argument is in docs/security.md, "ffprobe
- * identity"): the full SHA-256 is checked where the layer is BUILT (components/
- * ffprobe-layer-build.ts refuses any other binary) and the policy pack checks the layer a
+ * identity"): the full SHA-256 is checked where the layer is BUILT (build/
+ * ffprobe-layer.ts refuses any other binary) and the policy pack checks the layer a
  * function uses carries the pinned digest. A published layer version is immutable, and
  * /opt is read-only at run time. What is left for the function to catch is a wrong
  * configuration: another layer or layer version, the other architecture's build, a

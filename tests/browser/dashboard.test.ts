@@ -21,6 +21,7 @@ import { expect } from "chai";
 import type { Page, Route } from "playwright-core";
 import { type Lab, startLab } from "../../lab/lab";
 import { LIST_SHARDS, listingAttributes } from "../../lib/list-index";
+import { REPO_ROOT } from "../../lib/repo-root";
 import type { MetadataItem } from "../../lib/schema";
 import { ensureMedia, runFfmpeg } from "../helpers/media";
 import { assertChromium, type Chromium, launchChromium } from "./chromium";
@@ -34,7 +35,6 @@ declare const DataTransfer: new () => { items: { add(file: unknown): void } };
 declare const File: new (bits: unknown[], name: string, options: { type: string }) => unknown;
 declare function getComputedStyle(el: unknown): { color: string; backgroundColor: string };
 
-const REPO_ROOT = path.resolve(__dirname, "..", "..");
 const SCREENSHOTS = path.join(REPO_ROOT, "test-output", "screenshots");
 const DOCS_SCREENSHOT = path.join(REPO_ROOT, "docs", "img", "dashboard.png");
 const WIDE = { width: 1360, height: 1000 };

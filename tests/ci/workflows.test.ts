@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import * as yaml from "js-yaml";
-import { REPO_ROOT } from "../../tools/plan/run-program";
+import { REPO_ROOT } from "../../lib/repo-root";
 
 const WORKFLOWS = path.join(REPO_ROOT, ".github", "workflows");
 const ACTIONLINT = path.join(REPO_ROOT, "node_modules", "@tktco", "node-actionlint", "bin", "node-actionlint.js");

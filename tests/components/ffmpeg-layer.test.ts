@@ -4,22 +4,22 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
+import { buildFfprobeLayerZip, extractFromTarball, GPL3_TEXT_SHA256 } from "../../build/ffprobe-layer";
 import { FfmpegLayer, LAYER_RUNTIMES } from "../../components/ffmpeg-layer";
-import { buildFfprobeLayerZip, extractFromTarball, GPL3_TEXT_SHA256 } from "../../components/ffprobe-layer-build";
-import { readZipEntries, readZipFile } from "../../components/zip-writer";
 import { FFPROBE_PIN, layerDescription } from "../../lib/ffprobe-pin";
+import { readZipEntries, readZipFile } from "../helpers/zip";
 import { fakeBinary, fakeLayerZip, settled, startMocks, T } from "./helpers";
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "mp-layer-test-"));
 
 describe("ffprobe layer zip", () => {
-  it("ships the binary with mode 0755 at bin/ffprobe, the GPL text and a notice naming version, digest and source", () => {
+  it("ships the binary with mode 0755 at bin/ffprobe, the GPL text and a notice naming version, digest and source", async () => {
     const bin = fakeBinary();
     const pin = { npmPackage: "fake-ffprobe", version: "1.2.3", sha256: bin.sha256 };
     const built = buildFfprobeLayerZip({ architecture: "arm64", pin, binaryPath: bin.path, cacheDir: tmpDir() });
     const zip = fs.readFileSync(built.zipPath);
-    const entries = new Map(readZipEntries(zip).map((e) => [e.name, e]));
+    const entries = new Map((await readZipEntries(zip)).map((e) => [e.name, e]));
 
     expect([...entries.keys()]).to.include.members([
       "bin/",
@@ -34,11 +34,11 @@ describe("ffprobe layer zip", () => {
     expect(entries.get("share/licenses/ffprobe/LICENSE")?.unixMode).to.equal(0o100644);
     expect(entries.get("bin/")?.unixMode).to.equal(0o040755);
 
-    expect(sha256(readZipFile(zip, "bin/ffprobe"))).to.equal(bin.sha256);
-    const license = readZipFile(zip, "share/licenses/ffprobe/LICENSE");
+    expect(sha256(await readZipFile(zip, "bin/ffprobe"))).to.equal(bin.sha256);
+    const license = await readZipFile(zip, "share/licenses/ffprobe/LICENSE");
     expect(sha256(license)).to.equal(GPL3_TEXT_SHA256);
     expect(license.toString("utf8")).to.contain("GNU GENERAL PUBLIC LICENSE").and.contain("Version 3, 29 June 2007");
-    const notice = readZipFile(zip, "share/licenses/ffprobe/NOTICE").toString("utf8");
+    const notice = (await readZipFile(zip, "share/licenses/ffprobe/NOTICE")).toString("utf8");
     expect(notice).to.contain("fake-ffprobe@1.2.3").and.contain(bin.sha256).and.contain(FFPROBE_PIN.sourceUrl);
     expect(notice).to.contain("Architecture: arm64");
     expect(built.zipSha256).to.equal(sha256(zip));
@@ -99,23 +99,23 @@ describe("ffprobe layer zip", () => {
     expect(() => extractFromTarball(tgz, "package/missing")).to.throw(/has no file package\/missing/);
   });
 
-  it("builds the real pinned x86_64 layer: bin/ffprobe has the pinned SHA-256 and is executable", function () {
+  it("builds the real pinned x86_64 layer: bin/ffprobe has the pinned SHA-256 and is executable", async function () {
     this.timeout(60_000); // first build deflates 79 MB; later runs reuse .cache/ffprobe-layer
     const built = buildFfprobeLayerZip({ architecture: "x86_64" });
     expect(built.binarySha256).to.equal(FFPROBE_PIN.binaries.x86_64.sha256);
     const zip = fs.readFileSync(built.zipPath);
-    const binary = readZipEntries(zip).find((e) => e.name === "bin/ffprobe");
+    const binary = (await readZipEntries(zip)).find((e) => e.name === "bin/ffprobe");
     expect(binary?.unixMode).to.equal(0o100755);
-    expect(sha256(readZipFile(zip, "bin/ffprobe"))).to.equal(FFPROBE_PIN.binaries.x86_64.sha256);
+    expect(sha256(await readZipFile(zip, "bin/ffprobe"))).to.equal(FFPROBE_PIN.binaries.x86_64.sha256);
     expect(built.bytes).to.be.below(50 * 1024 * 1024, "Lambda's direct-upload limit");
   });
 
-  it("builds the real pinned arm64 layer from the npm package (fetched with npm pack)", function () {
+  it("builds the real pinned arm64 layer from the npm package (fetched with npm pack)", async function () {
     const pin = FFPROBE_PIN.binaries.arm64;
     this.timeout(300_000); // the first run fetches the 30 MB package from the registry
     const built = buildFfprobeLayerZip({ architecture: "arm64" });
     const zip = fs.readFileSync(built.zipPath);
-    expect(sha256(readZipFile(zip, "bin/ffprobe"))).to.equal(pin.sha256);
+    expect(sha256(await readZipFile(zip, "bin/ffprobe"))).to.equal(pin.sha256);
   });
 });
 

@@ -15,7 +15,7 @@ import {
   SYNTHETICS_RUNTIME_VERSION,
 } from "../../components/health-canary";
 import { MediaPipeline } from "../../components/media-pipeline";
-import { readZipEntries, readZipFile } from "../../components/zip-writer";
+import { readZipEntries, readZipFile } from "../helpers/zip";
 import { policyOf, settled, startMocks, statement, T, testPipelineArgs } from "./helpers";
 
 function canaryArgs(overrides: Partial<HealthCanaryArgs> = {}): HealthCanaryArgs {
@@ -62,8 +62,10 @@ describe("HealthCanary", () => {
     expect(path.resolve(__dirname, "..", "..", zipFile)).to.equal(component.zipPath);
     const zip = fs.readFileSync(component.zipPath);
     expect(zip.length).to.be.below(225 * 1024);
-    expect(readZipEntries(zip).map((e) => e.name)).to.include(CANARY_SCRIPT_ZIP_PATH);
-    expect(readZipFile(zip, CANARY_SCRIPT_ZIP_PATH).toString("utf8")).to.equal(fs.readFileSync(CANARY_SCRIPT, "utf8"));
+    expect((await readZipEntries(zip)).map((e) => e.name)).to.include(CANARY_SCRIPT_ZIP_PATH);
+    expect((await readZipFile(zip, CANARY_SCRIPT_ZIP_PATH)).toString("utf8")).to.equal(
+      fs.readFileSync(CANARY_SCRIPT, "utf8"),
+    );
     expect(CANARY_HANDLER).to.equal(`${path.basename(CANARY_SCRIPT_ZIP_PATH, ".js")}.handler`);
   });
 

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { buildFfprobeLayerZip } from "../../components/ffprobe-layer-build";
+import { buildFfprobeLayerZip } from "../../build/ffprobe-layer";
 import type { MediaPipelineArgs } from "../../components/media-pipeline";
 import { AWS_TYPES } from "../../lib/aws-types";
 import type { LambdaArchitecture } from "../../lib/ffprobe-pin";

@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
+import { bundleArchive } from "../../build/lambda-code";
 import { FfmpegLayer } from "../../components/ffmpeg-layer";
-import { bundleArchive } from "../../components/lambda-code";
 import {
   MetadataExtractor,
   type MetadataExtractorArgs,
@@ -197,7 +197,7 @@ describe("MetadataExtractor", () => {
       const file = await (assets["index.js"] as { path: Promise<string> }).path;
       expect(fs.statSync(file).size).to.be.above(1000);
       expect(fs.readFileSync(file, "utf8")).to.contain("FFPROBE_SHA256");
-      // tools/build-bundles.ts writes it outside the function's folder: dist/sourcemaps/<name>/.
+      // build/bundles.ts writes it outside the function's folder: dist/sourcemaps/<name>/.
       const map = path.join(path.dirname(path.dirname(file)), "sourcemaps", "extractor", "index.js.map");
       expect(fs.existsSync(map), "the map is still built").to.equal(true);
       expect(fs.readFileSync(file, "utf8")).not.to.contain("sourceMappingURL");

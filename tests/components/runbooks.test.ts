@@ -7,7 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
 import { RUNBOOK_DIR, runbookId } from "../../components/runbooks";
-import { planProgram, REPO_ROOT } from "../../tools/plan/run-program";
+import { REPO_ROOT } from "../../lib/repo-root";
+import { planProgram } from "../../tools/plan/run-program";
 
 const SECTIONS = ["Intro", "Symptoms", "Timeline", "Logs/metrics", "Fix", "Prevent", "Open questions"];
 

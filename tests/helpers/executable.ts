@@ -9,8 +9,7 @@
 import { constants } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+import { REPO_ROOT } from "../../lib/repo-root";
 
 const pending = new Map<string, Promise<string>>();
 

@@ -27,7 +27,8 @@ import { readFileSync } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { npmBinary, REPO_ROOT } from "./executable";
+import { REPO_ROOT } from "../../lib/repo-root";
+import { npmBinary } from "./executable";
 
 /** Where generated media live. */
 export const MEDIA_DIR = path.join(REPO_ROOT, ".cache", "media");

@@ -14,8 +14,8 @@ import { expect } from "chai";
 import { labAccessToken } from "../../lab/auth/sign-in";
 import { makeLabS3Client } from "../../lab/clients";
 import { startLab } from "../../lab/lab";
+import { REPO_ROOT } from "../../lib/repo-root";
 import type { MetadataDocument } from "../../lib/schema";
-import { REPO_ROOT } from "../helpers/executable";
 import { expectFixtureDocument } from "../helpers/fixture-documents";
 import { EXPECTED, ensureAllMedia, MEDIA_NAMES, type MediaName } from "../helpers/media";
 

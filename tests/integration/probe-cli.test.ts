@@ -5,8 +5,8 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
+import { REPO_ROOT } from "../../lib/repo-root";
 import { SCHEMA_VERSION } from "../../lib/schema";
-import { REPO_ROOT } from "../helpers/executable";
 import { ensureMedia } from "../helpers/media";
 
 const run = promisify(execFile);

@@ -7,8 +7,9 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { type LabEndpoints, labPaths, REPO_ROOT } from "../../lab/lab";
+import { type LabEndpoints, labPaths } from "../../lab/lab";
 import { forcesExit } from "../../lab/main";
+import { REPO_ROOT } from "../../lib/repo-root";
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 const MAIN = path.join(REPO_ROOT, "lab", "main.ts");

@@ -9,10 +9,10 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
+import { cacheControlFor, contentTypeFor } from "../../build/dashboard";
 import { createDashboardHandler, resolveSitePath } from "../../lab/dashboard";
 import { DASHBOARD_SCOPES } from "../../lib/auth";
 import { type DashboardConfig, DEFAULT_UPLOAD_LIMITS, parseDashboardConfig } from "../../lib/dashboard-config";
-import { cacheControlFor, contentTypeFor } from "../../web/build";
 
 const CONFIG: DashboardConfig = {
   apiUrl: "http://127.0.0.1:1234",

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { buildZip } from "../../components/zip-writer";
+import { buildZip } from "../../build/zip";
 import { layerDescription } from "../../lib/ffprobe-pin";
 import { ffmpegLayerPinned } from "../../policies/ffmpeg-layer";
 import {

@@ -7,8 +7,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
+import { REPO_ROOT } from "../../lib/repo-root";
 import { evaluatePolicies, isBlocking } from "../../tools/plan/policy-engine/offline";
-import { planProgram, REPO_ROOT } from "../../tools/plan/run-program";
+import { planProgram } from "../../tools/plan/run-program";
 import type { PlannedResource, PlanViolation } from "../../tools/plan/types";
 
 type Plan = Awaited<ReturnType<typeof planProgram>>;

@@ -19,10 +19,10 @@ import { resolveLocalFfprobe } from "../../handlers/extractor/ffprobe";
 import { labAccessToken } from "../../lab/auth/sign-in";
 import { makeLabS3Client } from "../../lab/clients";
 import { type Lab, startLab } from "../../lab/lab";
+import { REPO_ROOT } from "../../lib/repo-root";
 import { DEFAULT_PROBE_TIMEOUT_MS } from "../../lib/runtime-env";
 import type { MetadataDocument } from "../../lib/schema";
 import { type EmbeddedAws, startEmbeddedAws } from "../helpers/embedded-aws";
-import { REPO_ROOT } from "../helpers/executable";
 import { extractObjects } from "../helpers/extract-objects";
 import {
   type HostileCase,

@@ -11,7 +11,8 @@ import * as path from "node:path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import { labAccessToken } from "../../lab/auth/sign-in";
-import { type Lab, REPO_ROOT, startLab } from "../../lab/lab";
+import { type Lab, startLab } from "../../lab/lab";
+import { REPO_ROOT } from "../../lib/repo-root";
 import { formatStep, runSmoke, type SmokeSummary, type StepResult } from "../../tools/smoke/main";
 import { labTarget, NoTargetError } from "../../tools/smoke/target";
 

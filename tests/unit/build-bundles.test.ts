@@ -1,5 +1,5 @@
 /**
- * The Lambda bundles (tools/build-bundles.ts): the function's folder (its code archive)
+ * The Lambda bundles (build/bundles.ts, `npm run build`): the function's folder (its code archive)
  * holds index.js alone with no link to a source map, so nothing parses a map at load; the
  * map is kept beside, outside the archive, and still maps the bundle back to our sources.
  */
@@ -8,7 +8,8 @@ import { SourceMap } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { type BundleResult, buildBundle, REPO_ROOT } from "../../tools/build-bundles";
+import { type BundleResult, buildBundle } from "../../build/bundles";
+import { REPO_ROOT } from "../../lib/repo-root";
 
 describe("Lambda bundles", function () {
   this.timeout(120_000);
@@ -54,5 +55,11 @@ describe("Lambda bundles", function () {
     const inputs = Object.keys(built.metafile.inputs);
     expect(inputs.some((f) => /@aws-sdk\/client-s3\/dist-es\//.test(f))).to.equal(true);
     expect(inputs.some((f) => /@aws-sdk\/client-s3\/dist-cjs\//.test(f))).to.equal(false);
+  });
+
+  it("leaves lib/repo-root.ts out (its __dirname is the bundle's folder in a Lambda, not the repository)", () => {
+    const inputs = Object.keys(built.metafile.inputs);
+    expect(inputs).to.include("lib/runtime-env.ts");
+    expect(inputs).to.not.include("lib/repo-root.ts");
   });
 });

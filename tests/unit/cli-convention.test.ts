@@ -9,8 +9,8 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
+import { REPO_ROOT } from "../../lib/repo-root";
 import { type Cli, helpText, runCommand, UsageError } from "../../tools/cli";
-import { REPO_ROOT } from "../../tools/plan/run-program";
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 
@@ -44,7 +44,7 @@ async function cliScripts(): Promise<Record<string, string>> {
   return out;
 }
 
-/** The dashboard's own build (web/build.ts) is the dashboard's; every other tsx script is a CLI here. */
+/** The dashboard's own build (build/dashboard.ts) is the dashboard's; every other tsx script is a CLI here. */
 const NOT_COVERED = new Set(["build:web"]);
 
 /** Commands every adopter of tools/cli.ts must keep passing (a renamed script fails here). */

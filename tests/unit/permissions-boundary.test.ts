@@ -7,7 +7,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { planProgram, REPO_ROOT } from "../../tools/plan/run-program";
+import { REPO_ROOT } from "../../lib/repo-root";
+import { planProgram } from "../../tools/plan/run-program";
 
 const BOUNDARY = "arn:aws:iam::123456789012:policy/mp-permissions-boundary";
 

@@ -7,12 +7,11 @@
 import Module from "node:module";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { REPO_ROOT } from "../../lib/repo-root";
 import { useMockRuntime } from "./mock-runtime";
 import { DEFAULT_MOCK_ENVIRONMENT, type MockEnvironment } from "./mocks";
 import { loadStackConfig } from "./stack-config";
 import type { PlannedResource } from "./types";
-
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 export interface PlanOptions {
   /** Program file (.ts or .js). Default: <projectRoot>/index.ts. */

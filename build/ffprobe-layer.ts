@@ -10,12 +10,12 @@
  * .cache/npm/ (npm checks the registry's integrity hash). Whatever its source, its SHA-256
  * must equal the pin, or the build fails naming both digests. npm skips install scripts
  * here, so the package's `postinstall: chmod u+x` never ran; the execute bit is set in
- * the zip itself (see zip-writer.ts for why Pulumi cannot be trusted with it).
+ * the zip itself (see zip.ts for why Pulumi cannot be trusted with it).
  *
  * Built zips are cached under .cache/ffprobe-layer/ keyed by architecture and pinned
  * digest, with a sidecar SHA-256 that is checked on every reuse.
  *
- *   npx tsx components/ffprobe-layer-build.ts arm64     # prebuild (and fetch) one architecture
+ *   npx tsx build/ffprobe-layer.ts arm64     # prebuild (and fetch) one architecture
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -23,9 +23,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { FFPROBE_PIN, type FfprobeBinaryPin, type LambdaArchitecture } from "../lib/ffprobe-pin";
-import { buildZip, type ZipEntry } from "./zip-writer";
+import { REPO_ROOT } from "../lib/repo-root";
+import { buildZip, type ZipEntry } from "./zip";
 
-export const REPO_ROOT = path.resolve(__dirname, "..");
 export const DEFAULT_CACHE_DIR = path.join(REPO_ROOT, ".cache");
 
 /** The FSF's GPL v3 text (https://www.gnu.org/licenses/gpl-3.0.txt), shipped in the layer. */
@@ -33,8 +33,12 @@ export const GPL3_TEXT_PATH = path.join(__dirname, "assets", "GPL-3.0.txt");
 /** SHA-256 of the verbatim FSF text: the file cannot be swapped or truncated unnoticed. */
 export const GPL3_TEXT_SHA256 = "3972dc9744f6499f0f9b2dbf76696f2ae7ad8af9b23dde66d6af86c9dfb36986";
 
-/** Bump when the layer's layout or the NOTICE changes, so cached zips are rebuilt. */
-const LAYOUT_VERSION = 1;
+/**
+ * Bump when the layer's layout, the NOTICE or the zip writer's bytes change, so cached zips
+ * are rebuilt. 2: written by yazl (build/zip.ts), whose central directory says "made by
+ * UNIX, spec 6.3" and sets no MS-DOS directory bit; the entries and their data are as in v1.
+ */
+const LAYOUT_VERSION = 2;
 
 export interface FfprobeLayerBuildOptions {
   architecture: LambdaArchitecture;

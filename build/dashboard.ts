@@ -1,18 +1,20 @@
 /**
- * Builds the dashboard page into web/dist with esbuild: one minified script and one
- * stylesheet under assets/, named by content hash (cached for a year), and index.html
- * (never cached) pointing at them. config.json is not part of the build: the lab serves
- * it, and the Pulumi DashboardSite component writes it next to these files.
+ * Builds the dashboard page (sources in web/src and web/static) into web/dist with esbuild:
+ * one minified script and one stylesheet under assets/, named by content hash (cached for a
+ * year), and index.html (never cached) pointing at them. config.json is not part of the
+ * build: the lab serves it, and the Pulumi DashboardSite component writes it next to these files.
  *
  *   npm run build:web        # web/dist
  *
- * Used by lab/dashboard.ts (on demand) and by the DashboardSite component (buildDashboardSync).
+ * Used by lab/dashboard.ts (on demand) and by the MediaPipeline component (buildDashboardSync).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as esbuild from "esbuild";
+import { REPO_ROOT } from "../lib/repo-root";
 
-export const WEB_ROOT = __dirname;
+/** The dashboard's sources (web/src, web/static) and its build (web/dist). */
+export const WEB_ROOT = path.join(REPO_ROOT, "web");
 export const DASHBOARD_DIST_DIR = path.join(WEB_ROOT, "dist");
 const ENTRY = path.join(WEB_ROOT, "src", "main.ts");
 const STATIC_DIR = path.join(WEB_ROOT, "static");
