@@ -6,8 +6,8 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import { SCHEMA_VERSION } from "../../lib/schema";
-import { REPO_ROOT } from "../helpers/executable";
-import { ensureMedia } from "../helpers/media";
+import { REPO_ROOT } from "../../media/executable";
+import { ensureMedia } from "../../media/media";
 
 const run = promisify(execFile);
 const probe = (...files: string[]) =>

@@ -16,8 +16,8 @@ import { runLabBackfill } from "../../lab/backfill";
 import { makeLabS3Client } from "../../lab/clients";
 import { type Lab, labPaths, REPO_ROOT, startLab } from "../../lab/lab";
 import { EXTRACTOR_VERSION, METADATA_TABLE, type MetadataItem } from "../../lib/schema";
+import { ensureMedia, type MediaName } from "../../media/media";
 import { main as reconcileMain } from "../../tools/reconcile";
-import { ensureMedia, type MediaName } from "../helpers/media";
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 

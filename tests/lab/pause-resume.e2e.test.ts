@@ -18,8 +18,8 @@ import { type ControlCommand, controlCommand } from "../../lab/control-cli";
 import { type Lab, labPaths, REPO_ROOT, startLab } from "../../lab/lab";
 import type { PauseResult, PipelineStatus } from "../../lib/pipeline-control";
 import type { MetadataDocument } from "../../lib/schema";
-import { EXPECTED, ensureMedia, type MediaName } from "../helpers/media";
-import { budgetText } from "../kill-switch/fixtures";
+import { budgetText } from "../../media/budget-events";
+import { EXPECTED, ensureMedia, type MediaName } from "../../media/media";
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 const MAIN = path.join(REPO_ROOT, "lab", "main.ts");

@@ -21,8 +21,9 @@ import { makeLabS3Client } from "../../lab/clients";
 import { type Lab, startLab } from "../../lab/lab";
 import { DEFAULT_PROBE_TIMEOUT_MS } from "../../lib/runtime-env";
 import type { MetadataDocument } from "../../lib/schema";
+import { REPO_ROOT } from "../../media/executable";
+import { ensureMedia } from "../../media/media";
 import { type EmbeddedAws, startEmbeddedAws } from "../helpers/embedded-aws";
-import { REPO_ROOT } from "../helpers/executable";
 import { extractObjects } from "../helpers/extract-objects";
 import {
   type HostileCase,
@@ -31,7 +32,6 @@ import {
   type Listeners,
   startListeners,
 } from "../helpers/hostile-media";
-import { ensureMedia } from "../helpers/media";
 
 const run = promisify(execFile);
 

@@ -37,7 +37,7 @@ const GENERATOR_VERSION = 1;
 
 const FFMPEG_PACKAGE = "@ffmpeg-installer/linux-x64";
 
-/** The npm static ffmpeg (4.1), with its execute bit ensured (tests/helpers/executable.ts). */
+/** The npm static ffmpeg (4.1), with its execute bit ensured (media/executable.ts). */
 export function ffmpegPath(): Promise<string> {
   return npmBinary(FFMPEG_PACKAGE, "ffmpeg");
 }

@@ -10,7 +10,7 @@ import { constants } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+export const REPO_ROOT = path.resolve(__dirname, "..");
 
 const pending = new Map<string, Promise<string>>();
 
