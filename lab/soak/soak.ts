@@ -11,7 +11,7 @@
  *   3. meanwhile the lab is SIGKILLed mid-batch and started again on the same folder (the
  *      queue and the S3 event journal are on disk: in-flight messages come back);
  *   4. once the queue is drained, the bucket is compared with the table
- *      (handlers/backfill/reconcile.ts) and every document with what was uploaded.
+ *      (tools/reconcile/reconcile.ts) and every document with what was uploaded.
  *
  * It passes when no document is lost (an object without one), stale (another version),
  * duplicated (a key listed twice by the index the API reads), orphaned (a deleted object's
@@ -28,15 +28,16 @@ import * as path from "node:path";
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { listObjectPages } from "../../handlers/backfill/listing";
-import { compareListings, scanTable, type TableItem } from "../../handlers/backfill/reconcile";
 import type { ObjectListing } from "../../handlers/backfill/select";
 import { resolveLocalFfprobe } from "../../handlers/extractor/ffprobe";
 import { parseS3Notification } from "../../handlers/extractor/s3-event";
 import { listPartitionValues, listShardsFromEnv } from "../../lib/list-index";
+import { ProgressBar } from "../../lib/progress";
 import { METADATA_TABLE } from "../../lib/schema";
+import { sleep } from "../../lib/sleep";
+import { compareListings, scanTable, type TableItem } from "../../tools/reconcile/reconcile";
 import { makeLabDynamoClient, makeLabS3Client } from "../clients";
 import type { LabEndpoints } from "../lab";
-import { ProgressBar } from "../progress";
 import { type CpuHog, startCpuHog } from "./cpu-hog";
 import {
   emptyFaultCounts,
@@ -183,8 +184,6 @@ function freePort(): Promise<number> {
     });
   });
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The lab child: start, SIGKILL, status, clean stop. */
 class LabChild {
