@@ -12,8 +12,8 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import { runFfmpeg } from "../tests/helpers/media";
-import { type Mp4Box, moovPosition, readTopLevelBoxes } from "../tests/helpers/mp4-boxes";
+import { runFfmpeg } from "../media/media";
+import { type Mp4Box, moovPosition, readTopLevelBoxes } from "../media/mp4-boxes";
 import { BENCH_CACHE, type BenchContext } from "./section";
 
 export const BIG_MP4_MIN_BYTES = 1024 ** 3;

@@ -29,9 +29,9 @@ import { API_SCOPES } from "../lib/auth";
 import { FFPROBE_PIN } from "../lib/ffprobe-pin";
 import { REPO_ROOT } from "../lib/repo-root";
 import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
-import { ensureMedia } from "../tests/helpers/media";
-import { nextSequencer, s3EventBody, sqsEvent, sqsRecord } from "../tests/helpers/s3-events";
-import { budgetText, snsEvent } from "../tests/kill-switch/fixtures";
+import { budgetText, snsEvent } from "../media/budget-events";
+import { ensureMedia } from "../media/media";
+import { nextSequencer, s3EventBody, sqsEvent, sqsRecord } from "../media/s3-events";
 import { BENCH_BUCKET, ensureObject, startBenchS3 } from "./s3";
 import {
   BENCH_CACHE,

@@ -14,7 +14,7 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { resolveLocalFfprobe } from "../handlers/extractor/ffprobe";
-import { readTopLevelBoxes } from "../tests/helpers/mp4-boxes";
+import { readTopLevelBoxes } from "../media/mp4-boxes";
 import type { ApproachInput, ApproachResult } from "./approach";
 import { BIG_MP4_MIN_BYTES, ensureClip, loopClip, recipeHash } from "./big-mp4";
 import { BENCH_BUCKET, ensureObject, startBenchS3 } from "./s3";

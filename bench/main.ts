@@ -11,14 +11,14 @@
  * list it in SECTIONS.
  */
 import * as os from "node:os";
-import { type Cli, runCli, UsageError } from "../tools/cli";
+import { type Cli, parseFlags, runCli, UsageError } from "../tools/cli";
 import { apiSection } from "./api";
 import { coldStartSection } from "./cold-start";
 import { layoutsSection } from "./layouts";
 import { probeSection } from "./probe";
 import type { BenchContext, BenchSection, Check } from "./section";
 
-interface Args {
+export interface Args {
   json: boolean;
   only?: string[];
   inPlaceRuns: number;
@@ -27,30 +27,30 @@ interface Args {
   layoutRuns: number;
 }
 
-function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, inPlaceRuns: 3, downloadRuns: 2, coldRuns: 7, layoutRuns: 2 };
-  const positiveInt = (flag: string, v: string | undefined) => {
+/** The flags of `npm run bench` (tools/cli.ts parseFlags: node:util parseArgs, strict). */
+export function parseArgs(argv: string[]): Args {
+  const { values } = parseFlags(argv, {
+    json: { type: "boolean", default: false },
+    only: { type: "string" },
+    "inplace-runs": { type: "string" },
+    "download-runs": { type: "string" },
+    "cold-runs": { type: "string" },
+    "layout-runs": { type: "string" },
+  });
+  const positiveInt = (flag: string, v: string | undefined, fallback: number) => {
+    if (v === undefined) return fallback;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a positive integer, got ${v}`);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} needs a positive integer, got ${v}`);
     return n;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split("=", 2);
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new UsageError(`option ${flag} needs a value`);
-      return v;
-    };
-    if (flag === "--json") args.json = true;
-    else if (flag === "--only") args.only = value().split(",").filter(Boolean);
-    else if (flag === "--inplace-runs") args.inPlaceRuns = positiveInt(flag, value());
-    else if (flag === "--download-runs") args.downloadRuns = positiveInt(flag, value());
-    else if (flag === "--cold-runs") args.coldRuns = positiveInt(flag, value());
-    else if (flag === "--layout-runs") args.layoutRuns = positiveInt(flag, value());
-    else if (flag.startsWith("-")) throw new UsageError(`unknown option ${flag}`);
-    else throw new UsageError(`unexpected argument ${JSON.stringify(argv[i])}`);
-  }
-  return args;
+  return {
+    json: values.json,
+    ...(values.only === undefined ? {} : { only: values.only.split(",").filter(Boolean) }),
+    inPlaceRuns: positiveInt("inplace-runs", values["inplace-runs"], 3),
+    downloadRuns: positiveInt("download-runs", values["download-runs"], 2),
+    coldRuns: positiveInt("cold-runs", values["cold-runs"], 7),
+    layoutRuns: positiveInt("layout-runs", values["layout-runs"], 2),
+  };
 }
 
 function sections(args: Args): BenchSection<unknown>[] {

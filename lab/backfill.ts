@@ -28,12 +28,12 @@ import { listObjectPages } from "../handlers/backfill/listing";
 import { createExtractor } from "../handlers/extractor/extractor";
 import { resolveLocalFfprobe } from "../handlers/extractor/ffprobe";
 import { MetadataStore } from "../handlers/extractor/store";
+import { ProgressBar } from "../lib/progress";
 import { DEFAULT_PROBE_TIMEOUT_MS, METRICS_NAMESPACE } from "../lib/runtime-env";
 import { parseFlags } from "../tools/cli";
 import { makeLabDynamoClient, makeLabS3Client } from "./clients";
-import { defaultLabDir, type Lab, type LabEndpoints, labPaths, startLab } from "./lab";
+import { defaultLabDir, type Lab, type LabEndpoints, labPaths, processAlive, startLab } from "./lab";
 import { fileSink, LabLogger, LabMetrics } from "./log";
-import { ProgressBar } from "./progress";
 
 export const BACKFILL_USAGE = `usage: npm run lab -- backfill [options]
 
@@ -48,15 +48,6 @@ options:
   --concurrency <n>     objects probed at the same time (default 4)
   --json                print the summary as JSON
 `;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** The endpoints of the lab running on `dir`, or undefined when none runs there. */
 export function runningLab(dir: string): LabEndpoints | undefined {

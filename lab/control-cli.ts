@@ -20,7 +20,7 @@ import { readKillSwitchPolicy } from "../handlers/kill-switch/config";
 import { formatPipelineStatus, type PipelineStatus } from "../lib/pipeline-control";
 import { asUsageError, oneLine, parseFlags, UsageError } from "../tools/cli";
 import { LabAdminClient, LabAdminError, labAdminTokenFile, snsEventFromFile } from "./admin";
-import { defaultLabDir, type LabEndpoints, labPaths } from "./lab";
+import { defaultLabDir, type LabEndpoints, labPaths, processAlive } from "./lab";
 import { FOR_THIS_RUN } from "./pipeline-control";
 
 export const CONTROL_COMMANDS = ["pause", "resume", "status", "budget-alert"] as const;
@@ -57,15 +57,6 @@ class Refusal extends UsageError {}
 /** Exit code 3 (EXIT_NO_LAB): no lab is running on the folder. */
 export class NoLabError extends Error {
   override name = "NoLabError";
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** The running lab's endpoints and admin token; a Refusal when no lab runs on `dir`. */

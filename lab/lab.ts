@@ -233,7 +233,8 @@ async function choosePort(
   return 0;
 }
 
-function processAlive(pid: number): boolean {
+/** True when a process with this pid exists (EPERM: it does, owned by another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

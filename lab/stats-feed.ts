@@ -11,10 +11,10 @@
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchGetCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { scanTable } from "../handlers/backfill/reconcile";
 import { applyChanges, type DocumentChange } from "../handlers/stats/aggregator";
 import type { StatsStore } from "../handlers/stats/store";
 import { METADATA_TABLE } from "../lib/schema";
+import { scanTable } from "../tools/reconcile/reconcile";
 
 const BATCH = 100;
 

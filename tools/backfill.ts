@@ -22,7 +22,8 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
-import { ProgressBar } from "../lab/progress";
+import { ProgressBar } from "../lib/progress";
+import { sleep as defaultSleep } from "../lib/sleep";
 import { type Cli, parseFlags, runCli } from "./cli";
 import { type PulumiRunner, runPulumi, UsageError } from "./resume";
 import { resolveStackValues } from "./stack-outputs";
@@ -88,7 +89,7 @@ function itemsLine(c: ItemCounts | undefined): string {
 export async function main(argv: string[], deps: BackfillCliDeps = {}): Promise<number> {
   const out = deps.out ?? ((t: string) => process.stdout.write(t));
   const err = deps.err ?? ((t: string) => process.stderr.write(t));
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = deps.sleep ?? defaultSleep;
   let values: {
     stack?: string;
     "state-machine"?: string;

@@ -25,6 +25,7 @@ import { LabAdminClient } from "../lab/admin";
 import { findRunningLab } from "../lab/control-cli";
 import { defaultLabDir, LAB_QUEUE_NAMES, labPaths } from "../lab/lab";
 import { LabQueue } from "../lab/queue";
+import { sleep as defaultSleep } from "../lib/sleep";
 import { type Cli, parseFlags, runCli } from "./cli";
 import { type PulumiRunner, runPulumi, UsageError } from "./resume";
 import { resolveStackValues } from "./stack-outputs";
@@ -126,7 +127,7 @@ export async function cloudRedrive(
   io: RedriveIo,
   deps: Pick<RedriveDeps, "sleep" | "pollMs"> = {},
 ): Promise<RedriveOutcome> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
+  const sleep = deps.sleep ?? defaultSleep;
   const started = await sqs.send(
     new StartMessageMoveTaskCommand({
       SourceArn: input.dlqArn,

@@ -11,6 +11,7 @@
  * would end past it, so the function still returns its partial batch response in time.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { sleep as defaultSleep } from "../../lib/sleep";
 import { isTransient } from "./errors";
 
 export interface RetryPolicy {
@@ -43,7 +44,7 @@ export async function retryTransient<T>(
   deps: { now?: () => number; sleep?: (ms: number) => Promise<void>; random?: () => number } = {},
 ): Promise<T> {
   const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
   const deadline = Math.min(invocationDeadline.getStore() ?? Number.POSITIVE_INFINITY, now() + policy.budgetMs);
   for (let attempt = 1; ; attempt++) {

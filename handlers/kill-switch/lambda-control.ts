@@ -41,6 +41,7 @@ import {
   type PipelineStatus,
   type ResumeResult,
 } from "../../lib/pipeline-control";
+import { sleep as defaultSleep } from "../../lib/sleep";
 import { describeError, isTransient } from "../extractor/errors";
 
 /** Tags the kill switch puts on each paused function. */
@@ -99,7 +100,7 @@ export function createLambdaPipelineControl(options: LambdaPipelineControlOption
   const { lambda, functions, eventSourceMappingUuid: uuid } = options;
   const settleMs = options.mappingSettleMs ?? 30_000;
   const pollMs = options.pollIntervalMs ?? 1_000;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? defaultSleep;
   const mappingName = `event source mapping ${uuid}`;
   if (functions.length === 0) throw new Error("createLambdaPipelineControl: no functions given");
 

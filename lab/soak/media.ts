@@ -4,7 +4,7 @@
  *
  * Every body differs from the others (so an overwrite always changes the ETag) while staying
  * what it is: WAVs are generated (random length, rate and channels, noise samples: 1 KB to a
- * few MB); the media fixtures of tests/helpers/media.ts get a tail their format ignores (an
+ * few MB); the media fixtures of media/media.ts get a tail their format ignores (an
  * ISO-BMFF `free` box after an MP4, an EBML Void element after Matroska/WebM, plain bytes
  * after FLAC, MP3, GIF and PNG); corrupt files are MP4s cut before their moov atom, text
  * files, the random-bytes fixture and empty objects.
@@ -17,7 +17,7 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs/promises";
 import { Readable } from "node:stream";
 import { probeSource } from "../../handlers/extractor/probe-in-place";
-import { ensureMedia, type MediaName } from "../../tests/helpers/media";
+import { ensureMedia, type MediaName } from "../../media/media";
 
 export type Expected = "ok" | "unprocessable";
 

@@ -23,7 +23,7 @@ import { type Lab, startLab } from "../../lab/lab";
 import { LIST_SHARDS, listingAttributes } from "../../lib/list-index";
 import { REPO_ROOT } from "../../lib/repo-root";
 import type { MetadataItem } from "../../lib/schema";
-import { ensureMedia, runFfmpeg } from "../helpers/media";
+import { ensureMedia, runFfmpeg } from "../../media/media";
 import { assertChromium, type Chromium, launchChromium } from "./chromium";
 
 // The page-side callbacks below run in the browser; the root tsconfig has no DOM types.

@@ -256,7 +256,9 @@ describe("Backfill", () => {
     // aslProblems itself catches the mistakes it is for.
     const broken = structuredClone(machine) as AslMachine;
     (broken.States.Defaults as AslState).Next = "Nowhere";
-    expect(aslProblems(broken)).to.deep.include("$.States.Defaults: transition to unknown state Nowhere");
+    expect(aslProblems(broken)).to.deep.include(
+      "MISSING_TRANSITION_TARGET: Missing 'StartAt'|'Next'|'Default' target: Nowhere",
+    );
   });
 
   it("is part of MediaPipeline: the ingest and metadata buckets, the table and the layer of the stack", async () => {

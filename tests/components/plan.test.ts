@@ -93,7 +93,7 @@ describe("offline plan (planProgram)", function () {
       // tools/resume.ts STACK_OUTPUTS, and the observability and cost guard outputs.
       "extractorFunctionName",
       "backfillFunctionName",
-      // tools/reconcile.ts (--enqueue)
+      // tools/reconcile/main.ts (--enqueue)
       "extractorQueueUrl",
       "apiFunctionName",
       "extractorEventSourceMappingUuid",

@@ -8,8 +8,8 @@ import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
 import type { Extractor } from "../../handlers/extractor/extractor";
 import type { MetadataItem } from "../../lib/schema";
+import { s3EventBody, sqsEvent, sqsRecord } from "../../media/s3-events";
 import type { EmbeddedAws } from "./embedded-aws";
-import { s3EventBody, sqsEvent, sqsRecord } from "./s3-events";
 
 export interface ObjectToExtract {
   key: string;

@@ -1,11 +1,11 @@
 /**
- * What the stored document of each media fixture (tests/helpers/media.ts) must say, for every
+ * What the stored document of each media fixture (media/media.ts) must say, for every
  * way a document is made: the extractor over embedded S3, the lab, `npm run probe`.
  */
 import { expect } from "chai";
 import { documentBytes } from "../../handlers/extractor/document";
 import { MAX_DOCUMENT_BYTES, type MediaKind, type MetadataDocument } from "../../lib/schema";
-import { DURATION_TOLERANCE_S, EXPECTED, type ExpectedStream, type MediaName } from "./media";
+import { DURATION_TOLERANCE_S, EXPECTED, type ExpectedStream, type MediaName } from "../../media/media";
 
 /** What the document's `kind` must be for each fixture that ffprobe can read. */
 export const KIND: Partial<Record<MediaName, MediaKind>> = {

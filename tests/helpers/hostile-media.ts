@@ -11,7 +11,7 @@ import * as dgram from "node:dgram";
 import * as fs from "node:fs/promises";
 import * as net from "node:net";
 import * as path from "node:path";
-import { ensureMedia, runFfmpeg } from "./media";
+import { ensureMedia, runFfmpeg } from "../../media/media";
 
 /**
  * What the extractor must say of a case: `reference`, `memory` and `cpu` name the refusal; `bounded`

@@ -20,9 +20,9 @@ import { isBackfillSequencer, normalizeSequencer } from "../../handlers/extracto
 import { MetadataStore } from "../../handlers/extractor/store";
 import { discardSink, LabLogger, LabMetrics } from "../../lab/log";
 import { EXTRACTOR_VERSION, type MetadataItem } from "../../lib/schema";
+import { ensureMedia } from "../../media/media";
+import { nextSequencer, s3EventBody, sqsEvent, sqsRecord } from "../../media/s3-events";
 import { type EmbeddedAws, startEmbeddedAws } from "../helpers/embedded-aws";
-import { ensureMedia } from "../helpers/media";
-import { nextSequencer, s3EventBody, sqsEvent, sqsRecord } from "../helpers/s3-events";
 
 describe("backfill processing (integration: real ffprobe, embedded S3 and DynamoDB)", function () {
   this.timeout(120_000);

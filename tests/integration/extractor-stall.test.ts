@@ -15,9 +15,9 @@ import { probeSource } from "../../handlers/extractor/probe-in-place";
 import { ObjectChangedError } from "../../handlers/extractor/range-proxy";
 import { makeLabS3Client } from "../../lab/clients";
 import { discardSink, LabLogger, LabMetrics } from "../../lab/log";
+import { ensureMedia } from "../../media/media";
+import { s3EventBody, sqsEvent, sqsRecord } from "../../media/s3-events";
 import { type EmbeddedAws, startEmbeddedAws } from "../helpers/embedded-aws";
-import { ensureMedia } from "../helpers/media";
-import { s3EventBody, sqsEvent, sqsRecord } from "../helpers/s3-events";
 
 describe("extractor: stalled S3 reads (integration)", function () {
   this.timeout(60_000);

@@ -19,9 +19,9 @@ import { resolveLocalFfprobe } from "../../handlers/extractor/ffprobe";
 import { makeLabDynamoClient, makeLabS3Client } from "../../lab/clients";
 import { listPartitionValues, listShardsFromEnv } from "../../lib/list-index";
 import { METADATA_TABLE, type MetadataItem } from "../../lib/schema";
+import { ensureMedia } from "../../media/media";
+import { nextSequencer, s3EventBody, sqsEvent, sqsRecord } from "../../media/s3-events";
 import { type EmbeddedAws, startEmbeddedAws } from "../helpers/embedded-aws";
-import { ensureMedia } from "../helpers/media";
-import { nextSequencer, s3EventBody, sqsEvent, sqsRecord } from "../helpers/s3-events";
 
 /** Lines the extractor wrote to stdout (EMF metrics, JSON logs) during the last batch. */
 let emitted: string[] = [];

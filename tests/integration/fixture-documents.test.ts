@@ -17,8 +17,8 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { resolveLocalFfprobe } from "../../handlers/extractor/ffprobe";
 import type { MetadataDocument } from "../../lib/schema";
+import { ensureAllMedia, MEDIA_NAMES, type MediaName } from "../../media/media";
 import { probeFile } from "../../tools/probe";
-import { ensureAllMedia, MEDIA_NAMES, type MediaName } from "../helpers/media";
 
 const SNAPSHOT = path.join(__dirname, "fixture-documents.json");
 

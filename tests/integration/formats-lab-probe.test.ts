@@ -1,5 +1,5 @@
 /**
- * Every media fixture (tests/helpers/media.ts) through the other two ways documents are made:
+ * Every media fixture (media/media.ts) through the other two ways documents are made:
  * the local lab (S3 stand-in, notifications, queue, the extractor's handler, the API) and
  * `npm run probe`. The restricted ffprobe (handlers/extractor/ffprobe-sandbox.ts) must refuse
  * none of the formats people upload, on any path.
@@ -16,8 +16,8 @@ import { makeLabS3Client } from "../../lab/clients";
 import { startLab } from "../../lab/lab";
 import { REPO_ROOT } from "../../lib/repo-root";
 import type { MetadataDocument } from "../../lib/schema";
+import { EXPECTED, ensureAllMedia, MEDIA_NAMES, type MediaName } from "../../media/media";
 import { expectFixtureDocument } from "../helpers/fixture-documents";
-import { EXPECTED, ensureAllMedia, MEDIA_NAMES, type MediaName } from "../helpers/media";
 
 const run = promisify(execFile);
 

@@ -14,7 +14,7 @@ import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
 import { type Lab, startLab } from "../../lab/lab";
 import { startCpuHog } from "../../lab/soak/cpu-hog";
-import { runFfmpeg } from "../helpers/media";
+import { runFfmpeg } from "../../media/media";
 
 const FILES = 3;
 /** Tracks per file: heavy to probe (seconds of CPU on a loaded machine), well under ffprobe's memory cap. */

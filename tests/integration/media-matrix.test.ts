@@ -1,5 +1,5 @@
 /**
- * Every fixture of tests/helpers/media.ts through the real extractor (real ffprobe, in place
+ * Every fixture of media/media.ts through the real extractor (real ffprobe, in place
  * over the range proxy, embedded S3 and DynamoDB): the stored document must say what the
  * file is, whatever its name says.
  */
@@ -13,10 +13,10 @@ import { expect } from "chai";
 import { createExtractor, type Extractor } from "../../handlers/extractor/extractor";
 import { resolveLocalFfprobe } from "../../handlers/extractor/ffprobe";
 import type { MetadataItem } from "../../lib/schema";
+import { EXPECTED, ensureAllMedia, MEDIA_NAMES, type MediaName } from "../../media/media";
 import { type EmbeddedAws, startEmbeddedAws } from "../helpers/embedded-aws";
 import { extractObjects } from "../helpers/extract-objects";
 import { expectFixtureDocument, KIND } from "../helpers/fixture-documents";
-import { EXPECTED, ensureAllMedia, MEDIA_NAMES, type MediaName } from "../helpers/media";
 
 /** Keys that are not `<name>.<ext>`: misleading, upper-case or camera-style names must not matter. */
 const ODD_KEYS: Partial<Record<MediaName, string>> = {

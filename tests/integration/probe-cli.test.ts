@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { expect } from "chai";
 import { REPO_ROOT } from "../../lib/repo-root";
 import { SCHEMA_VERSION } from "../../lib/schema";
-import { ensureMedia } from "../helpers/media";
+import { ensureMedia } from "../../media/media";
 
 const run = promisify(execFile);
 const probe = (...files: string[]) =>

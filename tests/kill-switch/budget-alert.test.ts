@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { parseBudgetAlert, parseQuantity, UnparseableAlertError } from "../../handlers/kill-switch/budget-alert";
-import { budgetText } from "./fixtures";
+import { budgetText } from "../../media/budget-events";
 
 describe("kill switch: reading AWS Budgets alerts from SNS messages", () => {
   describe("plain text (what Budgets publishes)", () => {

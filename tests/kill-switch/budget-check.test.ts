@@ -13,9 +13,9 @@ import { isScheduledEvent } from "../../handlers/kill-switch/index";
 import { handleBudgetNotifications, type KillSwitchDeps } from "../../handlers/kill-switch/kill-switch";
 import { createLambdaPipelineControl, PAUSE_TAGS } from "../../handlers/kill-switch/lambda-control";
 import { ENV } from "../../lib/runtime-env";
+import { budgetText, snsEvent } from "../../media/budget-events";
 import { captureOutput, metricNames } from "./capture";
 import { API, EXTRACTOR, type FakeLambda, fakeLambda, MAPPING_UUID } from "./fake-lambda";
-import { budgetText, snsEvent } from "./fixtures";
 
 const BACKFILL = "mp-prod-backfill-77aa001";
 const BUDGET = { accountId: "210987654321", budgetName: "media-pipeline-prod" };

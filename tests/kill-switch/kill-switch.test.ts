@@ -5,9 +5,9 @@ import { expect } from "chai";
 import { handleBudgetNotifications, type KillSwitchDeps } from "../../handlers/kill-switch/kill-switch";
 import { createLambdaPipelineControl, PAUSE_TAGS } from "../../handlers/kill-switch/lambda-control";
 import { PipelineControlError } from "../../lib/pipeline-control";
+import { budgetText, snsEvent } from "../../media/budget-events";
 import { captureOutput, metricNames } from "./capture";
 import { API, arnOf, EXTRACTOR, type FakeLambda, fakeLambda, MAPPING_UUID } from "./fake-lambda";
-import { budgetText, snsEvent } from "./fixtures";
 
 const AT = new Date("2026-03-14T06:15:00.000Z");
 

@@ -11,14 +11,14 @@ import * as path from "node:path";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
-import type { ReconcileReport } from "../../handlers/backfill/reconcile";
 import { runLabBackfill } from "../../lab/backfill";
 import { makeLabS3Client } from "../../lab/clients";
 import { type Lab, labPaths, startLab } from "../../lab/lab";
 import { REPO_ROOT } from "../../lib/repo-root";
 import { EXTRACTOR_VERSION, METADATA_TABLE, type MetadataItem } from "../../lib/schema";
-import { main as reconcileMain } from "../../tools/reconcile";
-import { ensureMedia, type MediaName } from "../helpers/media";
+import { ensureMedia, type MediaName } from "../../media/media";
+import { main as reconcileMain } from "../../tools/reconcile/main";
+import type { ReconcileReport } from "../../tools/reconcile/reconcile";
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 

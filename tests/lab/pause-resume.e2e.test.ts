@@ -19,12 +19,12 @@ import { type Lab, labPaths, startLab } from "../../lab/lab";
 import type { PauseResult, PipelineStatus } from "../../lib/pipeline-control";
 import { REPO_ROOT } from "../../lib/repo-root";
 import type { MetadataDocument } from "../../lib/schema";
-import { EXPECTED, ensureMedia, type MediaName } from "../helpers/media";
-import { budgetText } from "../kill-switch/fixtures";
+import { sleep } from "../../lib/sleep";
+import { budgetText } from "../../media/budget-events";
+import { EXPECTED, ensureMedia, type MediaName } from "../../media/media";
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 const MAIN = path.join(REPO_ROOT, "lab", "main.ts");
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Mixed kinds: video (MP4 x2, Matroska, WebM), audio (MP3 with a big tag, FLAC), images (PNG, GIF). */
 const GOOD: MediaName[] = [

@@ -17,9 +17,9 @@ import { LabQueue } from "../../lab/queue";
 import { QueueWorker } from "../../lab/worker";
 import { ROUTE_TABLE } from "../../lib/api-routes";
 import { formatPipelineStatus, PipelineControlError } from "../../lib/pipeline-control";
-import { budgetText, snsEvent } from "../kill-switch/fixtures";
+import { sleep } from "../../lib/sleep";
+import { budgetText, snsEvent } from "../../media/budget-events";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const AT = new Date("2026-03-14T06:15:00.000Z");
 const LATER = new Date("2026-03-14T09:00:00.000Z");
 

@@ -9,8 +9,7 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { expect } from "chai";
 import { LabQueue, type QueueMessage } from "../../lab/queue";
 import { failedIds, QueueWorker } from "../../lab/worker";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from "../../lib/sleep";
 
 async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

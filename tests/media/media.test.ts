@@ -1,5 +1,5 @@
 /**
- * The generated test media (tests/helpers/media.ts): every file exists with a plausible
+ * The generated test media (media/media.ts): every file exists with a plausible
  * size, the pinned ffprobe (under its sandbox: format and protocol whitelists, own
  * environment, memory limit) sees in each exactly what `EXPECTED` says, the MP4 layouts are
  * what their names claim, and the top-level MP4 box reader the bench relies on is right.
@@ -19,8 +19,8 @@ import {
   MEDIA_NAMES,
   type MediaName,
   mismatches,
-} from "../helpers/media";
-import { isFragmented, moovPosition, readTopLevelBoxes } from "../helpers/mp4-boxes";
+} from "../../media/media";
+import { isFragmented, moovPosition, readTopLevelBoxes } from "../../media/mp4-boxes";
 
 describe("test media (generated with the npm ffmpeg, cached under .cache/media)", function () {
   this.timeout(120_000);

@@ -20,7 +20,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { resolveLocalFfprobe, runFfprobe } from "../../handlers/extractor/ffprobe";
 import { ffprobeEnvironment, gconvFolder } from "../../handlers/extractor/ffprobe-sandbox";
-import { ensureMedia, type MediaName, mismatches, runFfmpeg } from "../helpers/media";
+import { ensureMedia, type MediaName, mismatches, runFfmpeg } from "../../media/media";
 
 const MPEGTS: MediaName[] = ["ts-h264-aac", "ts-mpeg2-mp2", "ts-audio-aac"];
 

@@ -14,8 +14,8 @@ import { fileSource } from "../../handlers/extractor/file-source";
 import { probeSource } from "../../handlers/extractor/probe-in-place";
 import { type ByteSource, requestBudget, startRangeProxy } from "../../handlers/extractor/range-proxy";
 import { FFPROBE_MEMORY_LIMIT_MIB, probeSlots } from "../../lib/probe-limits";
+import { ensureMedia } from "../../media/media";
 import { LEAK_PATTERNS, type Listeners, manyChaptersMkv, startListeners } from "../helpers/hostile-media";
-import { ensureMedia } from "../helpers/media";
 
 /** A stand-in ffprobe that prints what it was given, as ffprobe JSON tags. */
 async function reportingFfprobe(dir: string): Promise<string> {

@@ -22,6 +22,7 @@ import { type Lab, startLab } from "../../lab/lab";
 import { REPO_ROOT } from "../../lib/repo-root";
 import { DEFAULT_PROBE_TIMEOUT_MS } from "../../lib/runtime-env";
 import type { MetadataDocument } from "../../lib/schema";
+import { ensureMedia } from "../../media/media";
 import { type EmbeddedAws, startEmbeddedAws } from "../helpers/embedded-aws";
 import { extractObjects } from "../helpers/extract-objects";
 import {
@@ -31,7 +32,6 @@ import {
   type Listeners,
   startListeners,
 } from "../helpers/hostile-media";
-import { ensureMedia } from "../helpers/media";
 
 const run = promisify(execFile);
 

@@ -20,7 +20,7 @@ import { expect } from "chai";
 import { isBackfillSequencer, parseS3Notification } from "../../handlers/extractor/s3-event";
 import { EXTRACTOR_VERSION } from "../../lib/schema";
 import { main as backfillMain } from "../../tools/backfill";
-import { main as reconcileMain } from "../../tools/reconcile";
+import { main as reconcileMain } from "../../tools/reconcile/main";
 import type { PulumiRunner } from "../../tools/resume";
 
 const SEQ = "0055AED6DCD90281E50000000000000000000000000000000000000000000000";

@@ -5,11 +5,11 @@
  */
 import { expect } from "chai";
 import { addResult, emptySummary, formatSummary, mapLimit } from "../../handlers/backfill/backfill";
-import { compareListings, hasDifferences } from "../../handlers/backfill/reconcile";
 import { compareExtractorVersions, decide, lastModifiedIso, type ObjectListing } from "../../handlers/backfill/select";
 import { fromItemReader } from "../../handlers/backfill/step-functions";
 import { backfillSequencer, isBackfillSequencer, normalizeSequencer } from "../../handlers/extractor/s3-event";
 import { backfillCondition, type ItemSummary, sameItemVersion } from "../../handlers/extractor/store";
+import { compareListings, hasDifferences } from "../../tools/reconcile/reconcile";
 
 const V = "1.2.0";
 const SEQ = normalizeSequencer("0055AED6DCD90281E5");

@@ -1,7 +1,7 @@
 /**
  * The bucket against the table: which objects have no document, which documents describe
  * another version of their object, which describe objects that are gone, which come from an
- * older extractor. One comparison for `npm run reconcile` (lab and cloud, tools/reconcile.ts),
+ * older extractor. One comparison for `npm run reconcile` (lab and cloud, tools/reconcile/main.ts),
  * the soak test (lab/soak/) and the tests.
  *
  *   missing     an object without a live document (no item, or a tombstone)
@@ -19,11 +19,11 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { listObjectPages } from "../../handlers/backfill/listing";
+import { compareExtractorVersions, type ObjectListing } from "../../handlers/backfill/select";
+import { backfillSequencer, encodeS3EventKey } from "../../handlers/extractor/s3-event";
+import type { ItemSummary } from "../../handlers/extractor/store";
 import { EXTRACTOR_VERSION, METADATA_TABLE } from "../../lib/schema";
-import { backfillSequencer, encodeS3EventKey } from "../extractor/s3-event";
-import type { ItemSummary } from "../extractor/store";
-import { listObjectPages } from "./listing";
-import { compareExtractorVersions, type ObjectListing } from "./select";
 
 /** A table item as reconcile reads it. */
 export interface TableItem extends ItemSummary {

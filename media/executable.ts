@@ -9,7 +9,7 @@
 import { constants } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import { REPO_ROOT } from "../../lib/repo-root";
+import { REPO_ROOT } from "../lib/repo-root";
 
 const pending = new Map<string, Promise<string>>();
 

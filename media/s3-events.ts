@@ -3,7 +3,7 @@
  * them (URL-encoded key, hex sequencer, ETag without quotes), for driving the extractor.
  */
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { encodeS3EventKey } from "../../handlers/extractor/s3-event";
+import { encodeS3EventKey } from "../handlers/extractor/s3-event";
 
 export interface EventSpec {
   eventName: string;

@@ -27,7 +27,7 @@ import { readFileSync } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { REPO_ROOT } from "../../lib/repo-root";
+import { REPO_ROOT } from "../lib/repo-root";
 import { npmBinary } from "./executable";
 
 /** Where generated media live. */
@@ -38,7 +38,7 @@ const GENERATOR_VERSION = 1;
 
 const FFMPEG_PACKAGE = "@ffmpeg-installer/linux-x64";
 
-/** The npm static ffmpeg (4.1), with its execute bit ensured (tests/helpers/executable.ts). */
+/** The npm static ffmpeg (4.1), with its execute bit ensured (media/executable.ts). */
 export function ffmpegPath(): Promise<string> {
   return npmBinary(FFMPEG_PACKAGE, "ffmpeg");
 }

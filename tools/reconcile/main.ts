@@ -3,7 +3,7 @@
  * npm run reconcile -- --stack NAME [--bucket B] [--table T] [--queue-url U] [--region R]
  *                      [--prefix P] [--segments N] [--json] [--enqueue] [--limit N]
  *
- * Compares the ingest bucket with the metadata table (handlers/backfill/reconcile.ts) and
+ * Compares the ingest bucket with the metadata table (tools/reconcile/reconcile.ts) and
  * prints what disagrees: missing, stale and orphaned documents, documents of an older
  * extractor version, and how many documents say unprocessable.
  *
@@ -27,21 +27,15 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { addResult, backfillPage, emptySummary, formatSummary } from "../handlers/backfill/backfill";
-import {
-  formatReport,
-  hasDifferences,
-  type ReconcileReport,
-  reconcile,
-  reconcileEventBody,
-} from "../handlers/backfill/reconcile";
-import type { ObjectListing } from "../handlers/backfill/select";
-import { openLabExtractor, runningLab } from "../lab/backfill";
-import { makeLabDynamoClient, makeLabS3Client } from "../lab/clients";
-import { defaultLabDir } from "../lab/lab";
-import { type Cli, parseFlags, runCli } from "./cli";
-import { type PulumiRunner, runPulumi, UsageError } from "./resume";
-import { resolveStackValues } from "./stack-outputs";
+import { addResult, backfillPage, emptySummary, formatSummary } from "../../handlers/backfill/backfill";
+import type { ObjectListing } from "../../handlers/backfill/select";
+import { openLabExtractor, runningLab } from "../../lab/backfill";
+import { makeLabDynamoClient, makeLabS3Client } from "../../lab/clients";
+import { defaultLabDir } from "../../lab/lab";
+import { type Cli, parseFlags, runCli } from "../cli";
+import { type PulumiRunner, runPulumi, UsageError } from "../resume";
+import { resolveStackValues } from "../stack-outputs";
+import { formatReport, hasDifferences, type ReconcileReport, reconcile, reconcileEventBody } from "./reconcile";
 
 export const USAGE = `usage:
   npm run reconcile [-- --dir D] [options]            the running lab (default)

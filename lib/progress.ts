@@ -1,5 +1,5 @@
 /**
- * A one-line progress bar on stderr for the lab's long-running commands (backfill, soak).
+ * A one-line progress bar on stderr for long-running commands (the lab's backfill, the soak, npm run backfill).
  * On a terminal it redraws in place (at most 10 times a second); otherwise (CI logs, pipes)
  * it prints a plain line at most every `plainEveryMs`.
  */

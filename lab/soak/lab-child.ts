@@ -1,0 +1,87 @@
+/**
+ * The soak's lab in a child process (lab-process.ts): start, SIGKILL, status, clean stop.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import * as path from "node:path";
+import type { LabEndpoints } from "../lab";
+import type { ChildMessage, ParentMessage, SoakLabConfig, SoakLabStatus } from "./lab-process";
+
+/** The lab child: start, SIGKILL, status, clean stop. */
+export class LabChild {
+  private child?: ChildProcess;
+  private stderr = "";
+  private pending = new Map<string, (m: ChildMessage) => void>();
+  private requests = 0;
+
+  constructor(private readonly config: SoakLabConfig) {}
+
+  async start(): Promise<LabEndpoints> {
+    const child = fork(path.join(__dirname, "lab-process.ts"), [JSON.stringify(this.config)], {
+      cwd: path.resolve(__dirname, "..", ".."),
+      execArgv: ["--import", "tsx"],
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+    });
+    this.child = child;
+    child.stderr?.on("data", (d) => {
+      this.stderr = (this.stderr + d).slice(-8_000);
+    });
+    child.on("message", (m: ChildMessage) => {
+      const id = m.type === "status" ? `status-${m.id}` : m.type;
+      const waiter = this.pending.get(id);
+      if (waiter) {
+        this.pending.delete(id);
+        waiter(m);
+      }
+    });
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) =>
+        reject(new Error(`the soak lab exited (${code}) before it was ready:\n${this.stderr}`));
+      child.once("exit", onExit);
+      this.pending.set("error", (m) =>
+        reject(new Error(`the soak lab failed to start: ${(m as { message: string }).message}`)),
+      );
+      this.pending.set("ready", (m) => {
+        child.off("exit", onExit);
+        this.pending.delete("error");
+        resolve((m as { endpoints: LabEndpoints }).endpoints);
+      });
+    });
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+    for (const waiter of this.pending.values()) waiter({ type: "error", message: "killed" });
+    this.pending.clear();
+  }
+
+  status(timeoutMs = 5_000): Promise<SoakLabStatus | undefined> {
+    const child = this.child;
+    if (!child?.connected) return Promise.resolve(undefined);
+    const id = ++this.requests;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(`status-${id}`);
+        resolve(undefined);
+      }, timeoutMs);
+      this.pending.set(`status-${id}`, (m) => {
+        clearTimeout(timer);
+        resolve(m.type === "status" ? m.status : undefined);
+      });
+      child.send({ type: "status", id } satisfies ParentMessage);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    if (child.connected) child.send({ type: "stop" } satisfies ParentMessage);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
