@@ -22,8 +22,10 @@ export interface SoakOptions {
   /** Lab folder (default: a new temp folder, removed at the end unless `keep`). */
   dir?: string;
   keep?: boolean;
-  /** Give up waiting for the queue to drain after this long. */
+  /** Give up waiting for the queue to drain when its backlog has not shrunk for this long. */
   drainTimeoutMs: number;
+  /** Give up waiting for the queue to drain after this long in any case. */
+  drainCeilingMs: number;
   /** How long the lab stays down after a kill. */
   downtimeMs: number;
   /**
@@ -60,6 +62,7 @@ export const DEFAULT_SOAK: SoakOptions = {
   seed: 1,
   maxWavSeconds: 10,
   drainTimeoutMs: 10 * 60_000,
+  drainCeilingMs: 4 * 60 * 60_000,
   downtimeMs: 500,
   queue: { visibilityTimeoutMs: 30_000, maxReceiveCount: 5, retryBaseMs: 2_000, concurrency: 4 },
   cpuHog: 0,
