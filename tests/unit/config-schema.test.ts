@@ -83,6 +83,37 @@ describe("stack configuration: one definition (lib/config-schema.ts)", () => {
     });
   });
 
+  it("docs/deploy.md's configuration table lists every key with the schema's type and default", () => {
+    const doc = fs.readFileSync(path.join(REPO_ROOT, "docs", "deploy.md"), "utf8");
+    const section = doc.slice(
+      doc.indexOf("## Configuration"),
+      doc.indexOf("\n## ", doc.indexOf("## Configuration") + 1),
+    );
+    const rows = section.split("\n").filter((l) => /^\| `/.test(l));
+    const documented = new Map<string, { type: string; default: string }>();
+    for (const row of rows) {
+      const [keys = "", type = "", dflt = ""] = row
+        .split("|")
+        .slice(1)
+        .map((c) => c.trim());
+      for (const [, key] of keys.matchAll(/`([^`]+)`/g)) documented.set(key as string, { type, default: dflt });
+    }
+    const declarations = pulumiConfigDeclarations();
+    const expected = (key: (typeof CONFIG_KEYS)[number]) => {
+      const d = declarations[key];
+      return {
+        type: d.type === "array" ? "string[]" : d.type,
+        default: !("default" in d)
+          ? "required"
+          : typeof d.default === "string"
+            ? d.default || '""'
+            : JSON.stringify(d.default),
+      };
+    };
+    for (const key of CONFIG_KEYS) expect(documented.get(key), key).to.deep.equal(expected(key));
+    expect([...documented.keys()].filter((k) => !(CONFIG_KEYS as string[]).includes(k))).to.deep.equal(["aws:region"]);
+  });
+
   it("every default is a value the schema accepts (a lab with the tags and nothing else parses to the defaults)", () => {
     const lab = parsePipelineSettings({ owner: "me", costCenter: "lab", lab: true });
     expect(lab).to.deep.equal({ ...CONFIG_DEFAULTS, owner: "me", costCenter: "lab", lab: true });
