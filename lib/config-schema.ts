@@ -219,10 +219,12 @@ export type RequiredConfigKey = {
 
 export const CONFIG_KEYS = Object.keys(fields) as ConfigKey[];
 
-/** The default of every key that has one (the same values Pulumi.yaml declares). */
-export const CONFIG_DEFAULTS = Object.fromEntries(
-  Object.entries(fields).flatMap(([key, field]) =>
-    field instanceof z.ZodDefault ? [[key, structuredClone(field.def.defaultValue)]] : [],
+/** The default of every key that has one (the same values Pulumi.yaml declares); frozen, as it is shared. */
+export const CONFIG_DEFAULTS = Object.freeze(
+  Object.fromEntries(
+    Object.entries(fields).flatMap(([key, field]) =>
+      field instanceof z.ZodDefault ? [[key, Object.freeze(structuredClone(field.def.defaultValue))]] : [],
+    ),
   ),
 ) as Omit<PipelineSettings, RequiredConfigKey>;
 
