@@ -30,42 +30,11 @@ const provider = new aws.Provider(`mp-${config.stack}-aws`, {
   ignoreTags: { keyPrefixes: [KILL_SWITCH_TAG_PREFIX] },
 });
 
-const pipeline = new MediaPipeline(
-  `mp-${config.stack}`,
-  {
-    stack: config.stack,
-    lab: config.lab,
-    labObjectExpirationDays: config.labObjectExpirationDays,
-    architecture: config.architecture,
-    extractorMemoryMb: config.extractorMemoryMb,
-    extractorTimeoutSeconds: config.extractorTimeoutSeconds,
-    extractorReservedConcurrency: config.extractorReservedConcurrency,
-    extractorMaxConcurrency: config.extractorMaxConcurrency,
-    apiReservedConcurrency: config.apiReservedConcurrency,
-    protectState: config.protectState,
-    invitationSender: config.invitationSender,
-    logRetentionDays: config.logRetentionDays,
-    deletionProtection: config.deletionProtection,
-    pointInTimeRecovery: config.pointInTimeRecovery,
-    ingestVersioning: config.ingestVersioning,
-    allowedOrigins: config.allowedOrigins,
-    apiThrottleBurst: config.apiThrottleBurst,
-    apiThrottleRate: config.apiThrottleRate,
-    dashboardDir: config.dashboardDir || undefined,
-    budgetLimitUsd: config.budgetLimitUsd,
-    budgetScope: config.budgetScope,
-    alertEmail: config.alertEmail,
-    killSwitchThresholdPercent: config.killSwitchThresholdPercent,
-    killSwitchPauseOnForecast: config.killSwitchPauseOnForecast,
-    syntheticsCanary: config.syntheticsCanary,
-    syntheticsRateMinutes: config.syntheticsRateMinutes,
-    backfillMaxConcurrency: config.backfillMaxConcurrency,
-    backfillBatchSize: config.backfillBatchSize,
-    backfillToleratedFailurePercent: config.backfillToleratedFailurePercent,
-    listShards: config.listShards,
-  },
-  { providers: [provider], transformations: [withBoundary] },
-);
+// The parsed configuration goes through as it is: MediaPipelineArgs are the stack's settings.
+const pipeline = new MediaPipeline(`mp-${config.stack}`, config, {
+  providers: [provider],
+  transformations: [withBoundary],
+});
 
 /** Upload media here (aws s3 cp file s3://<uploadBucket>/...) or through the dashboard. */
 export const uploadBucket = pipeline.uploadBucketName;

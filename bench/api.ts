@@ -23,6 +23,7 @@ import type { FfprobeOutput } from "../handlers/extractor/ffprobe";
 import { labAccessToken } from "../lab/auth/sign-in";
 import { makeLabDynamoClient } from "../lab/clients";
 import { type LabEndpoints, labPaths } from "../lab/lab";
+import { CONFIG_DEFAULTS } from "../lib/config-schema";
 import { listingAttributes } from "../lib/list-index";
 import { rawMetadataKey } from "../lib/naming";
 import { REPO_ROOT } from "../lib/repo-root";
@@ -64,8 +65,8 @@ export interface ApiFigures {
 
 /** The list requests compared between the unsharded baseline and the sharded index. */
 const LIST_REQUESTS = ["/files?limit=25", "/files?kind=audio&limit=25"] as const;
-/** Shards of the sharded runs: the stacks' default (Pulumi.yaml listShards). */
-const BENCH_SHARDS = 4;
+/** Shards of the sharded runs: the stacks' default (config listShards, lib/config-schema.ts). */
+const BENCH_SHARDS = CONFIG_DEFAULTS.listShards;
 /** Segments of each side when the baseline and the sharded index are measured in turns. */
 const TURNS = 2;
 /** Noise allowance of the p50 comparison on a shared machine. */

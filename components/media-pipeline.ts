@@ -13,17 +13,17 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { buildDashboardSync, DASHBOARD_DIST_DIR, dashboardNeedsBuild } from "../build/dashboard";
+import type { PipelineSettings } from "../lib/config-schema";
 import {
   type DashboardConfig,
   DEFAULT_DASHBOARD_SCOPES,
   DEFAULT_REDIRECT_PATH,
   DEFAULT_UPLOAD_LIMITS,
 } from "../lib/dashboard-config";
-import type { LambdaArchitecture } from "../lib/ffprobe-pin";
 import { PROJECT_NAME, resourceName } from "../lib/naming";
 import { REPO_ROOT } from "../lib/repo-root";
 import { Backfill } from "./backfill";
-import { type BudgetScope, CostGuard } from "./cost-guard";
+import { CostGuard } from "./cost-guard";
 import { type DashboardOrigins, DashboardSite } from "./dashboard-site";
 import { FfmpegLayer } from "./ffmpeg-layer";
 import { HealthCanary } from "./health-canary";
@@ -41,82 +41,24 @@ export const DASHBOARD_PLACEHOLDER_DIR = path.join(__dirname, "assets", "dashboa
 /** Methods a browser uses to upload through presigned URLs (single PUT, multipart POST/PUT). */
 const UPLOAD_METHODS = ["PUT", "POST"];
 
-export interface MediaPipelineArgs {
+/**
+ * The pipeline's arguments: the stack's settings, as lib/config-schema.ts defines and documents
+ * each (index.ts passes the parsed configuration through; defaults live there only), without the
+ * ones the AWS provider takes (owner and costCenter tags, accountId), plus code overrides for tests.
+ */
+export interface MediaPipelineArgs extends Omit<PipelineSettings, "owner" | "costCenter" | "accountId"> {
   /** Stack (environment) name; physical names start with `mp-<stack>-`. */
   stack: string;
-  /**
-   * A lab stack: buckets are emptied by `pulumi destroy` and their objects expire after
-   * labObjectExpirationDays. Production keeps data.
-   */
-  lab: boolean;
-  labObjectExpirationDays: number;
-  /** CPU architecture of both functions (and of the ffprobe build). */
-  architecture: LambdaArchitecture;
-  extractorMemoryMb: number;
-  extractorTimeoutSeconds: number;
-  /**
-   * Reserved concurrency of the extractor; -1 (default) for none. Any reservation must leave
-   * the account's minimum unreserved concurrency, so it fails on new accounts (quota 10).
-   */
-  extractorReservedConcurrency?: number;
-  /** Most concurrent extractors the SQS poller starts (scalingConfig.maximumConcurrency, 2-1000). Default 5. */
-  extractorMaxConcurrency?: number;
-  /**
-   * `protect` and `retainOnDelete` on the state a replacement or a destroy would lose: the
-   * table, the user pool, the ingest and metadata buckets. On in production, off in labs.
-   */
-  protectState?: boolean;
-  /** Invitations through SES (identity ARN and From address) instead of Cognito's ~50 a day. Default: Cognito's sender. */
-  invitationSender?: { sesIdentityArn: string; fromAddress: string };
-  /** -1 for no reservation. */
-  apiReservedConcurrency: number;
-  logRetentionDays: number;
-  /** Table and user pool refuse deletion while on. */
-  deletionProtection: boolean;
-  pointInTimeRecovery: boolean;
-  /** Keep every version of uploaded objects (noncurrent versions expire after 30 days). */
-  ingestVersioning: boolean;
-  /** Browser origins besides the dashboard's own (CORS, sign-in callbacks), e.g. a local dashboard. */
-  allowedOrigins: string[];
-  apiThrottleBurst: number;
-  apiThrottleRate: number;
-  /** Folder with the built dashboard. Default: web/dist, (re)built by build/dashboard.ts when stale. */
-  dashboardDir?: string;
   /** Extractor code (tests). Default: the esbuild bundle of handlers/extractor. */
   extractorCode?: pulumi.asset.Archive;
   /** API code (tests). Default: the esbuild bundle of handlers/api. */
   apiCode?: pulumi.asset.Archive;
   /** A prebuilt ffprobe layer zip (tests). Default: built from lib/ffprobe-pin.ts. */
   layerZipPath?: string;
-  /** Monthly COST budget of the cost guard, in USD. */
-  budgetLimitUsd: number;
-  /**
-   * Whose costs the budget counts: "account" (default; one account per stack) or "stack" (costs
-   * tagged Environment=<stack>; the cost allocation tag must be activated in Billing).
-   */
-  budgetScope?: BudgetScope;
-  /** E-mail address for budget alerts and alarms (SNS e-mail subscriptions). Empty/undefined: none. */
-  alertEmail?: string;
-  /** Kill switch: pause when a budget alert reaches this percent of the budget. Default 100. */
-  killSwitchThresholdPercent?: number;
-  /** Kill switch: FORECASTED alerts pause too. Default false. */
-  killSwitchPauseOnForecast?: boolean;
-  /** Run the CloudWatch Synthetics canary against GET /health of the API. */
-  syntheticsCanary: boolean;
-  /** The canary's interval, in minutes. Default 5. */
-  syntheticsRateMinutes?: number;
   /** Kill-switch code (tests). Default: the esbuild bundle of handlers/kill-switch. */
   killSwitchCode?: pulumi.asset.Archive;
-  /** Backfill: concurrent child executions of its Distributed Map (each runs one batch). Default 10. */
-  backfillMaxConcurrency?: number;
-  /** Backfill: objects per batch (one invocation of the backfill function). Default 100. */
-  backfillBatchSize?: number;
-  /** Backfill: percent of objects whose batch may fail (after retries) without failing the run. Default 5. */
-  backfillToleratedFailurePercent?: number;
   /** Backfill code (tests). Default: the esbuild bundle of handlers/backfill. */
   backfillCode?: pulumi.asset.Archive;
-  /** Partition values of the list index (config listShards; lib/list-index.ts). Default LIST_SHARDS.default. */
-  listShards?: number;
   /** Code of the stats aggregator (tests); default: its bundle. */
   statsCode?: pulumi.asset.Archive;
 }
@@ -164,7 +106,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
     const parent = { parent: this };
     const part = (p: string) => resourceName(args.stack, p);
     const labExpiry = args.lab ? args.labObjectExpirationDays : undefined;
-    const protect = args.protectState === true;
+    const protect = args.protectState;
 
     this.metadataBucket = new MediaBucket(
       part("metadata"),
@@ -267,7 +209,9 @@ export class MediaPipeline extends pulumi.ComponentResource {
         logRetentionDays: args.logRetentionDays,
         deletionProtection: args.deletionProtection,
         protect,
-        invitationSender: args.invitationSender,
+        invitationSender: args.invitationSesIdentityArn
+          ? { sesIdentityArn: args.invitationSesIdentityArn, fromAddress: args.invitationFromAddress }
+          : undefined,
         reservedConcurrency: args.apiReservedConcurrency,
         code: args.apiCode,
       },
@@ -335,7 +279,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
       parent,
     );
 
-    const canaryRateMinutes = args.syntheticsRateMinutes ?? 5;
+    const canaryRateMinutes = args.syntheticsRateMinutes;
     if (args.syntheticsCanary) {
       this.healthCanary = new HealthCanary(
         part("health"),

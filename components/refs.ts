@@ -3,6 +3,10 @@
  * so components are wired by values (and tested with plain strings), not by object graphs.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { LOG_RETENTION_DAYS, UNRESERVED } from "../lib/aws-limits";
+
+/** Defined beside the stack's configuration (lib/aws-limits.ts), which checks the same values. */
+export { LOG_RETENTION_DAYS, UNRESERVED };
 
 export interface BucketRef {
   name: pulumi.Input<string>;
@@ -18,11 +22,6 @@ export interface TableRef {
   listShards?: number;
 }
 
-/** CloudWatch Logs retention periods AWS accepts, in days. */
-export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
-
 export function checkLogRetention(days: number, what: string): number {
   if (!(LOG_RETENTION_DAYS as readonly number[]).includes(days)) {
     throw new Error(
@@ -31,9 +30,6 @@ export function checkLogRetention(days: number, what: string): number {
   }
   return days;
 }
-
-/** Lambda's reserved concurrency: -1 means "no reservation" (the function shares the account's pool). */
-export const UNRESERVED = -1;
 
 /**
  * Fields the kill switch (handlers/kill-switch/lambda-control.ts) and `npm run resume` own on

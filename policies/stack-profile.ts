@@ -21,6 +21,11 @@
  * (tools/plan/policy-engine/engine-args.ts withStackEnvironment).
  */
 
+import type { ConfigKey } from "../lib/config-schema";
+
+/** The stack's `lab` key (lib/config-schema.ts defines it; a type-only import: the pack loads no schema). */
+const LAB_KEY = "lab" satisfies ConfigKey;
+
 export interface StackEnvironment {
   project?: string;
   stack?: string;
@@ -76,7 +81,7 @@ export function profileOf(explicitLab: boolean | undefined, urn?: string): Profi
   }
   const env = stackEnvironment();
   const project = env.project ?? urnParts(urn).project;
-  const value = project ? env.config[`${project}:lab`] : undefined;
+  const value = project ? env.config[`${project}:${LAB_KEY}`] : undefined;
   if (value !== undefined) {
     return {
       profile: value.trim().toLowerCase() === "true" ? "lab" : "production",

@@ -8,6 +8,7 @@
  * prices are us-east-1 list prices without free tiers. A model on paper, not a measurement
  * of AWS: nothing here was deployed.
  */
+import { CONFIG_DEFAULTS } from "../lib/config-schema";
 import { METADATA_TABLE } from "../lib/schema";
 import { type Cli, runCli, UsageError } from "./cli";
 
@@ -96,7 +97,8 @@ export function capacity(options: CapacityOptions): CapacityModel {
   const n = options.uploadsPerDay;
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--uploads-per-day must be a positive number, got ${n}`);
   const probeMs = options.probeMs ?? PER_FILE.probeMs;
-  const memoryMb = options.memoryMb ?? 1_024;
+  // The extractor's memory as a stack gets it by default (config extractorMemoryMb).
+  const memoryMb = options.memoryMb ?? CONFIG_DEFAULTS.extractorMemoryMb;
   const peakFactor = options.peakFactor ?? 3;
   const batchSize = options.batchSize ?? 5;
   const monthly = n * DAYS_PER_MONTH;

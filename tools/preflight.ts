@@ -23,6 +23,7 @@ import { type EvaluationResult, IAMClient, SimulatePrincipalPolicyCommand } from
 import { GetAccountSettingsCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { GetAccountCommand, GetEmailIdentityCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { fromConfigStrings, type PipelineSettings, parsePipelineSettings } from "../lib/config-schema";
 import { PROJECT_NAME } from "../lib/naming";
 import { REPO_ROOT } from "../lib/repo-root";
 import { type Cli, parseFlags, runCli } from "./cli";
@@ -57,39 +58,38 @@ export interface Check {
   message: string;
 }
 
-/** The settings of the stack preflight reads (from the stack's configuration). */
-export interface StackSettings {
-  stack: string;
-  region: string;
-  lab: boolean;
-  accountId: string;
-  alertEmail: string;
-  extractorReservedConcurrency: number;
-  apiReservedConcurrency: number;
-  extractorMaxConcurrency: number;
-  backfillMaxConcurrency: number;
-  budgetScope: string;
-  invitationSesIdentityArn: string;
-  syntheticsCanary: boolean;
-}
+/** The settings of the stack preflight reads (from the stack's configuration, lib/config-schema.ts). */
+export type StackSettings = Pick<
+  PipelineSettings,
+  | "lab"
+  | "accountId"
+  | "alertEmail"
+  | "extractorReservedConcurrency"
+  | "apiReservedConcurrency"
+  | "extractorMaxConcurrency"
+  | "backfillMaxConcurrency"
+  | "budgetScope"
+  | "invitationSesIdentityArn"
+  | "syntheticsCanary"
+> & { stack: string; region: string };
 
+/** The stack's settings as the program reads them: Pulumi.yaml under Pulumi.<stack>.yaml, parsed by the schema. */
 export function readStackSettings(stack: string, projectRoot = REPO_ROOT): StackSettings {
   const { config } = loadStackConfig(projectRoot, stack);
-  const get = (key: string) => config[`${PROJECT_NAME}:${key}`] ?? "";
-  const int = (key: string) => Number(get(key));
+  const s = parsePipelineSettings(fromConfigStrings((key) => config[`${PROJECT_NAME}:${key}`]));
   return {
     stack,
     region: config["aws:region"] ?? "",
-    lab: get("lab") === "true",
-    accountId: get("accountId"),
-    alertEmail: get("alertEmail"),
-    extractorReservedConcurrency: int("extractorReservedConcurrency"),
-    apiReservedConcurrency: int("apiReservedConcurrency"),
-    extractorMaxConcurrency: int("extractorMaxConcurrency"),
-    backfillMaxConcurrency: int("backfillMaxConcurrency"),
-    budgetScope: get("budgetScope"),
-    invitationSesIdentityArn: get("invitationSesIdentityArn"),
-    syntheticsCanary: get("syntheticsCanary") === "true",
+    lab: s.lab,
+    accountId: s.accountId,
+    alertEmail: s.alertEmail,
+    extractorReservedConcurrency: s.extractorReservedConcurrency,
+    apiReservedConcurrency: s.apiReservedConcurrency,
+    extractorMaxConcurrency: s.extractorMaxConcurrency,
+    backfillMaxConcurrency: s.backfillMaxConcurrency,
+    budgetScope: s.budgetScope,
+    invitationSesIdentityArn: s.invitationSesIdentityArn,
+    syntheticsCanary: s.syntheticsCanary,
   };
 }
 

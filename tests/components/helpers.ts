@@ -12,7 +12,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { buildFfprobeLayerZip } from "../../build/ffprobe-layer";
 import type { MediaPipelineArgs } from "../../components/media-pipeline";
 import { AWS_TYPES } from "../../lib/aws-types";
+import { CONFIG_DEFAULTS } from "../../lib/config-schema";
 import type { LambdaArchitecture } from "../../lib/ffprobe-pin";
+import { LIST_SHARDS } from "../../lib/list-index";
 import { PROJECT_NAME } from "../../lib/naming";
 import { type MockRuntime, useMockRuntime } from "../../tools/plan/mock-runtime";
 import type { MockEnvironment } from "../../tools/plan/mocks";
@@ -186,9 +188,13 @@ export function fakeDashboardDir(files: Record<string, string> = {}): string {
   return dir;
 }
 
-/** MediaPipeline args of a lab stack, with test code and a fake layer. */
+/**
+ * MediaPipeline args of a lab stack, with test code and a fake layer: the stack configuration's
+ * defaults (lib/config-schema.ts) under the lab's values.
+ */
 export function testPipelineArgs(overrides: Partial<MediaPipelineArgs> = {}): MediaPipelineArgs {
   return {
+    ...CONFIG_DEFAULTS,
     stack: TEST_STACK,
     lab: true,
     labObjectExpirationDays: 3,
@@ -197,6 +203,8 @@ export function testPipelineArgs(overrides: Partial<MediaPipelineArgs> = {}): Me
     extractorTimeoutSeconds: 60,
     extractorMaxConcurrency: 4,
     apiReservedConcurrency: -1,
+    // A lab destroys to nothing: nothing protected or retained.
+    protectState: false,
     logRetentionDays: 7,
     deletionProtection: false,
     pointInTimeRecovery: false,
@@ -212,6 +220,8 @@ export function testPipelineArgs(overrides: Partial<MediaPipelineArgs> = {}): Me
     syntheticsCanary: false,
     killSwitchCode: testCode("kill-switch"),
     backfillCode: testCode("backfill"),
+    // The unsharded list index (what the lab runs), which these tests were written against.
+    listShards: LIST_SHARDS.default,
     ...overrides,
   };
 }

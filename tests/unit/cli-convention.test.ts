@@ -63,6 +63,7 @@ const EXPECTED = [
   "preflight",
   "redrive",
   "capacity",
+  "config:yaml",
 ];
 
 describe("CLI convention (tools/cli.ts)", function () {

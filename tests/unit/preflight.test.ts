@@ -2,6 +2,10 @@
  * npm run preflight against mocked AWS clients (aws-sdk-client-mock): each check's verdict,
  * the output (one line per check) and the exit code.
  */
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { CostExplorerClient, ListCostAllocationTagsCommand } from "@aws-sdk/client-cost-explorer";
 import { IAMClient, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import { GetAccountSettingsCommand, LambdaClient } from "@aws-sdk/client-lambda";
@@ -9,6 +13,7 @@ import { GetAccountCommand, GetEmailIdentityCommand, SESv2Client } from "@aws-sd
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
+import { REPO_ROOT } from "../../lib/repo-root";
 import { UsageError } from "../../tools/cli";
 import {
   type Check,
@@ -245,6 +250,36 @@ describe("npm run preflight", () => {
       extractorReservedConcurrency: -1,
       accountId: "123456789012",
     });
+  });
+
+  it("reads a stack through the configuration's schema: a bad value is refused with its key and range", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-preflight-"));
+    fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    const stackFile = (extra: string) =>
+      fs.writeFileSync(
+        path.join(dir, "Pulumi.review.yaml"),
+        `config:\n  aws:region: eu-west-1\n  media-pipeline:owner: me\n  media-pipeline:costCenter: lab\n  media-pipeline:lab: true\n${extra}`,
+      );
+    stackFile("");
+    // Keys the stack leaves out get the schema's defaults (through Pulumi.yaml, as the CLI merges them).
+    expect(readStackSettings("review", dir)).to.deep.equal({
+      stack: "review",
+      region: "eu-west-1",
+      lab: true,
+      accountId: "",
+      alertEmail: "",
+      extractorReservedConcurrency: -1,
+      apiReservedConcurrency: -1,
+      extractorMaxConcurrency: 5,
+      backfillMaxConcurrency: 10,
+      budgetScope: "account",
+      invitationSesIdentityArn: "",
+      syntheticsCanary: false,
+    });
+    stackFile("  media-pipeline:extractorMaxConcurrency: 0\n");
+    expect(() => readStackSettings("review", dir)).to.throw(
+      "config media-pipeline:extractorMaxConcurrency must be a whole number from 1 to 1000, got 0",
+    );
   });
 
   it("--help prints usage to stdout (exit 0); an unknown flag or no stack is one line and exit 2", async () => {
