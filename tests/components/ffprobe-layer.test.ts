@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { FfmpegLayer, LAYER_RUNTIMES } from "../../components/ffmpeg-layer";
+import { FfprobeLayer, LAYER_RUNTIMES } from "../../components/ffprobe-layer";
 import { buildFfprobeLayerZip, extractFromTarball, GPL3_TEXT_SHA256 } from "../../components/ffprobe-layer-build";
 import { readZipEntries, readZipFile } from "../../components/zip-writer";
 import { FFPROBE_PIN, layerDescription } from "../../lib/ffprobe-pin";
@@ -119,15 +119,15 @@ describe("ffprobe layer zip", () => {
   });
 });
 
-describe("FfmpegLayer", () => {
+describe("FfprobeLayer", () => {
   beforeEach(startMocks);
 
   it("publishes the zip as a layer version recording package, version, arch and digest, kept on replacement", async () => {
     const zipPath = fakeLayerZip("x86_64");
-    const layer = new FfmpegLayer("ffprobe", { architecture: "x86_64", zipPath });
+    const layer = new FfprobeLayer("ffprobe", { architecture: "x86_64", zipPath });
     const res = await settled();
     const v = res.one(T.layer);
-    expect(v.parent).to.equal(res.one(T.ffmpegLayer).urn);
+    expect(v.parent).to.equal(res.one(T.ffprobeLayer).urn);
     expect(v.inputs).to.deep.include({
       layerName: "ffprobe-x86-64",
       description: layerDescription("x86_64"),
@@ -146,7 +146,7 @@ describe("FfmpegLayer", () => {
   });
 
   it("supports arm64", async () => {
-    const layer = new FfmpegLayer("ffprobe-arm", { architecture: "arm64", zipPath: fakeLayerZip("arm64") });
+    const layer = new FfprobeLayer("ffprobe-arm", { architecture: "arm64", zipPath: fakeLayerZip("arm64") });
     const v = (await settled()).one(T.layer);
     expect(v.inputs.compatibleArchitectures).to.deep.equal(["arm64"]);
     expect(v.inputs.description).to.equal(layerDescription("arm64"));
