@@ -4,11 +4,17 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { FfprobeLayer, LAYER_RUNTIMES } from "../../components/ffprobe-layer";
+import {
+  FFPROBE_LAYER_TYPE,
+  FfprobeLayer,
+  FORMER_FFPROBE_LAYER_TYPE,
+  LAYER_RUNTIMES,
+} from "../../components/ffprobe-layer";
 import { buildFfprobeLayerZip, extractFromTarball, GPL3_TEXT_SHA256 } from "../../components/ffprobe-layer-build";
 import { readZipEntries, readZipFile } from "../../components/zip-writer";
 import { FFPROBE_PIN, layerDescription } from "../../lib/ffprobe-pin";
-import { fakeBinary, fakeLayerZip, settled, startMocks, T } from "./helpers";
+import { PROJECT_NAME } from "../../lib/naming";
+import { fakeBinary, fakeLayerZip, settled, startMocks, T, TEST_STACK } from "./helpers";
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "mp-layer-test-"));
@@ -143,6 +149,16 @@ describe("FfprobeLayer", () => {
     expect(v.inputs.code).to.deep.include({ archive: "file", path: zipPath });
     expect(layer.binaryPath).to.equal("/opt/bin/ffprobe");
     expect(layer.binarySha256).to.equal(FFPROBE_PIN.binaries.x86_64.sha256);
+  });
+
+  it("keeps the identity it was deployed under as FfmpegLayer: the old type is an alias, its layer version follows", async () => {
+    new FfprobeLayer("ffprobe", { architecture: "x86_64", zipPath: fakeLayerZip("x86_64") });
+    const res = await settled();
+    const component = res.one(T.ffprobeLayer);
+    expect(component.type).to.equal(FFPROBE_LAYER_TYPE);
+    const old = (chain: string) => `urn:pulumi:${TEST_STACK}::${PROJECT_NAME}::${chain}::ffprobe`;
+    expect(component.aliases).to.deep.equal([old(FORMER_FFPROBE_LAYER_TYPE)]);
+    expect(res.one(T.layer).aliases).to.deep.equal([old(`${FORMER_FFPROBE_LAYER_TYPE}$${T.layer}`)]);
   });
 
   it("supports arm64", async () => {
