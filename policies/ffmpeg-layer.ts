@@ -40,8 +40,12 @@ import {
 
 export const FUNCTION_TYPE = "aws:lambda/function:Function";
 export const LAYER_TYPE = "aws:lambda/layerVersion:LayerVersion";
-/** The FfmpegLayer component's type token ends with this (package and module are the project's). */
-export const FFMPEG_LAYER_COMPONENT_SUFFIX = ":FfmpegLayer";
+/**
+ * The ffprobe layer component's type token ends with one of these (package and module are the
+ * project's): FfprobeLayer (components/ffprobe-layer.ts), and FfmpegLayer, its name before
+ * issue 11 (the component aliases that old type), so a program on either name is recognized.
+ */
+export const FFMPEG_LAYER_COMPONENT_SUFFIX = [":FfprobeLayer", ":FfmpegLayer"] as const;
 
 export interface FfmpegLayerConfig {
   /** Layer ARNs (a `*` matches any run of characters) functions may use besides the stack's own layers. */
@@ -59,8 +63,8 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** The project's FfmpegLayer component type (a name anyone can give a component: a claim, not a proof). */
-export const FFMPEG_LAYER_COMPONENT_TYPE = `media-pipeline:lambda${FFMPEG_LAYER_COMPONENT_SUFFIX}`;
+/** The project's FfprobeLayer component type (a name anyone can give a component: a claim, not a proof). */
+export const FFMPEG_LAYER_COMPONENT_TYPE = `media-pipeline:lambda${FFMPEG_LAYER_COMPONENT_SUFFIX[0]}`;
 
 /** Path of the binary inside the layer's archive ("bin/ffprobe" for /opt/bin/ffprobe). */
 export const LAYER_BINARY_ENTRY = FFPROBE_PIN.layerBinaryPath.replace(/^\/opt\//, "");
@@ -101,7 +105,10 @@ interface LayerFacts {
 }
 
 function claimsFfmpeg(layer: PolicyResource): boolean {
-  for (let p = layer.parent; p; p = p.parent) if (p.type.endsWith(FFMPEG_LAYER_COMPONENT_SUFFIX)) return true;
+  for (let p = layer.parent; p; p = p.parent) {
+    const type = p.type;
+    if (FFMPEG_LAYER_COMPONENT_SUFFIX.some((suffix) => type.endsWith(suffix))) return true;
+  }
   const description = asString(prop(layer.props, "description"));
   const name = asString(prop(layer.props, "layerName"));
   return (

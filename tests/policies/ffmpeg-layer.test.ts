@@ -166,6 +166,18 @@ describe("policies: ffmpeg-layer-pinned, evasions", () => {
     expect(out.messages[0]).to.contain("carries a bin/ffprobe whose SHA-256 is");
   });
 
+  // The component was renamed FfprobeLayer (issue 11): its layer claims ffprobe under either name.
+  it("takes a layer of an FfprobeLayer or (its former name) FfmpegLayer component as claiming ffprobe", async () => {
+    const remote = { code: { uri: "https://example.com/tools.zip" }, layerName: "tools", description: "tools" };
+    for (const type of ["media-pipeline:lambda:FfprobeLayer", "media-pipeline:lambda:FfmpegLayer"]) {
+      const parent = res(type, "mp-dev-ffprobe");
+      const out = await runStack(ffmpegLayerPinned, [parent, layer(remote, parent)]);
+      expect(out.messages.join("\n"), type).to.contain("claims to carry ffprobe but its content cannot be read here");
+    }
+    const other = res("media-pipeline:lambda:ToolsLayer", "mp-dev-tools");
+    expect((await runStack(ffmpegLayerPinned, [other, layer(remote, other)])).messages).to.deep.equal([]);
+  });
+
   // Class: a remote archive was judged by its description.
   it("refuses a layer from a remote archive (or an S3 object) that claims the pin by its description", async () => {
     const remote = layer({
