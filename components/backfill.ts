@@ -14,13 +14,13 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { LIST_SHARDS } from "../lib/list-index";
 import { RAW_METADATA_PREFIX } from "../lib/naming";
 import { MIN_PROBE_MEMORY_MB, probeSlots } from "../lib/probe-limits";
-import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
+import { DEFAULT_PROBE_TIMEOUT_MS, ENV } from "../lib/runtime-env";
 import type { FfprobeLayer } from "./ffprobe-layer";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
 import { bundleArchive } from "./lambda-code";
+import { extractorEnvironment } from "./metadata-extractor";
 import { createNodeFunction } from "./node-function";
 import { type BucketRef, checkLogRetention, type TableRef } from "./refs";
 
@@ -126,24 +126,16 @@ export class Backfill extends pulumi.ComponentResource {
         logRetentionDays: args.logRetentionDays,
         roleDescription: "media-pipeline backfill function: reads ingest objects, writes metadata",
         statements: (logGroupArn) => backfillFunctionStatements(args, logGroupArn),
+        serviceName: this.serviceName,
+        // The extractor's code runs here too: its environment, and the bucket it re-processes.
         environment: {
-          [ENV.tableName]: args.table.name,
-          [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
-          [ENV.metadataBucket]: args.metadataBucket.name,
+          ...extractorEnvironment({ ...args, probeTimeoutMs: settings.probeTimeoutMs }),
           [ENV.ingestBucket]: args.ingestBucket.name,
-          [ENV.ffprobePath]: layer.binaryPath,
-          [ENV.ffprobeSha256]: layer.binarySha256,
-          [ENV.probeTimeoutMs]: String(settings.probeTimeoutMs),
-          [ENV.serviceName]: this.serviceName,
-          [ENV.metricsNamespace]: METRICS_NAMESPACE,
         },
       },
       this,
     );
-    this.logGroup = fn.logGroup;
-    this.role = fn.role;
-    this.rolePolicy = fn.rolePolicy;
-    this.function = fn.function;
+    ({ logGroup: this.logGroup, role: this.role, rolePolicy: this.rolePolicy, function: this.function } = fn);
 
     this.stateMachineRole = new aws.iam.Role(
       `${name}-sfn-role`,

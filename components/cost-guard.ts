@@ -16,7 +16,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
-import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
+import { ENV } from "../lib/runtime-env";
 import { allowServicePublish, lambdaRuntimeStatements, type PolicyStatement, parseArn, policyDocument } from "./iam";
 import { bundleArchive } from "./lambda-code";
 import { createNodeFunction } from "./node-function";
@@ -183,6 +183,7 @@ export class CostGuard extends pulumi.ComponentResource {
         roleDescription: "media-pipeline kill switch: pauses the extractor's event source mapping and both functions",
         statements: (logGroupArn) =>
           killSwitchStatements(args, logGroupArn, budgetArn(this.topic.arn, this.budget.name)),
+        serviceName: this.serviceName,
         environment: {
           [ENV.extractorFunctionName]: args.extractorFunction.name,
           [ENV.apiFunctionName]: args.apiFunction.name,
@@ -193,16 +194,11 @@ export class CostGuard extends pulumi.ComponentResource {
           [ENV.extractorEventSourceMappingUuid]: args.eventSourceMapping.uuid,
           [ENV.killSwitchThresholdPercent]: String(settings.thresholdPercent),
           [ENV.killSwitchPauseOnForecast]: String(settings.pauseOnForecast),
-          [ENV.serviceName]: this.serviceName,
-          [ENV.metricsNamespace]: METRICS_NAMESPACE,
         },
       },
       this,
     );
-    this.logGroup = fn.logGroup;
-    this.role = fn.role;
-    this.rolePolicy = fn.rolePolicy;
-    this.function = fn.function;
+    ({ logGroup: this.logGroup, role: this.role, rolePolicy: this.rolePolicy, function: this.function } = fn);
     this.invokePermission = new aws.lambda.Permission(
       `${name}-kill-switch-invoke`,
       {

@@ -136,6 +136,11 @@ function metricWidget(layout: Layout, title: string, metrics: MetricRow[], o: Me
   });
 }
 
+/** An EMF metric of a service: Powertools adds the `service` dimension to every metric it publishes. */
+function emfRow(service: string, metric: string, options: Record<string, unknown>, extra: string[]): MetricRow {
+  return [METRICS_NAMESPACE, metric, "service", service, ...extra, options];
+}
+
 /**
  * The dashboard's body (the JSON CloudWatch's PutDashboard takes, before serialization): a
  * heading, the alarm status widget, then per function, the queues, the table, the API, the
@@ -361,14 +366,8 @@ export function dashboardBody(args: DashboardBodyArgs): DashboardBody {
   if (args.extractorMetrics) {
     const service = args.extractorMetrics.serviceName;
     layout.heading(`## Extractor metrics (namespace ${METRICS_NAMESPACE}, service ${service})`);
-    const emf = (metric: string, options: Record<string, unknown>, extra: string[] = []): MetricRow => [
-      METRICS_NAMESPACE,
-      metric,
-      "service",
-      service,
-      ...extra,
-      options,
-    ];
+    const emf = (metric: string, options: Record<string, unknown>, extra: string[] = []) =>
+      emfRow(service, metric, options, extra);
     metricWidget(
       layout,
       "Objects by outcome",
@@ -442,14 +441,8 @@ export function dashboardBody(args: DashboardBodyArgs): DashboardBody {
   if (args.killSwitchMetrics || args.canary) layout.heading("## Cost guard and health canary");
   if (args.killSwitchMetrics) {
     const service = args.killSwitchMetrics.serviceName;
-    const ks = (metric: string, options: Record<string, unknown>, extra: string[] = []): MetricRow => [
-      METRICS_NAMESPACE,
-      metric,
-      "service",
-      service,
-      ...extra,
-      options,
-    ];
+    const ks = (metric: string, options: Record<string, unknown>, extra: string[] = []) =>
+      emfRow(service, metric, options, extra);
     metricWidget(
       layout,
       "Kill switch",

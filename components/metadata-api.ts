@@ -11,7 +11,7 @@ import { ROUTE_TABLE } from "../lib/api-routes";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
 import { LIST_SHARDS } from "../lib/list-index";
 import { RAW_METADATA_PREFIX, UPLOAD_PREFIX } from "../lib/naming";
-import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
+import { ENV } from "../lib/runtime-env";
 import { lambdaRuntimeStatements, type PolicyStatement } from "./iam";
 import { bundleArchive } from "./lambda-code";
 import { createNodeFunction } from "./node-function";
@@ -153,6 +153,7 @@ export class MetadataApi extends pulumi.ComponentResource {
         logRetentionDays: args.logRetentionDays,
         roleDescription: "media-pipeline read API: reads metadata, presigns uploads and raw-metadata links",
         statements: (logGroupArn) => apiStatements(args, logGroupArn, this.cursorSecretParameter.arn),
+        serviceName: "api",
         environment: {
           [ENV.tableName]: args.table.name,
           [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
@@ -164,16 +165,11 @@ export class MetadataApi extends pulumi.ComponentResource {
           [ENV.ingestBucket]: args.ingestBucket.name,
           // The parameter's name, not the secret: the handler reads the value once per container.
           [ENV.cursorSecretParameter]: this.cursorSecretParameter.name,
-          [ENV.serviceName]: "api",
-          [ENV.metricsNamespace]: METRICS_NAMESPACE,
         },
       },
       this,
     );
-    this.logGroup = fn.logGroup;
-    this.role = fn.role;
-    this.rolePolicy = fn.rolePolicy;
-    this.function = fn.function;
+    ({ logGroup: this.logGroup, role: this.role, rolePolicy: this.rolePolicy, function: this.function } = fn);
 
     // --- HTTP API --------------------------------------------------------------------------
     this.httpApi = new aws.apigatewayv2.Api(

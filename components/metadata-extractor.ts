@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LIST_SHARDS } from "../lib/list-index";
 import { RAW_METADATA_PREFIX } from "../lib/naming";
 import { defaultBatchSize, MIN_PROBE_MEMORY_MB, probeSlots, worstBatchMs } from "../lib/probe-limits";
-import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
+import { DEFAULT_PROBE_TIMEOUT_MS, ENV } from "../lib/runtime-env";
 import type { FfprobeLayer } from "./ffprobe-layer";
 import { lambdaRuntimeStatements, type PolicyStatement } from "./iam";
 import { bundleArchive } from "./lambda-code";
@@ -126,23 +126,12 @@ export class MetadataExtractor extends pulumi.ComponentResource {
         logRetentionDays: args.logRetentionDays,
         roleDescription: "media-pipeline extractor: reads ingest objects, writes metadata",
         statements: (logGroupArn) => extractorStatements(args, this.queue.arn, logGroupArn),
-        environment: {
-          [ENV.tableName]: args.table.name,
-          [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
-          [ENV.metadataBucket]: args.metadataBucket.name,
-          [ENV.ffprobePath]: layer.binaryPath,
-          [ENV.ffprobeSha256]: layer.binarySha256,
-          [ENV.probeTimeoutMs]: String(settings.probeTimeoutMs),
-          [ENV.serviceName]: this.serviceName,
-          [ENV.metricsNamespace]: METRICS_NAMESPACE,
-        },
+        serviceName: this.serviceName,
+        environment: extractorEnvironment({ ...args, probeTimeoutMs: settings.probeTimeoutMs }),
       },
       this,
     );
-    this.logGroup = fn.logGroup;
-    this.role = fn.role;
-    this.rolePolicy = fn.rolePolicy;
-    this.function = fn.function;
+    ({ logGroup: this.logGroup, role: this.role, rolePolicy: this.rolePolicy, function: this.function } = fn);
 
     this.eventSourceMapping = new aws.lambda.EventSourceMapping(
       `${name}-source`,
@@ -171,6 +160,23 @@ export class MetadataExtractor extends pulumi.ComponentResource {
       logGroupName: this.logGroup.name,
     });
   }
+}
+
+/**
+ * What the extractor's code (handlers/extractor, also run by the backfill) reads from its
+ * environment: the table, the metadata bucket, the pinned ffprobe of the layer and its timeout.
+ */
+export function extractorEnvironment(
+  args: Pick<MetadataExtractorArgs, "table" | "metadataBucket" | "layer"> & { probeTimeoutMs: number },
+): Record<string, pulumi.Input<string>> {
+  return {
+    [ENV.tableName]: args.table.name,
+    [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
+    [ENV.metadataBucket]: args.metadataBucket.name,
+    [ENV.ffprobePath]: args.layer.binaryPath,
+    [ENV.ffprobeSha256]: args.layer.binarySha256,
+    [ENV.probeTimeoutMs]: String(args.probeTimeoutMs),
+  };
 }
 
 /** The extractor's grants, one statement per thing handlers/extractor does. */

@@ -18,7 +18,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { STATS_TABLE } from "../handlers/stats/store";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
-import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
+import { ENV } from "../lib/runtime-env";
 import { lambdaRuntimeStatements, type PolicyStatement } from "./iam";
 import { bundleArchive } from "./lambda-code";
 import { createNodeFunction } from "./node-function";
@@ -81,19 +81,15 @@ export class MetadataStats extends pulumi.ComponentResource {
         logRetentionDays: args.logRetentionDays,
         roleDescription: "media-pipeline stats aggregator: reads the metadata table's stream, writes the stats table",
         statements: (logGroupArn) => statsStatements(args.streamArn, this.table.arn, logGroupArn),
+        // The service name the dashboard's metric searches expect (PipelineObservability `source`).
+        serviceName: name,
         environment: {
           [ENV.statsTableName]: this.table.name,
-          // The service name the dashboard's metric searches expect (PipelineObservability `source`).
-          [ENV.serviceName]: name,
-          [ENV.metricsNamespace]: METRICS_NAMESPACE,
         },
       },
       this,
     );
-    this.logGroup = fn.logGroup;
-    this.role = fn.role;
-    this.rolePolicy = fn.rolePolicy;
-    this.function = fn.function;
+    ({ logGroup: this.logGroup, role: this.role, rolePolicy: this.rolePolicy, function: this.function } = fn);
     this.eventSourceMapping = new aws.lambda.EventSourceMapping(
       `${name}-stream`,
       {

@@ -16,6 +16,7 @@
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
+import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import { type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
 import { KILL_SWITCH_OWNED } from "./refs";
 
@@ -36,7 +37,12 @@ export interface NodeFunctionArgs {
    * treats as none too.
    */
   reservedConcurrency?: number;
-  /** Environment variables (ENV of lib/runtime-env.ts). */
+  /**
+   * Powertools service name (POWERTOOLS_SERVICE_NAME): the `service` key of the function's log
+   * lines and the `service` dimension of its EMF metrics, published under METRICS_NAMESPACE.
+   */
+  serviceName: string;
+  /** The function's own environment variables (ENV of lib/runtime-env.ts), besides the two above. */
   environment: Record<string, pulumi.Input<string>>;
   /** The function's description. Default: none. */
   description?: string;
@@ -90,7 +96,13 @@ export function createNodeFunction(name: string, args: NodeFunctionArgs, parent:
       ...(args.tracing === false ? {} : { tracingConfig: { mode: "Active" } }),
       // JSON lines into the log group above (Powertools' logger writes JSON already).
       loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO" },
-      environment: { variables: args.environment },
+      environment: {
+        variables: {
+          ...args.environment,
+          [ENV.serviceName]: args.serviceName,
+          [ENV.metricsNamespace]: METRICS_NAMESPACE,
+        },
+      },
     },
     {
       parent,

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { lambdaRuntimeStatements } from "../../components/iam";
 import { createNodeFunction, type NodeFunctionArgs } from "../../components/node-function";
+import { ENV, METRICS_NAMESPACE } from "../../lib/runtime-env";
 import { policyOf, settled, startMocks, statement, T, testCode } from "./helpers";
 
 function args(overrides: Partial<NodeFunctionArgs> = {}): NodeFunctionArgs {
@@ -10,6 +11,7 @@ function args(overrides: Partial<NodeFunctionArgs> = {}): NodeFunctionArgs {
     architecture: "arm64",
     memoryMb: 512,
     timeoutSeconds: 30,
+    serviceName: "owner-worker",
     environment: { TABLE_NAME: "docs", LIST_SHARDS: pulumi.output("4") },
     logRetentionDays: 14,
     roleDescription: "test function: reads the table",
@@ -65,7 +67,15 @@ describe("createNodeFunction", () => {
       logGroup: logGroup.state.name,
       applicationLogLevel: "INFO",
     });
-    expect(fn.inputs.environment).to.deep.equal({ variables: { TABLE_NAME: "docs", LIST_SHARDS: "4" } });
+    // Its own variables, and where Powertools publishes its logs' service and EMF metrics.
+    expect(fn.inputs.environment).to.deep.equal({
+      variables: {
+        TABLE_NAME: "docs",
+        LIST_SHARDS: "4",
+        [ENV.serviceName]: "owner-worker",
+        [ENV.metricsNamespace]: METRICS_NAMESPACE,
+      },
+    });
     // The grants and the log group exist before the first invocation.
     expect(fn.dependencies).to.include.members([rolePolicy.urn, logGroup.urn]);
   });
