@@ -16,9 +16,9 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { STATS_TABLE } from "../handlers/stats/store";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
 import { ENV } from "../lib/runtime-env";
+import { STATS_TABLE } from "../lib/stats-table";
 import { lambdaRuntimeStatements, type PolicyStatement } from "./iam";
 import { bundleArchive } from "./lambda-code";
 import { createNodeFunction } from "./node-function";
