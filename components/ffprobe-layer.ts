@@ -4,7 +4,9 @@
  *
  * Named FfmpegLayer (type media-pipeline:lambda:FfmpegLayer) until it was named for what it
  * holds: the old type is an alias, so a deployed layer component and its layer version keep
- * their identity (children follow an aliased parent: Pulumi docs, "Resource option: aliases").
+ * their identity: the engine combines a parent's aliases with each child's name and type, so a
+ * retyped component keeps its children without aliases of their own (Pulumi docs, "Resource
+ * option: aliases": https://www.pulumi.com/docs/iac/concepts/resources/options/aliases/).
  *
  * The zip is built by ffprobe-layer-build.ts (digest checked against the pin, execute bit
  * set, license shipped) and given to Pulumi as a FileArchive of that zip, which Pulumi

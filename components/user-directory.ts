@@ -5,8 +5,10 @@
  * MetadataApi creates it and validates its tokens with a JWT authorizer (`issuer`, `client`).
  *
  * Its resources were MetadataApi's own children before this component existed: each declares
- * its former parent (this component's parent) as an alias, so a deployed stack keeps its user
- * pool, and its users, through the move (Pulumi docs, "Resource option: aliases").
+ * its former parent (this component's parent) as an alias, `{ parent: oldParent }`, so a
+ * deployed stack keeps its user pool, and its users, through the move (Pulumi docs,
+ * "Refactoring with aliases", re-parenting a resource:
+ * https://www.pulumi.com/docs/iac/operations/stack-management/refactoring-with-aliases/).
  */
 import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
