@@ -15,13 +15,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { bundleArchive } from "../build/lambda-code";
-import { LIST_SHARDS } from "../lib/list-index";
 import { RAW_METADATA_PREFIX } from "../lib/naming";
 import { MIN_PROBE_MEMORY_MB, probeSlots } from "../lib/probe-limits";
-import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
-import type { FfmpegLayer } from "./ffmpeg-layer";
+import { DEFAULT_PROBE_TIMEOUT_MS, ENV } from "../lib/runtime-env";
+import type { FfprobeLayer } from "./ffprobe-layer";
 import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
-import { type BucketRef, checkLogRetention, KILL_SWITCH_OWNED, type TableRef } from "./refs";
+import { extractorEnvironment } from "./metadata-extractor";
+import { createNodeFunction } from "./node-function";
+import { type BucketRef, checkLogRetention, type TableRef } from "./refs";
 
 /** Prefix (in the metadata bucket) under which each Map Run writes its manifest and results. */
 export const BACKFILL_RESULTS_PREFIX = "backfill-results/";
@@ -53,7 +54,7 @@ const ITEM_OVERHEAD_MS = 5_000;
 
 export interface BackfillArgs {
   /** The ffprobe layer; the function runs on the layer's architecture. */
-  layer: FfmpegLayer;
+  layer: FfprobeLayer;
   /** The bucket re-processed: listed by the state machine, its objects read by the function. */
   ingestBucket: BucketRef;
   /** Receives raw ffprobe JSON (function, RAW_METADATA_PREFIX) and Map Run results (state machine, BACKFILL_RESULTS_PREFIX). */
@@ -111,62 +112,30 @@ export class Backfill extends pulumi.ComponentResource {
     this.settings = settings;
     this.serviceName = args.serviceName ?? name;
 
-    // Created before the function (and named for it), so no log line is lost and retention applies from the start.
-    this.logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { namePrefix: `/aws/lambda/${name}-`, retentionInDays: args.logRetentionDays },
-      parent,
-    );
-    this.role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"),
-        description: "media-pipeline backfill function: reads ingest objects, writes metadata",
-      },
-      parent,
-    );
-    this.rolePolicy = new aws.iam.RolePolicy(
-      `${name}-policy`,
-      { role: this.role.name, policy: policyDocument(backfillFunctionStatements(args, this.logGroup.arn)) },
-      parent,
-    );
-
     const layer = args.layer;
-    this.function = new aws.lambda.Function(
+    const fn = createNodeFunction(
       name,
       {
-        runtime: aws.lambda.Runtime.NodeJS22dX,
-        architectures: [layer.architecture],
-        handler: "index.handler",
         code: args.code ?? bundleArchive("backfill"),
-        role: this.role.arn,
+        architecture: layer.architecture,
         layers: [layer.arn],
-        memorySize: args.memoryMb,
-        timeout: settings.timeoutSeconds,
-        tracingConfig: { mode: "Active" },
-        loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO" },
+        memoryMb: args.memoryMb,
+        timeoutSeconds: settings.timeoutSeconds,
+        // A pause sets the reserved concurrency to 0: a deploy must not lift it (KILL_SWITCH_OWNED).
+        pausedByKillSwitch: true,
+        logRetentionDays: args.logRetentionDays,
+        roleDescription: "media-pipeline backfill function: reads ingest objects, writes metadata",
+        statements: (logGroupArn) => backfillFunctionStatements(args, logGroupArn),
+        serviceName: this.serviceName,
+        // The extractor's code runs here too: its environment, and the bucket it re-processes.
         environment: {
-          variables: {
-            [ENV.tableName]: args.table.name,
-            [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
-            [ENV.metadataBucket]: args.metadataBucket.name,
-            [ENV.ingestBucket]: args.ingestBucket.name,
-            [ENV.ffprobePath]: layer.binaryPath,
-            [ENV.ffprobeSha256]: layer.binarySha256,
-            [ENV.probeTimeoutMs]: String(settings.probeTimeoutMs),
-            [ENV.serviceName]: this.serviceName,
-            [ENV.metricsNamespace]: METRICS_NAMESPACE,
-          },
+          ...extractorEnvironment({ ...args, probeTimeoutMs: settings.probeTimeoutMs }),
+          [ENV.ingestBucket]: args.ingestBucket.name,
         },
       },
-      // The role's grants and the log group must exist before the first invocation. A pause sets
-      // the reserved concurrency to 0: a deploy must not lift it (KILL_SWITCH_OWNED).
-      {
-        parent: this,
-        dependsOn: [this.rolePolicy, this.logGroup],
-        ignoreChanges: [...KILL_SWITCH_OWNED.function],
-      },
+      this,
     );
+    ({ logGroup: this.logGroup, role: this.role, rolePolicy: this.rolePolicy, function: this.function } = fn);
 
     this.stateMachineRole = new aws.iam.Role(
       `${name}-sfn-role`,

@@ -17,15 +17,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { bundleArchive } from "../build/lambda-code";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
-import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
-import {
-  allowServicePublish,
-  lambdaRuntimeStatements,
-  type PolicyStatement,
-  parseArn,
-  policyDocument,
-  serviceTrustPolicy,
-} from "./iam";
+import { ENV } from "../lib/runtime-env";
+import { allowServicePublish, lambdaRuntimeStatements, type PolicyStatement, parseArn, policyDocument } from "./iam";
+import { createNodeFunction } from "./node-function";
 import { checkLogRetention } from "./refs";
 
 /** Default interval of the scheduled budget check; Budgets refreshes its spend a few times a day. */
@@ -177,60 +171,34 @@ export class CostGuard extends pulumi.ComponentResource {
     );
 
     // --- Kill switch -----------------------------------------------------------------------
-    this.logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-kill-switch-logs`,
-      { namePrefix: `/aws/lambda/${name}-kill-switch-`, retentionInDays: args.logRetentionDays },
-      parent,
-    );
-    this.role = new aws.iam.Role(
-      `${name}-kill-switch-role`,
-      {
-        assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"),
-        description: "media-pipeline kill switch: pauses the extractor's event source mapping and both functions",
-      },
-      parent,
-    );
-    this.rolePolicy = new aws.iam.RolePolicy(
-      `${name}-kill-switch-policy`,
-      {
-        role: this.role.name,
-        policy: policyDocument(
-          killSwitchStatements(args, this.logGroup.arn, budgetArn(this.topic.arn, this.budget.name)),
-        ),
-      },
-      parent,
-    );
-    this.function = new aws.lambda.Function(
+    const fn = createNodeFunction(
       `${name}-kill-switch`,
       {
         description: "Pauses the media pipeline when a budget alert reaches its threshold (docs/kill-switch.md)",
-        runtime: aws.lambda.Runtime.NodeJS22dX,
-        architectures: [args.architecture],
-        handler: "index.handler",
         code: args.code ?? bundleArchive("kill-switch"),
-        role: this.role.arn,
-        memorySize: 256,
-        timeout: KILL_SWITCH_TIMEOUT_SECONDS,
-        tracingConfig: { mode: "Active" },
-        loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO" },
+        architecture: args.architecture,
+        memoryMb: 256,
+        timeoutSeconds: KILL_SWITCH_TIMEOUT_SECONDS,
+        logRetentionDays: args.logRetentionDays,
+        roleDescription: "media-pipeline kill switch: pauses the extractor's event source mapping and both functions",
+        statements: (logGroupArn) =>
+          killSwitchStatements(args, logGroupArn, budgetArn(this.topic.arn, this.budget.name)),
+        serviceName: this.serviceName,
         environment: {
-          variables: {
-            [ENV.extractorFunctionName]: args.extractorFunction.name,
-            [ENV.apiFunctionName]: args.apiFunction.name,
-            ...(args.backfillFunction ? { [ENV.backfillFunctionName]: args.backfillFunction.name } : {}),
-            [ENV.budgetName]: this.budget.name,
-            // The budget lives in the topic's account (this stack's).
-            [ENV.budgetAccountId]: this.topic.arn.apply((arn) => parseArn(arn).account),
-            [ENV.extractorEventSourceMappingUuid]: args.eventSourceMapping.uuid,
-            [ENV.killSwitchThresholdPercent]: String(settings.thresholdPercent),
-            [ENV.killSwitchPauseOnForecast]: String(settings.pauseOnForecast),
-            [ENV.serviceName]: this.serviceName,
-            [ENV.metricsNamespace]: METRICS_NAMESPACE,
-          },
+          [ENV.extractorFunctionName]: args.extractorFunction.name,
+          [ENV.apiFunctionName]: args.apiFunction.name,
+          ...(args.backfillFunction ? { [ENV.backfillFunctionName]: args.backfillFunction.name } : {}),
+          [ENV.budgetName]: this.budget.name,
+          // The budget lives in the topic's account (this stack's).
+          [ENV.budgetAccountId]: this.topic.arn.apply((arn) => parseArn(arn).account),
+          [ENV.extractorEventSourceMappingUuid]: args.eventSourceMapping.uuid,
+          [ENV.killSwitchThresholdPercent]: String(settings.thresholdPercent),
+          [ENV.killSwitchPauseOnForecast]: String(settings.pauseOnForecast),
         },
       },
-      { parent: this, dependsOn: [this.rolePolicy, this.logGroup] },
+      this,
     );
+    ({ logGroup: this.logGroup, role: this.role, rolePolicy: this.rolePolicy, function: this.function } = fn);
     this.invokePermission = new aws.lambda.Permission(
       `${name}-kill-switch-invoke`,
       {

@@ -25,7 +25,7 @@ import { REPO_ROOT } from "../lib/repo-root";
 import { Backfill } from "./backfill";
 import { CostGuard } from "./cost-guard";
 import { type DashboardOrigins, DashboardSite } from "./dashboard-site";
-import { FfmpegLayer } from "./ffmpeg-layer";
+import { FfprobeLayer } from "./ffprobe-layer";
 import { HealthCanary } from "./health-canary";
 import { MediaBucket } from "./media-bucket";
 import { MetadataApi } from "./metadata-api";
@@ -68,7 +68,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
   public readonly table: MetadataTable;
   /** Running totals of GET /stats, kept from the table's stream. */
   public readonly stats: MetadataStats;
-  public readonly layer: FfmpegLayer;
+  public readonly layer: FfprobeLayer;
   public readonly extractor: MetadataExtractor;
   public readonly dashboard: DashboardSite;
   public readonly ingestBucket: MediaBucket;
@@ -135,7 +135,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
       },
       parent,
     );
-    this.layer = new FfmpegLayer(
+    this.layer = new FfprobeLayer(
       part("ffprobe"),
       // A lab stack destroys to nothing: no layer versions left behind (skipDestroy off).
       { architecture: args.architecture, zipPath: args.layerZipPath, keepOldVersions: !args.lab },
@@ -218,7 +218,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
       parent,
     );
     resolveDashboardConfig(
-      pulumi.all([this.api.url, this.api.issuer, this.api.userPoolClient.id]).apply(
+      pulumi.all([this.api.url, this.api.issuer, this.api.users.client.id]).apply(
         ([apiUrl, authority, clientId]): DashboardConfig => ({
           apiUrl,
           auth: { authority, clientId, scopes: DEFAULT_DASHBOARD_SCOPES, redirectPath: DEFAULT_REDIRECT_PATH },
@@ -344,7 +344,7 @@ export class MediaPipeline extends pulumi.ComponentResource {
     this.apiUrl = this.api.url;
     this.dashboardUrl = this.dashboard.url;
     this.tableName = this.table.tableName;
-    this.userPoolId = this.api.userPool.id;
+    this.userPoolId = this.api.users.userPool.id;
     this.extractorFunctionName = this.extractor.function.name;
     this.backfillFunctionName = this.backfill.function.name;
     this.queueUrl = this.extractor.queue.url;

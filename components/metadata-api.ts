@@ -1,37 +1,22 @@
 /**
  * MetadataApi: the read API. An API Gateway HTTP API (throttled, access-logged, CORS for
- * the dashboard) in front of one Lambda (handlers/api), with a JWT authorizer backed by a
- * Cognito user pool whose public app client signs the dashboard in with the authorization
- * code flow and PKCE. Only GET /health is public.
+ * the dashboard) in front of one Lambda (handlers/api), with a JWT authorizer accepting the
+ * tokens of its UserDirectory (user-directory.ts: the Cognito user pool whose public app client
+ * signs the dashboard in with the authorization code flow and PKCE). Only GET /health is public.
  */
-import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { bundleArchive } from "../build/lambda-code";
 import { ROUTE_TABLE } from "../lib/api-routes";
-import { API_SCOPE_NAMES, DASHBOARD_SCOPES, RESOURCE_SERVER_IDENTIFIER } from "../lib/auth";
-import { DEFAULT_REDIRECT_PATH } from "../lib/dashboard-config";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
 import { LIST_SHARDS } from "../lib/list-index";
 import { RAW_METADATA_PREFIX, UPLOAD_PREFIX } from "../lib/naming";
-import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
-import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
-import {
-  type BucketRef,
-  checkLogRetention,
-  KILL_SWITCH_OWNED,
-  stateProtection,
-  type TableRef,
-  UNRESERVED,
-} from "./refs";
-
-/**
- * The Cognito managed-login version of the sign-in domain: 1 is the classic hosted UI the
- * dashboard was built against. Pinned, so a provider or service default cannot switch the
- * pages under the users (version 2 also needs a branding style to look like anything).
- */
-export const MANAGED_LOGIN_VERSION = 1;
+import { ENV } from "../lib/runtime-env";
+import { lambdaRuntimeStatements, type PolicyStatement } from "./iam";
+import { createNodeFunction } from "./node-function";
+import { type BucketRef, checkLogRetention, type TableRef, UNRESERVED } from "./refs";
+import { UserDirectory, type UserDirectoryArgs } from "./user-directory";
 
 /**
  * The routes: ROUTE_TABLE of lib/api-routes.ts is their one declaration (the lab gateway
@@ -47,7 +32,12 @@ export interface ApiThrottle {
   burstLimit: number;
 }
 
-export interface MetadataApiArgs {
+/**
+ * The sign-in settings (deletionProtection, protect, invitationSender) are the UserDirectory's,
+ * passed through.
+ */
+export interface MetadataApiArgs
+  extends Pick<UserDirectoryArgs, "deletionProtection" | "protect" | "invitationSender"> {
   table: TableRef;
   /** The extractor's event source mapping, whose state GET /health reports (paused when disabled). */
   extractorEventSourceMapping?: { uuid: pulumi.Input<string>; arn: pulumi.Input<string> };
@@ -64,20 +54,6 @@ export interface MetadataApiArgs {
   architecture: LambdaArchitecture;
   throttle: ApiThrottle;
   logRetentionDays: number;
-  /** Refuse to delete the user pool (and its users) while on. */
-  deletionProtection: boolean;
-  /**
-   * Pulumi refuses to delete or replace the user pool (`protect`: a ForceNew change such as
-   * usernameAttributes would otherwise create an empty pool and lock every user out) and
-   * leaves it in the account if it is removed from the program (`retainOnDelete`). Default false.
-   */
-  protect?: boolean;
-  /**
-   * Send invitations and verification mail through Amazon SES instead of Cognito's built-in
-   * sender (about 50 messages a day per account): the ARN of a verified SES identity and the
-   * From address. Default: Cognito's sender.
-   */
-  invitationSender?: { sesIdentityArn: string; fromAddress: string };
   /** Default 256 MB. */
   memoryMb?: number;
   /** Default 10 s (API Gateway gives up after 30 s anyway). */
@@ -98,10 +74,8 @@ export interface MetadataApiArgs {
 }
 
 export class MetadataApi extends pulumi.ComponentResource {
-  public readonly userPool: aws.cognito.UserPool;
-  public readonly resourceServer: aws.cognito.ResourceServer;
-  public readonly userPoolClient: aws.cognito.UserPoolClient;
-  public readonly userPoolDomain: aws.cognito.UserPoolDomain;
+  /** The Cognito user pool, scopes, dashboard client and sign-in domain whose tokens the API accepts. */
+  public readonly users: UserDirectory;
   public readonly logGroup: aws.cloudwatch.LogGroup;
   public readonly accessLogGroup: aws.cloudwatch.LogGroup;
   public readonly role: aws.iam.Role;
@@ -133,94 +107,19 @@ export class MetadataApi extends pulumi.ComponentResource {
       .apply((list) => [...new Set(list.map((o) => o.replace(/\/+$/, "")))]);
 
     // --- Sign-in -------------------------------------------------------------------------
-    this.userPool = new aws.cognito.UserPool(
-      `${name}-users`,
+    this.users = new UserDirectory(
+      name,
       {
-        // Lite covers the hosted UI, TOTP MFA and this pool's size; no per-feature charges.
-        userPoolTier: "LITE",
-        usernameAttributes: ["email"],
-        autoVerifiedAttributes: ["email"],
-        // Nobody signs themselves up: an administrator invites users.
-        adminCreateUserConfig: { allowAdminCreateUserOnly: true },
-        passwordPolicy: {
-          minimumLength: 12,
-          requireLowercase: true,
-          requireUppercase: true,
-          requireNumbers: true,
-          requireSymbols: false,
-          temporaryPasswordValidityDays: 7,
-        },
-        mfaConfiguration: "OPTIONAL",
-        softwareTokenMfaConfiguration: { enabled: true },
-        accountRecoverySetting: { recoveryMechanisms: [{ name: "verified_email", priority: 1 }] },
-        deletionProtection: args.deletionProtection ? "ACTIVE" : "INACTIVE",
-        emailConfiguration: args.invitationSender
-          ? {
-              emailSendingAccount: "DEVELOPER",
-              sourceArn: args.invitationSender.sesIdentityArn,
-              fromEmailAddress: args.invitationSender.fromAddress,
-            }
-          : undefined,
-      },
-      { parent: this, ...stateProtection(args.protect) },
-    );
-    this.issuer = pulumi.interpolate`https://${this.userPool.endpoint}`;
-
-    this.resourceServer = new aws.cognito.ResourceServer(
-      `${name}-scopes`,
-      {
-        userPoolId: this.userPool.id,
-        identifier: RESOURCE_SERVER_IDENTIFIER,
-        name: "media-pipeline API",
-        scopes: [
-          { scopeName: API_SCOPE_NAMES.read, scopeDescription: "List files and read their metadata" },
-          { scopeName: API_SCOPE_NAMES.upload, scopeDescription: "Upload files for processing" },
-        ],
+        origins,
+        deletionProtection: args.deletionProtection,
+        protect: args.protect,
+        invitationSender: args.invitationSender,
+        domainPrefix: args.authDomainPrefix,
       },
       parent,
     );
-
-    const callbackUrls = origins.apply((list) => list.map((o) => `${o}${DEFAULT_REDIRECT_PATH}`));
-    this.userPoolClient = new aws.cognito.UserPoolClient(
-      `${name}-dashboard-client`,
-      {
-        userPoolId: this.userPool.id,
-        // A browser cannot keep a secret: public client, authorization code flow; Cognito
-        // verifies the PKCE code_verifier whenever the authorize request carried a challenge.
-        generateSecret: false,
-        allowedOauthFlowsUserPoolClient: true,
-        allowedOauthFlows: ["code"],
-        allowedOauthScopes: [...DASHBOARD_SCOPES],
-        supportedIdentityProviders: ["COGNITO"],
-        callbackUrls,
-        logoutUrls: callbackUrls,
-        explicitAuthFlows: ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        preventUserExistenceErrors: "ENABLED",
-        enableTokenRevocation: true,
-        accessTokenValidity: 60,
-        idTokenValidity: 60,
-        refreshTokenValidity: 30,
-        tokenValidityUnits: { accessToken: "minutes", idToken: "minutes", refreshToken: "days" },
-      },
-      // The client may only ask for scopes the resource server already declares.
-      { parent: this, dependsOn: [this.resourceServer] },
-    );
-
-    const domainPrefix = cognitoDomainPrefix(args.authDomainPrefix ?? name);
-    this.userPoolDomain = new aws.cognito.UserPoolDomain(
-      `${name}-auth-domain`,
-      {
-        userPoolId: this.userPool.id,
-        // Domain prefixes are global per region: a hash of the (unique) pool id keeps ours unique.
-        domain: this.userPool.id.apply(
-          (id) => `${domainPrefix}-${createHash("sha256").update(id).digest("hex").slice(0, 10)}`,
-        ),
-        managedLoginVersion: MANAGED_LOGIN_VERSION,
-      },
-      parent,
-    );
-    // Pool ids are "<region>_<random>".
-    this.authDomainUrl = pulumi.interpolate`https://${this.userPoolDomain.domain}.auth.${this.userPool.id.apply((id) => id.split("_")[0])}.amazoncognito.com`;
+    this.issuer = this.users.issuer;
+    this.authDomainUrl = this.users.authDomainUrl;
 
     // --- Function --------------------------------------------------------------------------
     const timeoutSeconds = args.timeoutSeconds ?? 10;
@@ -241,64 +140,36 @@ export class MetadataApi extends pulumi.ComponentResource {
       },
       parent,
     );
-    this.logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { namePrefix: `/aws/lambda/${name}-`, retentionInDays: args.logRetentionDays },
-      parent,
-    );
-    this.role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"),
-        description: "media-pipeline read API: reads metadata, presigns uploads and raw-metadata links",
-      },
-      parent,
-    );
-    this.rolePolicy = new aws.iam.RolePolicy(
-      `${name}-policy`,
-      {
-        role: this.role.name,
-        policy: policyDocument(apiStatements(args, this.logGroup.arn, this.cursorSecretParameter.arn)),
-      },
-      parent,
-    );
-    this.function = new aws.lambda.Function(
+    const fn = createNodeFunction(
       name,
       {
-        runtime: aws.lambda.Runtime.NodeJS22dX,
-        architectures: [args.architecture],
-        handler: "index.handler",
         code: args.code ?? bundleArchive("api"),
-        role: this.role.arn,
-        memorySize: args.memoryMb ?? 256,
-        timeout: timeoutSeconds,
-        reservedConcurrentExecutions: args.reservedConcurrency ?? UNRESERVED,
-        tracingConfig: { mode: "Active" },
-        loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO" },
+        architecture: args.architecture,
+        memoryMb: args.memoryMb ?? 256,
+        timeoutSeconds,
+        reservedConcurrency: args.reservedConcurrency ?? UNRESERVED,
+        // A pause sets the reserved concurrency to 0: a deploy must not lift it (KILL_SWITCH_OWNED).
+        pausedByKillSwitch: true,
+        logRetentionDays: args.logRetentionDays,
+        roleDescription: "media-pipeline read API: reads metadata, presigns uploads and raw-metadata links",
+        statements: (logGroupArn) => apiStatements(args, logGroupArn, this.cursorSecretParameter.arn),
+        serviceName: "api",
         environment: {
-          variables: {
-            [ENV.tableName]: args.table.name,
-            [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
-            ...(args.statsTable ? { [ENV.statsTableName]: args.statsTable.name } : {}),
-            ...(args.extractorEventSourceMapping
-              ? { [ENV.extractorEventSourceMappingUuid]: args.extractorEventSourceMapping.uuid }
-              : {}),
-            [ENV.metadataBucket]: args.metadataBucket.name,
-            [ENV.ingestBucket]: args.ingestBucket.name,
-            // The parameter's name, not the secret: the handler reads the value once per container.
-            [ENV.cursorSecretParameter]: this.cursorSecretParameter.name,
-            [ENV.serviceName]: "api",
-            [ENV.metricsNamespace]: METRICS_NAMESPACE,
-          },
+          [ENV.tableName]: args.table.name,
+          [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
+          ...(args.statsTable ? { [ENV.statsTableName]: args.statsTable.name } : {}),
+          ...(args.extractorEventSourceMapping
+            ? { [ENV.extractorEventSourceMappingUuid]: args.extractorEventSourceMapping.uuid }
+            : {}),
+          [ENV.metadataBucket]: args.metadataBucket.name,
+          [ENV.ingestBucket]: args.ingestBucket.name,
+          // The parameter's name, not the secret: the handler reads the value once per container.
+          [ENV.cursorSecretParameter]: this.cursorSecretParameter.name,
         },
       },
-      // A pause sets the reserved concurrency to 0: a deploy must not lift it (KILL_SWITCH_OWNED).
-      {
-        parent: this,
-        dependsOn: [this.rolePolicy, this.logGroup],
-        ignoreChanges: [...KILL_SWITCH_OWNED.function],
-      },
+      this,
     );
+    ({ logGroup: this.logGroup, role: this.role, rolePolicy: this.rolePolicy, function: this.function } = fn);
 
     // --- HTTP API --------------------------------------------------------------------------
     this.httpApi = new aws.apigatewayv2.Api(
@@ -324,7 +195,7 @@ export class MetadataApi extends pulumi.ComponentResource {
         authorizerType: "JWT",
         identitySources: ["$request.header.Authorization"],
         // Cognito access tokens carry client_id instead of aud; API Gateway checks either against the audience.
-        jwtConfiguration: { issuer: this.issuer, audiences: [this.userPoolClient.id] },
+        jwtConfiguration: { issuer: this.issuer, audiences: [this.users.client.id] },
       },
       parent,
     );
@@ -391,8 +262,8 @@ export class MetadataApi extends pulumi.ComponentResource {
       url: this.url,
       issuer: this.issuer,
       authDomainUrl: this.authDomainUrl,
-      userPoolId: this.userPool.id,
-      clientId: this.userPoolClient.id,
+      userPoolId: this.users.userPool.id,
+      clientId: this.users.client.id,
       functionName: this.function.name,
     });
   }
@@ -477,16 +348,4 @@ export function routeSlug(routeKey: string): string {
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-|-$/g, "");
-}
-
-/** Lower-case letters, digits and hyphens, without the words Cognito reserves. */
-export function cognitoDomainPrefix(raw: string): string {
-  const cleaned = raw
-    .toLowerCase()
-    .replace(/aws|amazon|cognito/g, "")
-    .replace(/[^a-z0-9-]+/g, "-")
-    .replace(/-+/g, "-")
-    .replace(/^-|-$/g, "")
-    .slice(0, 40);
-  return cleaned || "media";
 }

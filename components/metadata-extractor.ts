@@ -1,6 +1,6 @@
 /**
  * MetadataExtractor: the queue S3 events land in (with a dead-letter queue), the extractor
- * Lambda that consumes it (bundled ahead of time by esbuild, ffprobe from the FfmpegLayer),
+ * Lambda that consumes it (bundled ahead of time by esbuild, ffprobe from the FfprobeLayer),
  * its log group and a role granting exactly what handlers/extractor does.
  */
 import * as aws from "@pulumi/aws";
@@ -9,9 +9,10 @@ import { bundleArchive } from "../build/lambda-code";
 import { LIST_SHARDS } from "../lib/list-index";
 import { RAW_METADATA_PREFIX } from "../lib/naming";
 import { defaultBatchSize, MIN_PROBE_MEMORY_MB, probeSlots, worstBatchMs } from "../lib/probe-limits";
-import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
-import type { FfmpegLayer } from "./ffmpeg-layer";
-import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
+import { DEFAULT_PROBE_TIMEOUT_MS, ENV } from "../lib/runtime-env";
+import type { FfprobeLayer } from "./ffprobe-layer";
+import { lambdaRuntimeStatements, type PolicyStatement } from "./iam";
+import { createNodeFunction } from "./node-function";
 import { type BucketRef, checkLogRetention, KILL_SWITCH_OWNED, type TableRef, UNRESERVED } from "./refs";
 
 /** AWS guidance for SQS event sources: visibility timeout at least six times the function timeout. */
@@ -24,7 +25,7 @@ export const MAPPING_CONCURRENCY_RANGE = { min: 2, max: 1000 } as const;
 
 export interface MetadataExtractorArgs {
   /** The ffprobe layer; the function runs on the layer's architecture. */
-  layer: FfmpegLayer;
+  layer: FfprobeLayer;
   /** ARN of the bucket whose objects are probed (read only). */
   ingestBucketArn: pulumi.Input<string>;
   /** Bucket receiving the gzip'd raw ffprobe JSON, under RAW_METADATA_PREFIX only. */
@@ -110,66 +111,27 @@ export class MetadataExtractor extends pulumi.ComponentResource {
       },
       parent,
     );
-    // Created before the function (and named for it), so no log line is lost and retention applies from the start.
-    this.logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { namePrefix: `/aws/lambda/${name}-`, retentionInDays: args.logRetentionDays },
-      parent,
-    );
-
-    this.role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"),
-        description: "media-pipeline extractor: reads ingest objects, writes metadata",
-      },
-      parent,
-    );
-    this.rolePolicy = new aws.iam.RolePolicy(
-      `${name}-policy`,
-      {
-        role: this.role.name,
-        policy: policyDocument(extractorStatements(args, this.queue.arn, this.logGroup.arn)),
-      },
-      parent,
-    );
-
     const layer = args.layer;
-    this.function = new aws.lambda.Function(
+    const fn = createNodeFunction(
       name,
       {
-        runtime: aws.lambda.Runtime.NodeJS22dX,
-        architectures: [layer.architecture],
-        handler: "index.handler",
         code: args.code ?? bundleArchive("extractor"),
-        role: this.role.arn,
+        architecture: layer.architecture,
         layers: [layer.arn],
-        memorySize: args.memoryMb,
-        timeout: args.timeoutSeconds,
-        reservedConcurrentExecutions: settings.reservedConcurrency,
-        tracingConfig: { mode: "Active" },
-        loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO" },
-        environment: {
-          variables: {
-            [ENV.tableName]: args.table.name,
-            [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
-            [ENV.metadataBucket]: args.metadataBucket.name,
-            [ENV.ffprobePath]: layer.binaryPath,
-            [ENV.ffprobeSha256]: layer.binarySha256,
-            [ENV.probeTimeoutMs]: String(settings.probeTimeoutMs),
-            [ENV.serviceName]: this.serviceName,
-            [ENV.metricsNamespace]: METRICS_NAMESPACE,
-          },
-        },
+        memoryMb: args.memoryMb,
+        timeoutSeconds: args.timeoutSeconds,
+        reservedConcurrency: settings.reservedConcurrency,
+        // A pause sets the reserved concurrency to 0: a deploy must not lift it (KILL_SWITCH_OWNED).
+        pausedByKillSwitch: true,
+        logRetentionDays: args.logRetentionDays,
+        roleDescription: "media-pipeline extractor: reads ingest objects, writes metadata",
+        statements: (logGroupArn) => extractorStatements(args, this.queue.arn, logGroupArn),
+        serviceName: this.serviceName,
+        environment: extractorEnvironment({ ...args, probeTimeoutMs: settings.probeTimeoutMs }),
       },
-      // The role's grants and the log group must exist before the first invocation. A pause sets
-      // the reserved concurrency to 0: a deploy must not lift it (KILL_SWITCH_OWNED).
-      {
-        parent: this,
-        dependsOn: [this.rolePolicy, this.logGroup],
-        ignoreChanges: [...KILL_SWITCH_OWNED.function],
-      },
+      this,
     );
+    ({ logGroup: this.logGroup, role: this.role, rolePolicy: this.rolePolicy, function: this.function } = fn);
 
     this.eventSourceMapping = new aws.lambda.EventSourceMapping(
       `${name}-source`,
@@ -198,6 +160,23 @@ export class MetadataExtractor extends pulumi.ComponentResource {
       logGroupName: this.logGroup.name,
     });
   }
+}
+
+/**
+ * What the extractor's code (handlers/extractor, also run by the backfill) reads from its
+ * environment: the table, the metadata bucket, the pinned ffprobe of the layer and its timeout.
+ */
+export function extractorEnvironment(
+  args: Pick<MetadataExtractorArgs, "table" | "metadataBucket" | "layer"> & { probeTimeoutMs: number },
+): Record<string, pulumi.Input<string>> {
+  return {
+    [ENV.tableName]: args.table.name,
+    [ENV.listShards]: String(args.table.listShards ?? LIST_SHARDS.default),
+    [ENV.metadataBucket]: args.metadataBucket.name,
+    [ENV.ffprobePath]: args.layer.binaryPath,
+    [ENV.ffprobeSha256]: args.layer.binarySha256,
+    [ENV.probeTimeoutMs]: String(args.probeTimeoutMs),
+  };
 }
 
 /** The extractor's grants, one statement per thing handlers/extractor does. */

@@ -17,10 +17,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { bundleArchive } from "../build/lambda-code";
-import { STATS_TABLE } from "../handlers/stats/store";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
-import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
-import { lambdaRuntimeStatements, type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
+import { ENV } from "../lib/runtime-env";
+import { STATS_TABLE } from "../lib/stats-table";
+import { lambdaRuntimeStatements, type PolicyStatement } from "./iam";
+import { createNodeFunction } from "./node-function";
 import { checkLogRetention } from "./refs";
 
 export interface MetadataStatsArgs {
@@ -68,49 +69,27 @@ export class MetadataStats extends pulumi.ComponentResource {
     this.tableName = this.table.name;
     this.tableArn = this.table.arn;
 
-    this.logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { namePrefix: `/aws/lambda/${name}-`, retentionInDays: args.logRetentionDays },
-      parent,
-    );
-    this.role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"),
-        description: "media-pipeline stats aggregator: reads the metadata table's stream, writes the stats table",
-      },
-      parent,
-    );
-    this.rolePolicy = new aws.iam.RolePolicy(
-      `${name}-policy`,
-      {
-        role: this.role.name,
-        policy: policyDocument(statsStatements(args.streamArn, this.table.arn, this.logGroup.arn)),
-      },
-      parent,
-    );
-    this.function = new aws.lambda.Function(
+    const fn = createNodeFunction(
       name,
       {
-        runtime: aws.lambda.Runtime.NodeJS22dX,
-        architectures: [args.architecture],
-        handler: "index.handler",
         code: args.code ?? bundleArchive("stats"),
-        role: this.role.arn,
-        memorySize: 256,
-        timeout: 60,
-        loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO" },
+        architecture: args.architecture,
+        memoryMb: 256,
+        timeoutSeconds: 60,
+        // Without active tracing, as it was deployed (the role may still send traces).
+        tracing: false,
+        logRetentionDays: args.logRetentionDays,
+        roleDescription: "media-pipeline stats aggregator: reads the metadata table's stream, writes the stats table",
+        statements: (logGroupArn) => statsStatements(args.streamArn, this.table.arn, logGroupArn),
+        // The service name the dashboard's metric searches expect (PipelineObservability `source`).
+        serviceName: name,
         environment: {
-          variables: {
-            [ENV.statsTableName]: this.table.name,
-            // The service name the dashboard's metric searches expect (PipelineObservability `source`).
-            [ENV.serviceName]: name,
-            [ENV.metricsNamespace]: METRICS_NAMESPACE,
-          },
+          [ENV.statsTableName]: this.table.name,
         },
       },
-      { parent: this, dependsOn: [this.rolePolicy, this.logGroup] },
+      this,
     );
+    ({ logGroup: this.logGroup, role: this.role, rolePolicy: this.rolePolicy, function: this.function } = fn);
     this.eventSourceMapping = new aws.lambda.EventSourceMapping(
       `${name}-stream`,
       {

@@ -1,7 +1,7 @@
 /**
  * The one declaration of the ffprobe build this project runs.
  *
- * The Lambda layer (components/ffmpeg-layer.ts), the extractor's start-up check
+ * The Lambda layer (components/ffprobe-layer.ts), the extractor's start-up check
  * (handlers/extractor/ffprobe.ts), the policy pack (policies/) and the local lab all
  * read this file. Bumping ffprobe means changing the version, sizes and digests here,
  * nothing else.

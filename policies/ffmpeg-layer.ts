@@ -5,7 +5,7 @@
  * layer from outside the stack unless its ARN is allowlisted.
  *
  * Trust comes from content, never from names: the pack reads the layer's `code` archive (the
- * FfmpegLayer component's zip is on this machine, under .cache/ffprobe-layer/) and hashes its
+ * FfprobeLayer component's zip is on this machine, under .cache/ffprobe-layer/) and hashes its
  * bin/ffprobe against lib/ffprobe-pin.ts. A component type name, a layer name or a description can
  * be written by anyone, so they only mark a layer as *claiming* to be the FFmpeg layer, which then
  * must prove it. A layer whose content cannot be read here (a remote archive, an S3 object) cannot
@@ -41,8 +41,12 @@ import {
 
 const FUNCTION_TYPE = AWS_TYPES.function;
 const LAYER_TYPE = AWS_TYPES.layer;
-/** The FfmpegLayer component's type token ends with this (package and module are the project's). */
-export const FFMPEG_LAYER_COMPONENT_SUFFIX = ":FfmpegLayer";
+/**
+ * The ffprobe layer component's type token ends with one of these (package and module are the
+ * project's): FfprobeLayer (components/ffprobe-layer.ts), and FfmpegLayer, its name before
+ * issue 11 (the component aliases that old type), so a program on either name is recognized.
+ */
+export const FFMPEG_LAYER_COMPONENT_SUFFIX = [":FfprobeLayer", ":FfmpegLayer"] as const;
 
 export interface FfmpegLayerConfig {
   /** Layer ARNs (a `*` matches any run of characters) functions may use besides the stack's own layers. */
@@ -60,8 +64,8 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** The project's FfmpegLayer component type (a name anyone can give a component: a claim, not a proof). */
-export const FFMPEG_LAYER_COMPONENT_TYPE = `media-pipeline:lambda${FFMPEG_LAYER_COMPONENT_SUFFIX}`;
+/** The project's FfprobeLayer component type (a name anyone can give a component: a claim, not a proof). */
+export const FFMPEG_LAYER_COMPONENT_TYPE = `media-pipeline:lambda${FFMPEG_LAYER_COMPONENT_SUFFIX[0]}`;
 
 /** Path of the binary inside the layer's archive ("bin/ffprobe" for /opt/bin/ffprobe). */
 export const LAYER_BINARY_ENTRY = FFPROBE_PIN.layerBinaryPath.replace(/^\/opt\//, "");
@@ -102,7 +106,10 @@ interface LayerFacts {
 }
 
 function claimsFfmpeg(layer: PolicyResource): boolean {
-  for (let p = layer.parent; p; p = p.parent) if (p.type.endsWith(FFMPEG_LAYER_COMPONENT_SUFFIX)) return true;
+  for (let p = layer.parent; p; p = p.parent) {
+    const type = p.type;
+    if (FFMPEG_LAYER_COMPONENT_SUFFIX.some((suffix) => type.endsWith(suffix))) return true;
+  }
   const description = asString(prop(layer.props, "description"));
   const name = asString(prop(layer.props, "layerName"));
   return (
@@ -124,7 +131,7 @@ async function layerFacts(layer: PolicyResource): Promise<LayerFacts> {
   if (content.entries === undefined) {
     facts.problem =
       "claims to carry ffprobe but its content cannot be read here (a remote archive or an S3 object), so the pin " +
-      "cannot be verified; build it with the FfmpegLayer component from a local archive";
+      "cannot be verified; build it with the FfprobeLayer component from a local archive";
     return facts;
   }
   const stray = entriesKnown.filter((e) => isFfBinary(e) && e !== LAYER_BINARY_ENTRY);
@@ -151,7 +158,7 @@ async function layerFacts(layer: PolicyResource): Promise<LayerFacts> {
   if (content.ffprobeDigest !== pinnedSha) {
     facts.problem =
       `carries a ${LAYER_BINARY_ENTRY} whose SHA-256 is ${content.ffprobeDigest}, not the pinned ${pinnedSha} ` +
-      "(rebuild the layer zip with components/ffprobe-layer-build.ts)";
+      "(rebuild the layer zip with build/ffprobe-layer.ts)";
     return facts;
   }
   const expected = layerDescription(arch as LambdaArchitecture);
@@ -159,7 +166,7 @@ async function layerFacts(layer: PolicyResource): Promise<LayerFacts> {
   if (description !== UNKNOWN && description !== expected) {
     facts.problem =
       `does not record the pinned ffprobe build: its description is ${JSON.stringify(description ?? "")}, ` +
-      `expected ${JSON.stringify(expected)} (build it with the FfmpegLayer component from lib/ffprobe-pin.ts)`;
+      `expected ${JSON.stringify(expected)} (build it with the FfprobeLayer component from lib/ffprobe-pin.ts)`;
     return facts;
   }
   facts.pinned = true;
@@ -193,7 +200,7 @@ export const ffmpegLayerPinned: StackValidationPolicy = withExceptions({
     },
   }),
   remediationSteps:
-    "Give the function the layer of the project's FfmpegLayer component (components/ffmpeg-layer.ts), last in its " +
+    "Give the function the layer of the project's FfprobeLayer component (components/ffprobe-layer.ts), last in its " +
     "`layers`, instead of a public layer or a binary in the function's own code; if you must use an external layer, " +
     "add its ARN to allowedLayerArns in the policy config.",
   validateStack: async (args, reportViolation) => {
@@ -225,7 +232,7 @@ export const ffmpegLayerPinned: StackValidationPolicy = withExceptions({
           if (!cfg.allowedLayerArns.some((p) => matchesPattern(ref, p))) {
             reportViolation(
               `function ${label(fn)} uses layer ${ref}, which is neither built by this stack nor in allowedLayerArns; ` +
-                "public third-party layers are not allowed (use the project's FfmpegLayer, or allowlist the ARN in the " +
+                "public third-party layers are not allowed (use the project's FfprobeLayer, or allowlist the ARN in the " +
                 "ffmpeg-layer-pinned policy config).",
               fn.urn,
             );
@@ -250,7 +257,7 @@ export const ffmpegLayerPinned: StackValidationPolicy = withExceptions({
       if (asString(prop(fn.props, "packageType")) === "Image") {
         reportViolation(
           `function ${label(fn)} is a container image and runs ffprobe; the pack cannot read an image, so the pin ` +
-            "cannot be verified; use a .zip function with the FfmpegLayer.",
+            "cannot be verified; use a .zip function with the FfprobeLayer.",
           fn.urn,
         );
         continue;
@@ -276,7 +283,7 @@ export const ffmpegLayerPinned: StackValidationPolicy = withExceptions({
           claimed.length > 0
             ? `function ${label(fn)} runs ffprobe from an FFmpeg layer that is not the verified pinned build (see that layer's violation).`
             : `function ${label(fn)} runs ffprobe but uses no layer whose content is the pinned ffprobe; add the ` +
-                "project's FfmpegLayer arn to its `layers`.",
+                "project's FfprobeLayer arn to its `layers`.",
           fn.urn,
         );
         continue;
@@ -285,7 +292,7 @@ export const ffmpegLayerPinned: StackValidationPolicy = withExceptions({
       if (pinnedLayer.arch !== undefined && pinnedLayer.arch !== fnArch) {
         reportViolation(
           `function ${label(fn)} runs on ${fnArch} but its FFmpeg layer is built for ${pinnedLayer.arch}; use the ` +
-            `FfmpegLayer built for ${fnArch}.`,
+            `FfprobeLayer built for ${fnArch}.`,
           fn.urn,
         );
       }
@@ -301,7 +308,7 @@ export const ffmpegLayerPinned: StackValidationPolicy = withExceptions({
               (shadows
                 ? `it also carries ${LAYER_BINARY_ENTRY} and shadows the pinned one`
                 : "its content cannot be read here, so it could shadow /opt/bin/ffprobe") +
-              "; put the FfmpegLayer last in `layers`.",
+              "; put the FfprobeLayer last in `layers`.",
             fn.urn,
           );
         }

@@ -136,7 +136,7 @@ export const labDestroyable: ResourceValidationPolicy = withExceptions({
     if (profile === "lab") {
       for (const message of labProblems(args)) reportViolation(message);
       if (prop(args.props, "skipDestroy") === true) {
-        // Advisory only: skipDestroy is sometimes deliberate (the FfmpegLayer keeps old layer
+        // Advisory only: skipDestroy is sometimes deliberate (the FfprobeLayer keeps old layer
         // versions that functions may still reference, pulumi/pulumi-aws#1448); it costs storage, not a failed destroy.
         reportAt(
           reportViolation,

@@ -13,10 +13,11 @@
  * itself is pinned to the listed ETag (If-Match), so an object replaced since the listing is
  * "superseded": its own event describes it.
  */
+
+import type { Outcome } from "../../lib/extractor-outcome";
 import { EXTRACTOR_VERSION } from "../../lib/schema";
 import { describeError, isTransient } from "../extractor/errors";
 import type { Extractor } from "../extractor/extractor";
-import type { Outcome } from "../extractor/process-change";
 import { backfillSequencer, type ObjectChange } from "../extractor/s3-event";
 import type { ItemSummary, MetadataStore } from "../extractor/store";
 import { type Decision, decide, type ObjectListing, type SkipReason } from "./select";

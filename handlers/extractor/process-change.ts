@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { Outcome } from "../../lib/extractor-outcome";
 import { FFPROBE_PIN } from "../../lib/ffprobe-pin";
 import { EXTRACTOR_VERSION, type MetadataDocument } from "../../lib/schema";
 import { buildDocument, type DocumentContext, unprocessableDocument } from "./document";
@@ -19,23 +20,6 @@ import { type MetadataStore, sameItemVersion } from "./store";
 
 /** The version string stored in documents: the pinned build, which the handler verified at start. */
 export const PINNED_FFPROBE_VERSION = FFPROBE_PIN.versionLine.replace(/^ffprobe version /, "");
-
-export type Outcome =
-  /** A document with status ok was written. */
-  | "ok"
-  /** A document with status unprocessable was written. */
-  | "unprocessable"
-  /** A removal was recorded. */
-  | "removed"
-  /** The table already reflects this event or a newer one (duplicate or out-of-order delivery). */
-  | "not-newer"
-  /** The object changed or vanished since the event; the newer event will describe it. */
-  | "superseded"
-  /**
-   * A removal event, but the key still has a current object that the table already
-   * describes (a noncurrent version was deleted in a versioned bucket): nothing to do.
-   */
-  | "still-present";
 
 /** S3 reads slower than this (or a quarter of the probe timeout, if less) make a failed probe a retry. */
 export const STALLED_READ_MS = 5_000;

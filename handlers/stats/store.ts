@@ -24,13 +24,10 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { Counters } from "../../lib/stats";
+import { STATS_TABLE } from "../../lib/stats-table";
 
-export const STATS_TABLE = {
-  partitionKey: { name: "id", type: "S" },
-  totalsId: "totals",
-  docPrefix: "doc#",
-  counterPrefix: "n:",
-} as const;
+// The table's layout is shared with the component that creates it (components never import handlers/).
+export { STATS_TABLE };
 
 /** What was last counted for one document. */
 export interface CountedRow {

@@ -8,7 +8,7 @@ import {
   childExecutionsArn,
   LAMBDA_TRANSIENT_ERRORS,
 } from "../../components/backfill";
-import { FfmpegLayer } from "../../components/ffmpeg-layer";
+import { FfprobeLayer } from "../../components/ffprobe-layer";
 import { MediaPipeline } from "../../components/media-pipeline";
 import { FFPROBE_PIN } from "../../lib/ffprobe-pin";
 import { ENV, METRICS_NAMESPACE } from "../../lib/runtime-env";
@@ -33,7 +33,7 @@ const TABLE = {
   listIndexArn: "arn:aws:dynamodb:us-east-1:123456789012:table/docs/index/byProcessedAt",
 };
 
-function backfillArgs(layer: FfmpegLayer, overrides: Partial<BackfillArgs> = {}): BackfillArgs {
+function backfillArgs(layer: FfprobeLayer, overrides: Partial<BackfillArgs> = {}): BackfillArgs {
   return {
     layer,
     ingestBucket: INGEST,
@@ -60,10 +60,10 @@ function mapState(machine: AslMachine): [string, AslState] {
 }
 
 describe("Backfill", () => {
-  let layer: FfmpegLayer;
+  let layer: FfprobeLayer;
   beforeEach(async () => {
     await startMocks();
-    layer = new FfmpegLayer("ffprobe", { architecture: "arm64", zipPath: fakeLayerZip("arm64") });
+    layer = new FfprobeLayer("ffprobe", { architecture: "arm64", zipPath: fakeLayerZip("arm64") });
   });
 
   it("creates the function, its log group and role, and a STANDARD state machine with its role, all under the component", async () => {

@@ -7,11 +7,7 @@
  * observability component test and the plan's acceptance test.
  */
 import { PIPELINE_TABLE_OPERATIONS } from "../../components/alarms";
-import {
-  BUDGET_ALERT_TYPES,
-  CLOUDFRONT_METRICS_REGION,
-  EXTRACTOR_OUTCOMES,
-} from "../../components/pipeline-observability";
+import { BUDGET_ALERT_TYPES, CLOUDFRONT_METRICS_REGION, EXTRACTOR_OUTCOMES } from "../../components/dashboard-body";
 import { ENV, METRICS_NAMESPACE } from "../../lib/runtime-env";
 import type { PlannedResource } from "../../tools/plan/types";
 import { type Resources, T } from "./helpers";

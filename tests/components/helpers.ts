@@ -27,7 +27,7 @@ export const T = {
   ...AWS_TYPES,
   mediaBucket: "media-pipeline:storage:MediaBucket",
   metadataTable: "media-pipeline:storage:MetadataTable",
-  ffmpegLayer: "media-pipeline:lambda:FfmpegLayer",
+  ffprobeLayer: "media-pipeline:lambda:FfprobeLayer",
   extractor: "media-pipeline:extractor:MetadataExtractor",
   api: "media-pipeline:api:MetadataApi",
   dashboard: "media-pipeline:web:DashboardSite",

@@ -17,7 +17,7 @@ describe("MediaPipeline", () => {
     expect(children).to.have.members([
       `${T.mediaBucket} mp-test-metadata`,
       `${T.metadataTable} mp-test-table`,
-      `${T.ffmpegLayer} mp-test-ffprobe`,
+      `${T.ffprobeLayer} mp-test-ffprobe`,
       `${T.extractor} mp-test-extractor`,
       `${T.dashboard} mp-test-dashboard`,
       `${T.mediaBucket} mp-test-ingest`,

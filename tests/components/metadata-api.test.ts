@@ -1,11 +1,6 @@
 import { expect } from "chai";
-import {
-  API_GATEWAY_ROUTES,
-  cognitoDomainPrefix,
-  MetadataApi,
-  type MetadataApiArgs,
-  routeSlug,
-} from "../../components/metadata-api";
+import { API_GATEWAY_ROUTES, MetadataApi, type MetadataApiArgs, routeSlug } from "../../components/metadata-api";
+import { cognitoDomainPrefix } from "../../components/user-directory";
 import { API_SCOPES, DASHBOARD_SCOPES, RESOURCE_SERVER_IDENTIFIER } from "../../lib/auth";
 import { ENV } from "../../lib/runtime-env";
 import { policyOf, promiseOf, settled, startMocks, statement, T, testCode } from "./helpers";

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
 import { bundleArchive } from "../../build/lambda-code";
-import { FfmpegLayer } from "../../components/ffmpeg-layer";
+import { FfprobeLayer } from "../../components/ffprobe-layer";
 import {
   MetadataExtractor,
   type MetadataExtractorArgs,
@@ -20,7 +20,7 @@ const TABLE = {
   listIndexArn: "arn:aws:dynamodb:us-east-1:123456789012:table/docs/index/byProcessedAt",
 };
 
-function extractorArgs(layer: FfmpegLayer, overrides: Partial<MetadataExtractorArgs> = {}): MetadataExtractorArgs {
+function extractorArgs(layer: FfprobeLayer, overrides: Partial<MetadataExtractorArgs> = {}): MetadataExtractorArgs {
   return {
     layer,
     ingestBucketArn: INGEST_ARN,
@@ -36,10 +36,10 @@ function extractorArgs(layer: FfmpegLayer, overrides: Partial<MetadataExtractorA
 }
 
 describe("MetadataExtractor", () => {
-  let layer: FfmpegLayer;
+  let layer: FfprobeLayer;
   beforeEach(async () => {
     await startMocks();
-    layer = new FfmpegLayer("ffprobe", { architecture: "arm64", zipPath: fakeLayerZip("arm64") });
+    layer = new FfprobeLayer("ffprobe", { architecture: "arm64", zipPath: fakeLayerZip("arm64") });
   });
 
   it("runs the bundled handler on nodejs22.x with the layer, X-Ray, its own log group and the handler's environment", async () => {

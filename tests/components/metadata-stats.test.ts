@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { MetadataStats } from "../../components/metadata-stats";
 import { MetadataTable } from "../../components/metadata-table";
-import { STATS_TABLE } from "../../handlers/stats/store";
 import { ENV } from "../../lib/runtime-env";
+import { STATS_TABLE } from "../../lib/stats-table";
 import { settled, startMocks, T } from "./helpers";
 
 describe("MetadataStats (GET /stats totals from the table's stream)", () => {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ERROR_LINES_PATTERN } from "../../components/alarms";
+import { EXTRACTOR_OUTCOMES } from "../../components/dashboard-body";
 import { MediaPipeline } from "../../components/media-pipeline";
-import { EXTRACTOR_OUTCOMES } from "../../components/pipeline-observability";
 import { ENV } from "../../lib/runtime-env";
 import type { PlannedResource } from "../../tools/plan/types";
 import { coverage, danglingReferences, metricsOf, parseDashboard, stackNames } from "./dashboard-check";

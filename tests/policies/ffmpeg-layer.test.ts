@@ -16,7 +16,7 @@ import {
   UNKNOWN_STRING,
 } from "./harness";
 
-const COMPONENT = "media-pipeline:lambda:FfmpegLayer";
+const COMPONENT = "media-pipeline:lambda:FfprobeLayer";
 const LAYER = "aws:lambda/layerVersion:LayerVersion";
 const FUNCTION = "aws:lambda/function:Function";
 /** The pinned x86_64 binary, as npm installed it (its digest is the pin). */
@@ -96,7 +96,7 @@ describe("policies: ffmpeg-layer-pinned", () => {
     const out = await runStack(ffmpegLayerPinned, [component, stale]);
     expect(out.messages).to.deep.equal([
       'FFmpeg layer mp-dev-ffprobe (aws:lambda/layerVersion:LayerVersion) does not record the pinned ffprobe build: its description is "ffprobe 6.0 sha256:0000", ' +
-        `expected ${JSON.stringify(layerDescription("x86_64"))} (build it with the FfmpegLayer component from lib/ffprobe-pin.ts).`,
+        `expected ${JSON.stringify(layerDescription("x86_64"))} (build it with the FfprobeLayer component from lib/ffprobe-pin.ts).`,
     ]);
     const both = layer({ compatibleArchitectures: ["x86_64", "arm64"] });
     expect((await runStack(ffmpegLayerPinned, [component, both])).messages[0]).to.contain(
@@ -109,10 +109,10 @@ describe("policies: ffmpeg-layer-pinned", () => {
     const out = await runStack(ffmpegLayerPinned, [fn]);
     expect(out.messages).to.deep.equal([
       `function mp-dev-extractor (aws:lambda/function:Function) uses layer ${PUBLIC_LAYER}, which is neither built by this ` +
-        "stack nor in allowedLayerArns; public third-party layers are not allowed (use the project's FfmpegLayer, or " +
+        "stack nor in allowedLayerArns; public third-party layers are not allowed (use the project's FfprobeLayer, or " +
         "allowlist the ARN in the ffmpeg-layer-pinned policy config).",
       "function mp-dev-extractor (aws:lambda/function:Function) runs ffprobe but uses no layer whose content is the " +
-        "pinned ffprobe; add the project's FfmpegLayer arn to its `layers`.",
+        "pinned ffprobe; add the project's FfprobeLayer arn to its `layers`.",
     ]);
   });
 
@@ -164,6 +164,18 @@ describe("policies: ffmpeg-layer-pinned, evasions", () => {
     const out = await runStack(ffmpegLayerPinned, [fake, l, extractor([l.props?.arn])]);
     expect(out.levels).to.deep.equal(["mandatory", "mandatory"]);
     expect(out.messages[0]).to.contain("carries a bin/ffprobe whose SHA-256 is");
+  });
+
+  // The component was renamed FfprobeLayer (issue 11): its layer claims ffprobe under either name.
+  it("takes a layer of an FfprobeLayer or (its former name) FfmpegLayer component as claiming ffprobe", async () => {
+    const remote = { code: { uri: "https://example.com/tools.zip" }, layerName: "tools", description: "tools" };
+    for (const type of ["media-pipeline:lambda:FfprobeLayer", "media-pipeline:lambda:FfmpegLayer"]) {
+      const parent = res(type, "mp-dev-ffprobe");
+      const out = await runStack(ffmpegLayerPinned, [parent, layer(remote, parent)]);
+      expect(out.messages.join("\n"), type).to.contain("claims to carry ffprobe but its content cannot be read here");
+    }
+    const other = res("media-pipeline:lambda:ToolsLayer", "mp-dev-tools");
+    expect((await runStack(ffmpegLayerPinned, [other, layer(remote, other)])).messages).to.deep.equal([]);
   });
 
   // Class: a remote archive was judged by its description.
@@ -218,7 +230,7 @@ describe("policies: ffmpeg-layer-pinned, evasions", () => {
     });
     expect(after.messages).to.deep.equal([
       `function mp-dev-extractor (aws:lambda/function:Function) lists external layer ${powertools} after the pinned ` +
-        "FFmpeg layer; its content cannot be read here, so it could shadow /opt/bin/ffprobe; put the FfmpegLayer last in `layers`.",
+        "FFmpeg layer; its content cannot be read here, so it could shadow /opt/bin/ffprobe; put the FfprobeLayer last in `layers`.",
     ]);
   });
 

@@ -75,18 +75,6 @@ function sourceFiles(dir = REPO_ROOT): SourceFile[] {
   return out;
 }
 
-/**
- * Imports that break a rule today and are being moved in other branches of issue 11 (build/,
- * the policy pack, the function builder). Each must go when its fix lands: the test fails on
- * an entry that no longer occurs, so this list only shrinks.
- */
-const BEING_MOVED: Omit<Violation, "rule">[] = [
-  { file: "components/metadata-stats.ts", imports: "../handlers/stats/store" }, // a table shape, to lib/
-  { file: "components/pipeline-observability.ts", imports: "../handlers/extractor/process-change" }, // a type, to lib/
-];
-
-const key = (v: Omit<Violation, "rule">) => `${v.file} imports ${v.imports}`;
-
 describe("rooms: what may import what", () => {
   it("finds each kind of forbidden import (and lets the allowed ones be)", () => {
     const found = [
@@ -127,14 +115,10 @@ describe("rooms: what may import what", () => {
     ]);
   });
 
-  it("the source tree keeps to the rules (the imports being moved in other branches aside)", () => {
+  it("the source tree keeps to the rules", () => {
     const files = sourceFiles();
     expect(files.map((f) => f.file)).to.include.members(["index.ts", "media/media.ts", "lab/soak/soak.ts"]);
-    const violations = files.flatMap(violationsOf);
-    const known = new Set(BEING_MOVED.map(key));
-    const unexpected = violations.filter((v) => !known.has(key(v))).map((v) => `${key(v)} (${v.rule})`);
-    expect(unexpected, "forbidden imports").to.deep.equal([]);
-    const gone = BEING_MOVED.filter((b) => !violations.some((v) => key(v) === key(b))).map(key);
-    expect(gone, "fixed: remove from BEING_MOVED").to.deep.equal([]);
+    const violations = files.flatMap(violationsOf).map((v) => `${v.file} imports ${v.imports} (${v.rule})`);
+    expect(violations, "forbidden imports").to.deep.equal([]);
   });
 });

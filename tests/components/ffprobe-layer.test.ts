@@ -5,10 +5,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { buildFfprobeLayerZip, extractFromTarball, GPL3_TEXT_SHA256 } from "../../build/ffprobe-layer";
-import { FfmpegLayer, LAYER_RUNTIMES } from "../../components/ffmpeg-layer";
+import {
+  FFPROBE_LAYER_TYPE,
+  FfprobeLayer,
+  FORMER_FFPROBE_LAYER_TYPE,
+  LAYER_RUNTIMES,
+} from "../../components/ffprobe-layer";
 import { FFPROBE_PIN, layerDescription } from "../../lib/ffprobe-pin";
+import { PROJECT_NAME } from "../../lib/naming";
 import { readZipEntries, readZipFile } from "../helpers/zip";
-import { fakeBinary, fakeLayerZip, settled, startMocks, T } from "./helpers";
+import { fakeBinary, fakeLayerZip, settled, startMocks, T, TEST_STACK } from "./helpers";
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "mp-layer-test-"));
@@ -119,15 +125,15 @@ describe("ffprobe layer zip", () => {
   });
 });
 
-describe("FfmpegLayer", () => {
+describe("FfprobeLayer", () => {
   beforeEach(startMocks);
 
   it("publishes the zip as a layer version recording package, version, arch and digest, kept on replacement", async () => {
     const zipPath = fakeLayerZip("x86_64");
-    const layer = new FfmpegLayer("ffprobe", { architecture: "x86_64", zipPath });
+    const layer = new FfprobeLayer("ffprobe", { architecture: "x86_64", zipPath });
     const res = await settled();
     const v = res.one(T.layer);
-    expect(v.parent).to.equal(res.one(T.ffmpegLayer).urn);
+    expect(v.parent).to.equal(res.one(T.ffprobeLayer).urn);
     expect(v.inputs).to.deep.include({
       layerName: "ffprobe-x86-64",
       description: layerDescription("x86_64"),
@@ -145,8 +151,18 @@ describe("FfmpegLayer", () => {
     expect(layer.binarySha256).to.equal(FFPROBE_PIN.binaries.x86_64.sha256);
   });
 
+  it("keeps the identity it was deployed under as FfmpegLayer: the old type is an alias, its layer version follows", async () => {
+    new FfprobeLayer("ffprobe", { architecture: "x86_64", zipPath: fakeLayerZip("x86_64") });
+    const res = await settled();
+    const component = res.one(T.ffprobeLayer);
+    expect(component.type).to.equal(FFPROBE_LAYER_TYPE);
+    const old = (chain: string) => `urn:pulumi:${TEST_STACK}::${PROJECT_NAME}::${chain}::ffprobe`;
+    expect(component.aliases).to.deep.equal([old(FORMER_FFPROBE_LAYER_TYPE)]);
+    expect(res.one(T.layer).aliases).to.deep.equal([old(`${FORMER_FFPROBE_LAYER_TYPE}$${T.layer}`)]);
+  });
+
   it("supports arm64", async () => {
-    const layer = new FfmpegLayer("ffprobe-arm", { architecture: "arm64", zipPath: fakeLayerZip("arm64") });
+    const layer = new FfprobeLayer("ffprobe-arm", { architecture: "arm64", zipPath: fakeLayerZip("arm64") });
     const v = (await settled()).one(T.layer);
     expect(v.inputs.compatibleArchitectures).to.deep.equal(["arm64"]);
     expect(v.inputs.description).to.equal(layerDescription("arm64"));

@@ -1,8 +1,14 @@
 /**
- * FfmpegLayer: a Lambda layer carrying the pinned static ffprobe (lib/ffprobe-pin.ts) at
+ * FfprobeLayer: a Lambda layer carrying the pinned static ffprobe (lib/ffprobe-pin.ts) at
  * /opt/bin/ffprobe, with its GPL license text, for one CPU architecture.
  *
- * The zip is built by ffprobe-layer-build.ts (digest checked against the pin, execute bit
+ * Named FfmpegLayer (type media-pipeline:lambda:FfmpegLayer) until it was named for what it
+ * holds: the old type is an alias, so a deployed layer component and its layer version keep
+ * their identity: the engine combines a parent's aliases with each child's name and type, so a
+ * retyped component keeps its children without aliases of their own (Pulumi docs, "Resource
+ * option: aliases": https://www.pulumi.com/docs/iac/concepts/resources/options/aliases/).
+ *
+ * The zip is built by build/ffprobe-layer.ts (digest checked against the pin, execute bit
  * set, license shipped) and given to Pulumi as a FileArchive of that zip, which Pulumi
  * uploads byte for byte. The layer's description records the package, version, arch and
  * digest, so anyone (and the policy pack) can tell what a function runs.
@@ -15,7 +21,7 @@ import { FFPROBE_PIN, type LambdaArchitecture, layerDescription } from "../lib/f
 /** Runtimes the layer is declared for; the binary is static, the declaration only guides the console. */
 export const LAYER_RUNTIMES = ["nodejs22.x"];
 
-export interface FfmpegLayerArgs {
+export interface FfprobeLayerArgs {
   /** CPU architecture of the binary and of the functions that use the layer. */
   architecture: LambdaArchitecture;
   /** Physical layer name. Default: the component's name and the architecture. */
@@ -33,7 +39,11 @@ export interface FfmpegLayerArgs {
   keepOldVersions?: boolean;
 }
 
-export class FfmpegLayer extends pulumi.ComponentResource {
+/** The component's type token, and the one it was deployed under before its rename. */
+export const FFPROBE_LAYER_TYPE = "media-pipeline:lambda:FfprobeLayer";
+export const FORMER_FFPROBE_LAYER_TYPE = "media-pipeline:lambda:FfmpegLayer";
+
+export class FfprobeLayer extends pulumi.ComponentResource {
   public readonly layer: aws.lambda.LayerVersion;
   /** Versioned layer ARN, for a function's `layers`. */
   public readonly arn: pulumi.Output<string>;
@@ -45,11 +55,19 @@ export class FfmpegLayer extends pulumi.ComponentResource {
   /** Local path of the uploaded zip. */
   public readonly zipPath: string;
 
-  constructor(name: string, args: FfmpegLayerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("media-pipeline:lambda:FfmpegLayer", name, {}, opts);
+  constructor(name: string, args: FfprobeLayerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(
+      FFPROBE_LAYER_TYPE,
+      name,
+      {},
+      {
+        ...opts,
+        aliases: [...(opts?.aliases ?? []), { type: FORMER_FFPROBE_LAYER_TYPE }],
+      },
+    );
     const { architecture } = args;
     const pin = FFPROBE_PIN.binaries[architecture];
-    if (!pin) throw new Error(`FfmpegLayer ${name}: unsupported architecture ${architecture} (x86_64 or arm64)`);
+    if (!pin) throw new Error(`FfprobeLayer ${name}: unsupported architecture ${architecture} (x86_64 or arm64)`);
     this.architecture = architecture;
     this.binarySha256 = pin.sha256;
     this.zipPath = args.zipPath ?? buildFfprobeLayerZip({ architecture }).zipPath;
