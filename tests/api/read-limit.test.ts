@@ -6,18 +6,7 @@
  */
 import { expect } from "chai";
 import { MAX_FILTERED_READ, shardReadLimit } from "../../handlers/api/read-limit";
-
-/** A small seeded generator (mulberry32): the same pages every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../../lab/soak/fault-proxy";
 
 /**
  * Share of pages whose merge must query some shard again: a shard read to its first-round
@@ -25,7 +14,7 @@ function random(seed: number): () => number {
  * that belong on the page.
  */
 function secondRoundShare(shards: number, limit: number, matchShare: number, pages = 4000): number {
-  const rand = random(shards * 1000 + Math.round(matchShare * 100));
+  const rand = seededRandom(shards * 1000 + Math.round(matchShare * 100));
   const read = shardReadLimit({ remaining: limit, active: shards, filtered: matchShare < 1, round: 0 });
   let second = 0;
   for (let page = 0; page < pages; page++) {
