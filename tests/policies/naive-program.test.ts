@@ -50,7 +50,7 @@ describe("policies: `npm run plan` verdicts", function () {
     expect(byPolicy("ffmpeg-layer-pinned").map((v) => v.message)).to.include(
       "function probe (aws:lambda/function:Function) uses layer arn:aws:lambda:us-east-1:145266761615:layer:ffmpeg:4, " +
         "which is neither built by this stack nor in allowedLayerArns; public third-party layers are not allowed (use the " +
-        "project's FfmpegLayer, or allowlist the ARN in the ffmpeg-layer-pinned policy config).",
+        "project's FfprobeLayer, or allowlist the ARN in the ffmpeg-layer-pinned policy config).",
     );
     expect(byPolicy("api-authorized").map((v) => [v.resource, v.level])).to.deep.equal([
       [urn("aws:apigatewayv2/route:Route", "probe"), "mandatory"],

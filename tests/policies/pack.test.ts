@@ -79,7 +79,11 @@ describe("policies: the pack", () => {
       if (loaded.has(file)) return;
       loaded.add(file);
       const text = fs.readFileSync(file, "utf8");
-      for (const [, spec = ""] of text.matchAll(/\bfrom\s+"([^"]+)"/g)) {
+      // `import type ... from` is erased when compiled: it loads nothing.
+      for (const [, typeOnly, spec = ""] of text.matchAll(
+        /^(?:import|export)\s+(type\s+)?[^;]*?\bfrom\s+"([^"]+)"/gm,
+      )) {
+        if (typeOnly) continue;
         if (spec.startsWith(".")) {
           const target = path.resolve(path.dirname(file), spec);
           if (fs.existsSync(`${target}.ts`)) visit(`${target}.ts`);
