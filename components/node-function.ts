@@ -20,11 +20,11 @@ import { ENV, METRICS_NAMESPACE } from "../lib/runtime-env";
 import { type PolicyStatement, policyDocument, serviceTrustPolicy } from "./iam";
 import { KILL_SWITCH_OWNED } from "./refs";
 
-/** The runtime of every function of the stack (the bundles target it: lambda-code.ts). */
+/** The runtime of every function of the stack (the bundles target it: build/bundles.ts). */
 export const NODE_RUNTIME = aws.lambda.Runtime.NodeJS22dX;
 
 export interface NodeFunctionArgs {
-  /** The deployment package (an esbuild bundle with `index.handler`, bundleArchive in lambda-code.ts). */
+  /** The deployment package (an esbuild bundle with `index.handler`, bundleArchive in build/lambda-code.ts). */
   code: pulumi.asset.Archive;
   /** CPU architecture; a function using a layer runs on the layer's. */
   architecture: LambdaArchitecture;
