@@ -41,9 +41,8 @@ export const DEFAULT_BUDGET_NOTIFICATIONS: readonly BudgetNotificationSpec[] = [
   { thresholdPercent: 100, notificationType: "FORECASTED" },
 ];
 
-/** Whose costs the budget counts. */
-export type BudgetScope = "account" | "stack";
-export const BUDGET_SCOPES: readonly BudgetScope[] = ["account", "stack"];
+/** Whose costs the budget counts (defined with the stack config, lib/config-schema.ts). */
+export { BUDGET_SCOPES, type BudgetScope } from "../lib/config-schema";
 
 /**
  * The kill switch waits up to 30 s for the mapping to disable, then makes a few calls per
