@@ -114,13 +114,26 @@ export interface RunFfprobeOptions {
   memoryLimitMiB?: number;
   /** CPU time limit of the child, seconds. Default FFPROBE_CPU_LIMIT_SECONDS (lib/probe-limits.ts). */
   cpuLimitSeconds?: number;
+  /** How the input is read (excerpt-probe.ts); default: as ffprobe decides. */
+  read?: InputReading;
+}
+
+/** Input options of one run, for the two runs of excerpt-probe.ts. */
+export interface InputReading {
+  /**
+   * `-probesize`: packet bytes ffprobe reads to complete the streams' facts. At the minimum
+   * (32) it reads one packet, after the container's header.
+   */
+  probeSize?: number;
+  /** `-f`: the demuxer, for an input that cannot be recognised by probing (a raw excerpt). It must be on the whitelist. */
+  format?: string;
 }
 
 /**
  * The arguments for one probe: JSON, format and streams, errors only on stderr, and the
  * sandbox's protocol and format restrictions (ffprobe-sandbox.ts) before the input.
  */
-export function ffprobeArgs(input: string): string[] {
+export function ffprobeArgs(input: string, read: InputReading = {}): string[] {
   // Over the range proxy: fail a stalled read after 10 s, and continue after each bounded
   // response (see range-proxy.ts) with a new request from where the last one ended.
   const network = input.startsWith("http://") ? ["-rw_timeout", "10000000", "-reconnect", "1"] : [];
@@ -136,6 +149,8 @@ export function ffprobeArgs(input: string): string[] {
     "-show_streams",
     "-show_chapters",
     ...sandboxArgs(input),
+    ...(read.probeSize === undefined ? [] : ["-probesize", String(read.probeSize)]),
+    ...(read.format === undefined ? [] : ["-f", read.format]),
     input,
   ];
 }
@@ -149,7 +164,7 @@ export async function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun
   const gconvDir = await gconvFolder();
   const command = limitedCommand(
     options.ffprobePath,
-    ffprobeArgs(options.input),
+    ffprobeArgs(options.input, options.read),
     options.memoryLimitMiB ?? FFPROBE_MEMORY_LIMIT_MIB,
     options.cpuLimitSeconds ?? FFPROBE_CPU_LIMIT_SECONDS,
   );

@@ -1,7 +1,8 @@
 /**
  * Probe an S3 object in place: ffprobe reads it through the loopback range proxy.
  */
-import { type FfprobeRun, runFfprobe } from "./ffprobe";
+import { excerptCandidate, probeWithExcerpt, type Reading } from "./excerpt-probe";
+import { type FfprobeRun, type RunFfprobeOptions, runFfprobe } from "./ffprobe";
 import { type ByteSource, type RangeProxyStats, startRangeProxy } from "./range-proxy";
 import { type S3ObjectRef, s3Source } from "./s3-source";
 
@@ -18,6 +19,8 @@ export interface ProbeInPlaceResult extends FfprobeRun {
   probeMs: number;
   contentType?: string;
   proxy: RangeProxyStats;
+  /** How ffprobe read the object (excerpt-probe.ts). */
+  reading: Reading;
 }
 
 /** Probes an S3 object through the loopback proxy. */
@@ -25,29 +28,50 @@ export function probeInPlace(options: ProbeInPlaceOptions): Promise<ProbeInPlace
   return probeSource(s3Source(options), options);
 }
 
+export interface ProbeSourceOptions {
+  ffprobePath: string;
+  /** For the whole probe: both runs of an excerpt probe, and a run after it. */
+  timeoutMs: number;
+  maxOutputBytes?: number;
+  memoryLimitMiB?: number;
+  /**
+   * Smallest first video sample that is read as an excerpt instead of whole (excerpt-probe.ts);
+   * false never does. Default EXCERPT_MIN_SAMPLE_BYTES.
+   */
+  excerptMinSampleBytes?: number | false;
+}
+
 /** Probes any byte source through the loopback proxy (local files use this in the probe CLI). */
-export async function probeSource(
-  source: ByteSource,
-  options: { ffprobePath: string; timeoutMs: number; maxOutputBytes?: number; memoryLimitMiB?: number },
-): Promise<ProbeInPlaceResult> {
+export async function probeSource(source: ByteSource, options: ProbeSourceOptions): Promise<ProbeInPlaceResult> {
   // Once S3 failed, the object changed or the input asked for anything but the object, the
   // probe's result is decided: stop ffprobe there.
   const stop = new AbortController();
   const proxy = await startRangeProxy({ source, onUpstreamError: () => stop.abort(), onRefused: () => stop.abort() });
-  try {
-    const run = await runFfprobe({
+  const started = performance.now();
+  const runOnce = (input: string, read?: RunFfprobeOptions["read"]) =>
+    runFfprobe({
       ffprobePath: options.ffprobePath,
-      input: proxy.url,
-      timeoutMs: options.timeoutMs,
+      input,
+      // The deadline is the whole probe's: a later run gets what is left of it.
+      timeoutMs: Math.max(1, Math.round(options.timeoutMs - (performance.now() - started))),
       maxOutputBytes: options.maxOutputBytes,
       memoryLimitMiB: options.memoryLimitMiB,
       signal: stop.signal,
+      read,
     });
+  try {
+    const sample =
+      options.excerptMinSampleBytes === false
+        ? undefined
+        : await excerptCandidate(proxy, source.size, options.excerptMinSampleBytes);
+    const excerpt = sample && !stop.signal.aborted ? await probeWithExcerpt(proxy, sample, runOnce) : undefined;
+    const run = excerpt?.run ?? (await runOnce(proxy.url));
     return {
       ...withoutProxyUrl(run, proxy.url),
+      reading: excerpt?.reading ?? "whole",
       bytesRead: proxy.stats.bytesRead,
       requests: proxy.stats.s3Requests,
-      probeMs: run.ms,
+      probeMs: Math.round(performance.now() - started),
       contentType: proxy.stats.contentType,
       proxy: { ...proxy.stats, slowestReadMs: proxy.slowestReadMs() },
     };

@@ -120,6 +120,12 @@ export interface RangeProxy {
   stats: RangeProxyStats;
   /** stats.slowestReadMs, counting the reads still waiting for S3 until now. */
   slowestReadMs(): number;
+  /**
+   * Bytes [start, end] (inclusive) for the extractor itself (excerpt-probe.ts reads the movie
+   * header): from what this probe already fetched, the rest fetched, counted and kept, so that
+   * ffprobe reading the same bytes afterwards costs no second S3 read.
+   */
+  readBytes(start: number, end: number): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -284,6 +290,31 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
   });
   server.keepAliveTimeout = 1000;
 
+  async function readBytes(start: number, end: number): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let pos = start;
+    const last = Math.min(end, options.source.size - 1);
+    while (pos <= last) {
+      for (const chunk of cache.take(pos, last)) {
+        stats.bytesFromCache += chunk.length;
+        parts.push(chunk);
+        pos += chunk.length;
+      }
+      if (pos > last) break;
+      const until = Math.min(last, (cache.nextHeldAfter(pos) ?? Number.POSITIVE_INFINITY) - 1);
+      const body = await fetchWindow(pos, until, new AbortController().signal);
+      const from = pos;
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        stats.bytesRead += chunk.length;
+        cache.add(pos, chunk);
+        parts.push(chunk);
+        pos += chunk.length;
+      }
+      if (pos === from) throw new Error(`the source returned no bytes at ${from}`);
+    }
+    return Buffer.concat(parts);
+  }
+
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -295,6 +326,7 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
       for (const asked of waiting.values()) slowest = Math.max(slowest, Math.round(now - asked));
       return slowest;
     },
+    readBytes,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
