@@ -51,4 +51,13 @@ describe("soak drain (lab/soak/drain.ts)", function () {
     expect(drained).to.equal(false);
     expect(Date.now() - started).to.be.below(5_000);
   });
+
+  it("starts its no-progress clock when it starts watching: kills that outlast the limit do not fail a draining lab", async () => {
+    // Seed 505 at load 8: the writers finished at 60 s, the third kill came at 880 s, and the
+    // drain, measured from 60 s, gave up at once with 1,262 messages left and shrinking.
+    const { run, calls } = fakeRun((call) => Math.max(0, 4 - call), { drainTimeoutMs: 1_000, drainCeilingMs: 60_000 });
+    const { drained } = await drainQueue(run, Date.now() - 5_000);
+    expect(drained).to.equal(true);
+    expect(calls()).to.be.above(1);
+  });
 });
