@@ -81,7 +81,7 @@ function restPath(
   return parent === undefined ? undefined : `${parent === "/" ? "" : parent}/${part}`;
 }
 
-/** Parses an OpenAPI body: JSON, or YAML when js-yaml is installed. */
+/** Parses an OpenAPI body: JSON, or YAML (js-yaml, the pack's dependency, loaded only for a body that is not JSON). */
 function parseBody(text: string): unknown {
   try {
     return JSON.parse(text);

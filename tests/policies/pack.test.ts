@@ -92,6 +92,11 @@ describe("policies: the pack", () => {
           packages.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : (spec.split("/")[0] ?? spec));
         }
       }
+      // A lazy require() loads a package too (policies/api.ts loads js-yaml for YAML bodies).
+      for (const [, spec = ""] of text.matchAll(/\brequire\("([^".][^"]*)"\)/g)) {
+        if (!spec.startsWith("node:"))
+          packages.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : (spec.split("/")[0] ?? spec));
+      }
     };
     visit(path.join(PACK_DIR, "index.ts"));
     const rooms = new Set([...loaded].map((f) => path.relative(root, f).split(path.sep)[0]));
