@@ -35,7 +35,7 @@ import { labAuthPaths, labCursorSecret } from "./auth/secrets";
 import { LAB_CREDENTIALS, LAB_REGION, makeLabDynamoClient, makeLabS3Client } from "./clients";
 import { createDashboardHandler } from "./dashboard";
 import { ensureMetadataTable, ensureStatsTable, startLabDynamo, sweepExpiredItems } from "./dynamodb";
-import { startExtractorThread } from "./extractor-thread";
+import { environmentPool, perEnvironmentHandler } from "./environments";
 import { discardSink, fileSink, LabLogger, LabMetrics, type LogSink, prettySink, teeSink } from "./log";
 import { FOR_THIS_RUN, LabPipelineControl } from "./pipeline-control";
 import { applyCors, ensureBucket } from "./provision";
@@ -476,36 +476,25 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     await queue.send(s3TestEventBody(LAB_NAMES.ingestBucket));
 
     const ffprobePath = await ffprobe;
-    const probeTimeoutMs = options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
-    // Single changes outside the queue (lab.extractor: backfill, tests) run here.
-    const extractor = createExtractor({
-      s3: extractorS3,
-      dynamodb: extractorDynamo,
-      tableName: LAB_NAMES.table,
-      metadataBucket: LAB_NAMES.metadataBucket,
-      ffprobePath,
-      probeTimeoutMs,
-      logger: new LabLogger({ serviceName: "extractor" }, sink),
-      metrics: new LabMetrics({ namespace: METRICS_NAMESPACE, serviceName: "extractor" }, sink),
-    });
-    // The queue's batches run in a thread of their own, one extractor per concurrent batch as
-    // Lambda runs each in an execution environment of its own (lab/extractor-thread.ts,
-    // lab/environments.ts), so the stand-ins and the extractor use a core each.
-    const extractorThread = await startExtractorThread(
-      {
-        s3Endpoint: extractorAt.s3,
-        dynamodbEndpoint: extractorAt.dynamodb,
+    // One extractor per concurrent batch, as Lambda runs each in an execution environment of its
+    // own (lab/environments.ts): each has the probe slots of one function instance.
+    const environments = environmentPool(() =>
+      createExtractor({
+        s3: extractorS3,
+        dynamodb: extractorDynamo,
         tableName: LAB_NAMES.table,
         metadataBucket: LAB_NAMES.metadataBucket,
         ffprobePath,
-        probeTimeoutMs,
-      },
-      sink,
+        probeTimeoutMs: options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
+        logger: new LabLogger({ serviceName: "extractor" }, sink),
+        metrics: new LabMetrics({ namespace: METRICS_NAMESPACE, serviceName: "extractor" }, sink),
+      }),
     );
-    cleanups.push(() => extractorThread.close());
+    // The first environment also serves single changes (lab.extractor: backfill, tests).
+    const extractor = await environments.run(async (first) => first);
     const worker = new QueueWorker({
       queue,
-      handler: (event) => extractorThread.handleBatch(event),
+      handler: perEnvironmentHandler(environments),
       batchSize: settings.batchSize,
       concurrency: settings.concurrency,
       pollWaitMs: settings.pollWaitMs,
