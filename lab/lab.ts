@@ -35,6 +35,7 @@ import { labAuthPaths, labCursorSecret } from "./auth/secrets";
 import { LAB_CREDENTIALS, LAB_REGION, makeLabDynamoClient, makeLabS3Client } from "./clients";
 import { createDashboardHandler } from "./dashboard";
 import { ensureMetadataTable, ensureStatsTable, startLabDynamo, sweepExpiredItems } from "./dynamodb";
+import { environmentPool, perEnvironmentHandler } from "./environments";
 import { discardSink, fileSink, LabLogger, LabMetrics, type LogSink, prettySink, teeSink } from "./log";
 import { FOR_THIS_RUN, LabPipelineControl } from "./pipeline-control";
 import { applyCors, ensureBucket } from "./provision";
@@ -474,19 +475,26 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     // As S3 does when a notification configuration is put: consumers must ignore it.
     await queue.send(s3TestEventBody(LAB_NAMES.ingestBucket));
 
-    const extractor = createExtractor({
-      s3: extractorS3,
-      dynamodb: extractorDynamo,
-      tableName: LAB_NAMES.table,
-      metadataBucket: LAB_NAMES.metadataBucket,
-      ffprobePath: await ffprobe,
-      probeTimeoutMs: options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
-      logger: new LabLogger({ serviceName: "extractor" }, sink),
-      metrics: new LabMetrics({ namespace: METRICS_NAMESPACE, serviceName: "extractor" }, sink),
-    });
+    const ffprobePath = await ffprobe;
+    // One extractor per concurrent batch, as Lambda runs each in an execution environment of its
+    // own (lab/environments.ts): each has the probe slots of one function instance.
+    const environments = environmentPool(() =>
+      createExtractor({
+        s3: extractorS3,
+        dynamodb: extractorDynamo,
+        tableName: LAB_NAMES.table,
+        metadataBucket: LAB_NAMES.metadataBucket,
+        ffprobePath,
+        probeTimeoutMs: options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
+        logger: new LabLogger({ serviceName: "extractor" }, sink),
+        metrics: new LabMetrics({ namespace: METRICS_NAMESPACE, serviceName: "extractor" }, sink),
+      }),
+    );
+    // The first environment also serves single changes (lab.extractor: backfill, tests).
+    const extractor = await environments.run(async (first) => first);
     const worker = new QueueWorker({
       queue,
-      handler: (event) => extractor.handleBatch(event),
+      handler: perEnvironmentHandler(environments),
       batchSize: settings.batchSize,
       concurrency: settings.concurrency,
       pollWaitMs: settings.pollWaitMs,
