@@ -50,7 +50,7 @@ export const MAX_READY_RATIO: Partial<Record<BundleName, number>> = { extractor:
 export const MAX_IDENTITY_CHECK_MS = 20;
 
 /** The functions the issue measures (the stats aggregator, added later, has no reference yet). */
-const FUNCTIONS = ["extractor", "api", "kill-switch", "backfill"] as const satisfies readonly BundleName[];
+export const FUNCTIONS = ["extractor", "api", "kill-switch", "backfill"] as const satisfies readonly BundleName[];
 type MeasuredFunction = (typeof FUNCTIONS)[number];
 
 /**
@@ -78,7 +78,7 @@ async function request(e) {
 `;
 /** Keeps the named imports in the bundle (tree-shaking would drop what is never used). */
 const keep = (names: string[]) => `export const sdkUsed = [${names.join(", ")}];\n`;
-const REFERENCES: Record<MeasuredFunction, { packages: string[]; source: string }> = {
+export const REFERENCES: Record<MeasuredFunction, { packages: string[]; source: string }> = {
   extractor: {
     packages: ["@aws-sdk/client-dynamodb", "@aws-sdk/client-s3", "@aws-sdk/lib-dynamodb"],
     source: `${DATA_CLIENTS}${keep(["ConditionalCheckFailedException", "GetObjectCommand", "PutObjectCommand", "BatchGetCommand", "PutCommand"])}export const handler = request;\n`,
@@ -88,29 +88,39 @@ const REFERENCES: Record<MeasuredFunction, { packages: string[]; source: string 
     source: `${DATA_CLIENTS}${keep(["ConditionalCheckFailedException", "GetObjectCommand", "PutObjectCommand", "BatchGetCommand", "PutCommand"])}export const handler = request;\n`,
   },
   api: {
+    // The API also holds a Lambda client (GET /health reads the extractor's mapping state) and an
+    // SSM client (the cursor secret, read once per container); GET /files sends neither request.
     packages: [
       "@aws-sdk/client-dynamodb",
+      "@aws-sdk/client-lambda",
       "@aws-sdk/client-s3",
+      "@aws-sdk/client-ssm",
       "@aws-sdk/lib-dynamodb",
       "@aws-sdk/s3-request-presigner",
     ],
-    source: `${DATA_CLIENTS}${keep(["PutObjectCommand", "QueryCommand"])}
+    source: `${DATA_CLIENTS}${keep(["PutObjectCommand", "QueryCommand", "GetEventSourceMappingCommand", "GetParameterCommand", "SSMClient"])}
+import { GetEventSourceMappingCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+let lambda;
 export async function handler(e) {
   await request(e);
   const c = await ready();
+  lambda ??= new LambdaClient({});
   return { url: await getSignedUrl(c.s3, new GetObjectCommand({ Bucket: e.bucket, Key: e.key }), { expiresIn: 60 }) };
 }
 `,
   },
   "kill-switch": {
-    packages: ["@aws-sdk/client-lambda"],
+    // The budget re-check (handlers/kill-switch/budget-check.ts) reads the budget with DescribeBudget.
+    packages: ["@aws-sdk/client-budgets", "@aws-sdk/client-lambda"],
     source: `
+import { BudgetsClient, DescribeBudgetCommand } from "@aws-sdk/client-budgets";
 import {
   DeleteFunctionConcurrencyCommand, GetEventSourceMappingCommand, GetFunctionCommand, LambdaClient,
   PutFunctionConcurrencyCommand, TagResourceCommand, UntagResourceCommand, UpdateEventSourceMappingCommand,
 } from "@aws-sdk/client-lambda";
-${keep(["DeleteFunctionConcurrencyCommand", "GetEventSourceMappingCommand", "GetFunctionCommand", "PutFunctionConcurrencyCommand", "TagResourceCommand", "UntagResourceCommand", "UpdateEventSourceMappingCommand"])}
+${keep(["BudgetsClient", "DescribeBudgetCommand", "DeleteFunctionConcurrencyCommand", "GetEventSourceMappingCommand", "GetFunctionCommand", "PutFunctionConcurrencyCommand", "TagResourceCommand", "UntagResourceCommand", "UpdateEventSourceMappingCommand"])}
 let lambda;
 export async function ready() { lambda ??= new LambdaClient({}); return lambda; }
 export async function handler() { await ready(); return { ok: true }; }
@@ -163,7 +173,7 @@ const NOTE =
   "references: the same esbuild options, only the SDK clients the function uses, one request per client on first invocation";
 
 /** @aws-sdk packages in a bundle, from its metafile inputs. */
-function sdkPackagesOf(metafile: esbuild.Metafile): string[] {
+export function sdkPackagesOf(metafile: esbuild.Metafile): string[] {
   const found = new Set<string>();
   for (const input of Object.keys(metafile.inputs)) {
     const m = /node_modules\/(@aws-sdk\/(?:client-[^/]+|lib-[^/]+|s3-request-presigner))\//.exec(input);

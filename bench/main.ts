@@ -75,7 +75,7 @@ Probe in place vs download-then-probe on a 1 GB MP4, bundle size and load time, 
 the lab; a readable report, then the acceptance checks. Inputs are cached under .cache/bench/.
 
   --json               ONE JSON object on stdout (npm run -s bench -- --json); progress on stderr
-  --only a,b           only these sections (probe, bundle, api)
+  --only a,b           only these sections (probe, layouts, coldstart, api)
   --inplace-runs N     runs of the in-place probe (default 3)
   --download-runs N    runs of download-then-probe (default 2)
   --layout-runs N      runs of each 1 GiB layout probe (default 2)
