@@ -5,7 +5,12 @@
  */
 import { expect } from "chai";
 import { annexBExcerpt, SLICE_HEAD_BYTES } from "../../handlers/extractor/annexb-excerpt";
-import { findFirstVideoSample, firstVideoSampleOf } from "../../handlers/extractor/mp4-first-sample";
+import {
+  findFirstVideoSample,
+  firstVideoSampleOf,
+  MAX_BOXES_SCANNED,
+  MAX_MOOV_BYTES,
+} from "../../handlers/extractor/mp4-first-sample";
 
 function box(type: string, ...payload: Buffer[]): Buffer {
   const body = Buffer.concat(payload);
@@ -116,6 +121,40 @@ describe("excerpt parsing: the first video sample from the movie header", () => 
     const lying = Buffer.concat([box("ftyp", Buffer.from("isom")), box("moov", trak())]);
     lying.writeUInt32BE(0x7fffffff, 12); // the moov's size
     expect(await findFirstVideoSample(counting(lying), lying.length)).to.equal(undefined);
+  });
+});
+
+describe("excerpt parsing: a movie header of many tiny boxes (security)", () => {
+  /** `count` empty 8-byte `free` boxes. */
+  const tinyBoxes = (count: number) => {
+    const buf = Buffer.alloc(count * 8);
+    for (let pos = 0; pos < buf.length; pos += 8) {
+      buf.writeUInt32BE(8, pos);
+      buf.write("free", pos + 4, "latin1");
+    }
+    return buf;
+  };
+
+  it("gives up after MAX_BOXES_SCANNED box headers: a 16 MiB moov can hold two million, each looked at again per lookup", () => {
+    // Before the bound, a MAX_MOOV_BYTES moov whose video stbl held 2 million 8-byte boxes took
+    // 17 s of the Lambda's event loop and 660 MB (each child lookup listed them all again).
+    const crowded = box("moov", tinyBoxes(MAX_BOXES_SCANNED + 1), trak(), trak({ handler: "soun", chunkOffset: 48 }));
+    expect(crowded.length).to.be.below(MAX_MOOV_BYTES);
+    expect(firstVideoSampleOf(crowded)).to.equal(undefined);
+    const stbl = trak().indexOf("stbl") - 4;
+    const crowdedStbl = trak();
+    const withJunk = Buffer.concat([
+      crowdedStbl.subarray(0, stbl + 8),
+      tinyBoxes(MAX_BOXES_SCANNED),
+      crowdedStbl.subarray(stbl + 8),
+    ]);
+    for (const at of [0, 8, 16, stbl]) withJunk.writeUInt32BE(withJunk.readUInt32BE(at) + MAX_BOXES_SCANNED * 8, at);
+    expect(firstVideoSampleOf(box("moov", withJunk)), "junk inside the video track's stbl").to.equal(undefined);
+  });
+
+  it("still reads a movie header of hundreds of tracks", () => {
+    const many = box("moov", trak(), ...Array.from({ length: 300 }, () => trak({ handler: "soun", chunkOffset: 48 })));
+    expect(firstVideoSampleOf(many)?.afterOtherSamples).to.equal(true);
   });
 });
 
