@@ -131,13 +131,23 @@ async function readExcerpt(
 export function withExcerptFacts(
   first: FfprobeOutput,
   excerpt: FfprobeOutput | undefined,
-  codec: FirstVideoSample["codec"],
+  sample: Pick<FirstVideoSample, "codec" | "track">,
 ): FfprobeOutput | undefined {
+  const { codec, track } = sample;
   const streams = first.streams ?? [];
-  // The excerpt describes the first video track, the first video stream of its codec.
-  const target = streams.findIndex((s) => s.codec_type === "video" && s.codec_name === codec);
+  // The excerpt describes one track: the stream at its position with its track_ID, and no other.
+  // (ffprobe also reads a track whose handler is not "vide" as video when its entry is avc1,
+  // so the first video stream of the codec can be another track's.)
+  const target = track.index;
+  const stream = streams[target] as (FfprobeStream & { id?: string }) | undefined;
+  const id = track.id === undefined ? undefined : `0x${track.id.toString(16)}`;
+  const sameId = streams.filter((s) => (s as { id?: string }).id === id);
+  if (!stream || id === undefined || stream.id !== id || sameId.length !== 1 || stream.index !== target) {
+    return undefined;
+  }
+  if (stream.codec_type !== "video" || stream.codec_name !== codec) return undefined;
   const facts = excerpt?.streams?.[0];
-  if (target < 0 || !facts || facts.codec_name !== codec) return undefined;
+  if (!facts || facts.codec_name !== codec) return undefined;
   const merged: Record<string, unknown> = { ...streams[target] };
   const known: Record<string, unknown> = { ...facts };
   // The whole read reports the size the decoder found in the frame's parameter sets, not the
@@ -185,7 +195,7 @@ export async function probeWithExcerpt(
   // The deadline passed: a run after this one would get no time (the caller sums the runs' time).
   if (second.timedOut) return { run: second, reading: "excerpt" };
   // The excerpt's slice is cut short: ffprobe's decoder says so, and exits 0 with the facts.
-  const output = first.output && withExcerptFacts(first.output, second.output, sample.codec);
+  const output = first.output && withExcerptFacts(first.output, second.output, sample);
   if (!output) return undefined;
   const combined: FfprobeRun = {
     ...first,

@@ -36,6 +36,12 @@ export interface FirstVideoSample {
    * `-probesize 32` it reads that packet, not the video frame.
    */
   afterOtherSamples: boolean;
+  /**
+   * Its track: the position among the `moov`'s tracks (ffprobe's stream index) and the `tkhd`
+   * track_ID (ffprobe's stream `id`, in hex), when the track has one. The excerpt's facts go
+   * to the stream with both, never to another video stream of the same codec.
+   */
+  track: { index: number; id?: number };
 }
 
 /** Top-level boxes looked at before giving up (a moov-at-end file has 3 or 4: ftyp, free, mdat, moov). */
@@ -140,7 +146,7 @@ function firstVideoSampleWithin(moov: Buffer, scan: Scan): FirstVideoSample | un
   const traks = childBoxes(moov, moovBox?.start ?? 0, moovBox?.end ?? 0, scan).filter((b) => b.type === "trak");
   let video: Omit<FirstVideoSample, "afterOtherSamples"> | undefined;
   let firstOther = Number.POSITIVE_INFINITY;
-  for (const trak of traks) {
+  for (const [index, trak] of traks.entries()) {
     const mdia = child(moov, trak, "mdia", scan);
     const hdlr = child(moov, mdia, "hdlr", scan);
     const stbl = child(moov, child(moov, mdia, "minf", scan), "stbl", scan);
@@ -151,13 +157,21 @@ function firstVideoSampleWithin(moov: Buffer, scan: Scan): FirstVideoSample | un
       moov.toString("latin1", hdlr.start + 8, hdlr.start + 12) === "vide";
     // The first video track decides: ffprobe's first video stream is the one the document leads with.
     if (isVideo && video === undefined) {
-      video = sampleOfTrack(moov, stbl, scan);
-      if (!video) return undefined;
+      const sample = sampleOfTrack(moov, stbl, scan);
+      if (!sample) return undefined;
+      video = { ...sample, track: { index, id: trackId(moov, child(moov, trak, "tkhd", scan)) } };
     } else {
       firstOther = Math.min(firstOther, firstChunkOffset(moov, stbl, scan) ?? Number.POSITIVE_INFINITY);
     }
   }
   return video && { ...video, afterOtherSamples: firstOther < video.offset };
+}
+
+/** tkhd: version (1), flags (3), creation and modification times (4 or 8 each), track_ID (4). */
+function trackId(buf: Buffer, tkhd: Box | undefined): number | undefined {
+  if (!tkhd) return undefined;
+  const at = tkhd.start + (buf[tkhd.start] === 1 ? 20 : 12);
+  return at + 4 <= tkhd.end ? buf.readUInt32BE(at) : undefined;
 }
 
 /** The file offset of a track's first chunk, when it has one. */
@@ -174,7 +188,7 @@ function sampleOfTrack(
   buf: Buffer,
   stbl: Box | undefined,
   scan: Scan,
-): Omit<FirstVideoSample, "afterOtherSamples"> | undefined {
+): Omit<FirstVideoSample, "afterOtherSamples" | "track"> | undefined {
   const stsd = child(buf, stbl, "stsd", scan);
   const stsc = child(buf, stbl, "stsc", scan);
   const stsz = child(buf, stbl, "stsz", scan);

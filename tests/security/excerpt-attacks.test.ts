@@ -106,6 +106,27 @@ describe("excerpt probe attacks (security)", function () {
     expect(documentStreams(excerpt)).to.deep.equal(documentStreams(whole));
   });
 
+  it("a second H.264 track that ffprobe reads as video first (handler 'xxxx', avc1 entry): the excerpt's facts stay with their own track", async () => {
+    // Track 1: 4:2:0 Constrained Baseline, starting at 3 s; track 2: the only "vide" handler,
+    // 4:4:4 High, at 0 s. Track 1's first chunk offset points before track 2's sample, so
+    // the excerpt path runs; ffprobe's first run reads track 2's frame (lowest time) only.
+    const made = path.join(dir, "two-video.mp4");
+    await runFfmpeg([
+      ...[...QUIET, "-itsoffset", "3", "-f", "lavfi", "-i", "testsrc2=s=192x108:r=30:d=1"],
+      ...["-f", "lavfi", "-i", "testsrc2=s=192x108:r=30:d=4", "-map", "0:v", "-map", "1:v", "-vsync", "passthrough"],
+      ...[...X264, "-pix_fmt:v:0", "yuv420p", "-pix_fmt:v:1", "yuv444p", "-f", "mp4", made],
+    ]);
+    const data = await fs.readFile(made);
+    const trak1 = data.indexOf("trak", data.lastIndexOf("moov"));
+    data.write("xxxx", data.indexOf("hdlr", trak1) + 12, "latin1");
+    data.writeUInt32BE(32, data.indexOf("stco", trak1) + 12);
+    const file = path.join(dir, "two-video-x.mp4");
+    await fs.writeFile(file, data);
+    const [excerpt, whole] = [await probe(file, 0), await probe(file, false)];
+    expect(whole.output?.streams?.[0]).to.include({ pix_fmt: "yuv420p", profile: "Constrained Baseline" });
+    expect(documentStreams(excerpt)).to.deep.equal(documentStreams(whole));
+  });
+
   it("S3 never answering the movie-header read: the probe ends at its deadline, timed out, with the stall recorded", async () => {
     // The header read (range proxy readBytes) runs before any ffprobe, so no ffprobe timer covers it.
     const source = stallingFrom(await fileSource(base), 16 * 1024);

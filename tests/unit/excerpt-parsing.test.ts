@@ -75,6 +75,19 @@ describe("excerpt parsing: the first video sample from the movie header", () => 
     expect(firstVideoSampleOf(box("moov", trak({ entry: "hvc1" }))), "no hvcC record").to.equal(undefined);
   });
 
+  it("names the video track by position and tkhd track_ID (version 0 and 1), ffprobe's stream index and id", () => {
+    const withTkhd = (version: number, id: number) => {
+      const times = Buffer.alloc(version === 1 ? 16 : 8);
+      const tkhd = box("tkhd", Buffer.from([version, 0, 0, 3]), times, u32(id), Buffer.alloc(60));
+      const t = trak();
+      return box("trak", tkhd, t.subarray(8));
+    };
+    const moov = box("moov", trak({ handler: "soun", chunkOffset: 48 }), withTkhd(0, 7));
+    expect(firstVideoSampleOf(moov)?.track).to.deep.equal({ index: 1, id: 7 });
+    expect(firstVideoSampleOf(box("moov", withTkhd(1, 0x1234)))?.track).to.deep.equal({ index: 0, id: 0x1234 });
+    expect(firstVideoSampleOf(box("moov", trak()))?.track).to.deep.equal({ index: 0, id: undefined });
+  });
+
   it("says whether another track's sample comes first in the file", () => {
     const audioFirst = box("moov", trak(), trak({ handler: "soun", chunkOffset: 48 }));
     const videoFirst = box("moov", trak(), trak({ handler: "soun", chunkOffset: 900_000 }));
