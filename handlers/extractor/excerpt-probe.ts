@@ -73,6 +73,14 @@ function unknown(value: unknown): boolean {
 const PROFILED_CODECS = new Set(["h264", "hevc", "aac", "mpeg4", "mpeg2video", "prores", "vp9", "av1", "dnxhd", "dts"]);
 
 /**
+ * Audio codecs whose facts after the first run are the decoder's, as in the whole read: AAC's
+ * profile comes only from a decoded packet, and MP3's frame size makes ffprobe decode one. Any
+ * other codec can keep the container's word: AC-3's `dac3` said mono over stereo frames, and the
+ * first run reported mono where the whole read reports stereo (tests/security/excerpt-attacks).
+ */
+const HEADER_READ_AUDIO = new Set(["aac", "mp3"]);
+
+/**
  * Whether a stream of the first run lacks a fact its document reports (document.ts
  * summarizeStream): then the file is probed as before.
  */
@@ -80,7 +88,13 @@ export function lacksFacts(stream: FfprobeStream): boolean {
   if (PROFILED_CODECS.has(stream.codec_name ?? "") && unknown(stream.profile)) return true;
   if (stream.codec_type === "video") return unknown(stream.pix_fmt) || !(Number(stream.width) > 0);
   if (stream.codec_type === "audio") {
-    return !(Number(stream.sample_rate) > 0) || !(Number(stream.channels) > 0) || !stream.channel_layout;
+    if (!HEADER_READ_AUDIO.has(stream.codec_name ?? "")) return true;
+    return (
+      !(Number(stream.sample_rate) > 0) ||
+      !(Number(stream.channels) > 0) ||
+      !stream.channel_layout ||
+      unknown(stream.channel_layout)
+    );
   }
   return false;
 }

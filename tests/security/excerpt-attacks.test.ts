@@ -127,6 +127,24 @@ describe("excerpt probe attacks (security)", function () {
     expect(documentStreams(excerpt)).to.deep.equal(documentStreams(whole));
   });
 
+  it("an AC-3 track whose dac3 says mono over stereo frames: the document gives stereo, as the whole read does", async () => {
+    const made = path.join(dir, "ac3.mp4");
+    const video = ["-f", "lavfi", "-i", "testsrc2=s=192x108:r=30:d=1"];
+    await runFfmpeg([...QUIET, ...video, ...AUDIO, ...X264, "-c:a", "ac3", "-ac", "2", "-f", "mp4", made]);
+    const data = await fs.readFile(made);
+    // dac3: fscod (2 bits), bsid (5), bsmod (3), acmod (3): acmod 2 (L R) becomes 1 (mono).
+    const at = data.indexOf("dac3", data.lastIndexOf("moov")) + 4;
+    const bits = (data[at] << 16) | (data[at + 1] << 8) | data[at + 2];
+    expect((bits >> 11) & 7, "acmod of the encoded stereo").to.equal(2);
+    const lying = (bits & ~(7 << 11)) | (1 << 11);
+    data.set([lying >> 16, (lying >> 8) & 255, lying & 255], at);
+    const file = path.join(dir, "ac3-mono-dac3.mp4");
+    await fs.writeFile(file, data);
+    const [excerpt, whole] = [await probe(file, 0), await probe(file, false)];
+    expect(whole.output?.streams?.[1]).to.include({ channels: 2 });
+    expect(documentStreams(excerpt)).to.deep.equal(documentStreams(whole));
+  });
+
   it("S3 never answering the movie-header read: the probe ends at its deadline, timed out, with the stall recorded", async () => {
     // The header read (range proxy readBytes) runs before any ffprobe, so no ffprobe timer covers it.
     const source = stallingFrom(await fileSource(base), 16 * 1024);
