@@ -207,7 +207,8 @@ export async function probeWithExcerpt(
     await excerptProxy.close();
   }
   // The deadline passed: a run after this one would get no time (the caller sums the runs' time).
-  if (second.timedOut) return { run: second, reading: "excerpt" };
+  // (Its partial output names the excerpt's proxy, which withoutProxyUrl does not know: dropped.)
+  if (second.timedOut) return { run: { ...second, output: undefined, stdout: undefined }, reading: "excerpt" };
   // The excerpt's slice is cut short: ffprobe's decoder says so, and exits 0 with the facts.
   const output = first.output && withExcerptFacts(first.output, second.output, sample);
   if (!output) return undefined;

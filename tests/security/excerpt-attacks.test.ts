@@ -173,6 +173,31 @@ describe("excerpt probe attacks (security)", function () {
     expect(run.exitCode === 0 && !run.timedOut && run.output?.format !== undefined).to.equal(false);
   });
 
+  it("a probe whose runs share the deadline is judged on all of them: the timed-out result carries every run's time", async () => {
+    // A stand-in ffprobe: the header run (-probesize) answers after a second with a video stream
+    // that lacks its facts; the excerpt run (-f h264) hangs until the deadline kills it.
+    const fake = path.join(dir, "ffprobe-slow-excerpt");
+    const lacking = JSON.stringify({
+      streams: [{ index: 0, id: "0x1", codec_type: "video", codec_name: "h264", width: 192, height: 108 }],
+      format: { filename: "x", format_name: "mov,mp4,m4a,3gp,3g2,mj2" },
+    });
+    await fs.writeFile(
+      fake,
+      `#!/bin/sh\ncase "$*" in *-probesize*) sleep 1; echo '${lacking}'; exit 0;; esac\nexec sleep 60\n`,
+      { mode: 0o755 },
+    );
+    const run = await probeSource(await fileSource(base), {
+      ffprobePath: fake,
+      timeoutMs: 3000,
+      excerptMinSampleBytes: 0,
+    });
+    expect(run.timedOut).to.equal(true);
+    expect(run.reading).to.equal("excerpt");
+    // Before, the last run alone was judged: one given what was left of the deadline (down to 1 ms).
+    expect(run.ms, "both runs' time").to.be.at.least(2900);
+    expect(run.stdout).to.equal(undefined);
+  });
+
   it("an excerpt run killed at the deadline is the probe's timed-out run, with the first run's time counted", async () => {
     const data = await fs.readFile(base);
     const sample = await findFirstVideoSample(async (s, e) => data.subarray(s, e + 1), data.length);
