@@ -158,13 +158,67 @@ function firstVideoSampleWithin(moov: Buffer, scan: Scan): FirstVideoSample | un
     // The first video track decides: ffprobe's first video stream is the one the document leads with.
     if (isVideo && video === undefined) {
       const sample = sampleOfTrack(moov, stbl, scan);
-      if (!sample) return undefined;
+      if (!sample || !editStartsAtFirstSample(moov, trak, stbl, scan)) return undefined;
       video = { ...sample, track: { index, id: trackId(moov, child(moov, trak, "tkhd", scan)) } };
     } else {
       firstOther = Math.min(firstOther, firstChunkOffset(moov, stbl, scan) ?? Number.POSITIVE_INFINITY);
     }
   }
   return video && { ...video, afterOtherSamples: firstOther < video.offset };
+}
+
+/**
+ * Whether ffprobe's first packet of the track is its first sample under the track's edit list.
+ * The mov demuxer starts a track at the key frame before the first edit's media_time, dropping
+ * the samples before it: a media_time at or past the second key frame skips the first sample,
+ * and a file whose parameter sets change there would be described by a frame ffprobe never
+ * reads (tests/security/excerpt-attacks.test.ts). B-frame files start a few frames in, before it.
+ */
+function editStartsAtFirstSample(buf: Buffer, trak: Box, stbl: Box | undefined, scan: Scan): boolean {
+  const elst = child(buf, child(buf, trak, "edts", scan), "elst", scan);
+  if (!elst) return true;
+  // elst: version/flags, entry_count, then (segment_duration, media_time, rate): 12 or 20 bytes.
+  const wide = buf[elst.start] === 1;
+  const entryBytes = wide ? 20 : 12;
+  if (elst.end - elst.start < 8) return false;
+  const count = buf.readUInt32BE(elst.start + 4);
+  let mediaTime: number | undefined;
+  for (let i = 0; i < count; i++) {
+    const at = elst.start + 8 + i * entryBytes;
+    if (at + entryBytes > elst.end) return false;
+    const time = wide ? Number(buf.readBigInt64BE(at + 8)) : buf.readInt32BE(at + 4);
+    if (time === -1) continue; // an empty edit: a delay, no samples
+    mediaTime = time;
+    break;
+  }
+  if (mediaTime === undefined || mediaTime === 0) return true;
+  if (mediaTime < 0) return false;
+  // Negative composition offsets (ctts version 1) shift the demuxer's timestamps: not followed here.
+  const ctts = child(buf, stbl, "ctts", scan);
+  if (ctts && buf[ctts.start] !== 0) return false;
+  // stss: version/flags, entry_count, 1-based sample numbers. No stss: every sample is a key frame.
+  const stss = child(buf, stbl, "stss", scan);
+  let secondKey = 2;
+  if (stss) {
+    if (stss.end - stss.start < 8) return false;
+    if (buf.readUInt32BE(stss.start + 4) < 2) return true;
+    if (stss.end - stss.start < 16) return false;
+    secondKey = buf.readUInt32BE(stss.start + 12);
+  }
+  // stts: version/flags, entry_count, then (sample_count, sample_delta): the second key frame's time.
+  const stts = child(buf, stbl, "stts", scan);
+  if (!stts || stts.end - stts.start < 8) return false;
+  let before = secondKey - 1;
+  let time = 0;
+  const entries = buf.readUInt32BE(stts.start + 4);
+  for (let i = 0; i < entries && before > 0; i++) {
+    const at = stts.start + 8 + i * 8;
+    if (at + 8 > stts.end) return false;
+    const samples = Math.min(before, buf.readUInt32BE(at));
+    time += samples * buf.readUInt32BE(at + 4);
+    before -= samples;
+  }
+  return before === 0 && mediaTime < time;
 }
 
 /** tkhd: version (1), flags (3), creation and modification times (4 or 8 each), track_ID (4). */

@@ -127,6 +127,31 @@ describe("excerpt probe attacks (security)", function () {
     expect(documentStreams(excerpt)).to.deep.equal(documentStreams(whole));
   });
 
+  it("an edit list that starts at the second key frame, where the parameter sets change: the document gives that frame's facts, as the whole read does", async () => {
+    // Three 4:2:0 Baseline frames, then a 4:4:4 High encode of the same size; the edit list
+    // starts at frame 3, so the mov demuxer drops frames 0-2 and ffprobe never reads the first sample.
+    const [first, second, joined, made] = ["e1.h264", "e2.h264", "e12.h264", "edit.mp4"].map((n) => path.join(dir, n));
+    await runFfmpeg([...QUIET, "-f", "lavfi", "-i", "testsrc2=s=192x108:r=30:d=0.1", ...X264, "-f", "h264", first]);
+    await runFfmpeg([
+      ...[...QUIET, "-f", "lavfi", "-i", "testsrc2=s=192x108:r=30:d=1"],
+      ...[...X264, "-pix_fmt", "yuv444p", "-f", "h264", second],
+    ]);
+    await fs.writeFile(joined, Buffer.concat([await fs.readFile(first), await fs.readFile(second)]));
+    const mux = ["-c:v", "copy", ...AAC, "-use_editlist", "1", "-f", "mp4", made];
+    await runFfmpeg([...QUIET, "-r", "30", "-i", joined, ...AUDIO, ...mux]);
+    const data = await fs.readFile(made);
+    const trak = data.indexOf("trak", data.lastIndexOf("moov"));
+    const elst = data.indexOf("elst", trak);
+    const timescale = data.readUInt32BE(data.indexOf("mdhd", trak) + 16);
+    expect(data.readInt32BE(elst + 16), "media_time").to.equal(0);
+    data.writeInt32BE((timescale * 3) / 30, elst + 16);
+    const file = path.join(dir, "edit-skips-first-gop.mp4");
+    await fs.writeFile(file, data);
+    const [excerpt, whole] = [await probe(file, 0), await probe(file, false)];
+    expect(whole.output?.streams?.[0]).to.include({ pix_fmt: "yuv444p" });
+    expect(documentStreams(excerpt)).to.deep.equal(documentStreams(whole));
+  });
+
   it("an AC-3 track whose dac3 says mono over stereo frames: the document gives stereo, as the whole read does", async () => {
     const made = path.join(dir, "ac3.mp4");
     const video = ["-f", "lavfi", "-i", "testsrc2=s=192x108:r=30:d=1"];

@@ -88,6 +88,18 @@ describe("excerpt parsing: the first video sample from the movie header", () => 
     expect(firstVideoSampleOf(box("moov", trak()))?.track).to.deep.equal({ index: 0, id: undefined });
   });
 
+  it("reads the track only when its edit list starts at the first sample (else ffprobe's first packet is another)", () => {
+    const edited = (...mediaTimes: number[]) => {
+      const entries = mediaTimes.map((t) => Buffer.concat([u32(1000), Buffer.from(u32(t >>> 0)), u32(0x10000)]));
+      const elst = box("elst", FULL_BOX, u32(mediaTimes.length), ...entries);
+      return box("moov", box("trak", box("edts", elst), trak().subarray(8)));
+    };
+    expect(firstVideoSampleOf(edited(0))?.offset, "starts at 0").to.equal(4096);
+    expect(firstVideoSampleOf(edited(-1, 0))?.offset, "an empty edit, then 0").to.equal(4096);
+    // Without stss every sample is a key frame: media_time 512 may start past the first; no stts to tell.
+    expect(firstVideoSampleOf(edited(512)), "starts later, no sample times").to.equal(undefined);
+  });
+
   it("says whether another track's sample comes first in the file", () => {
     const audioFirst = box("moov", trak(), trak({ handler: "soun", chunkOffset: 48 }));
     const videoFirst = box("moov", trak(), trak({ handler: "soun", chunkOffset: 900_000 }));
