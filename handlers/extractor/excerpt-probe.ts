@@ -55,6 +55,12 @@ export const EXCERPT_FACTS = [
   "color_primaries",
 ] as const;
 
+/**
+ * Stream facts the first run takes from the sample entry and the whole read from the decoded
+ * frame: the excerpt's run must agree with the first run on them.
+ */
+const DECODED_SIZE = ["width", "height"] as const;
+
 /** Values ffprobe prints for a fact it does not know. */
 function unknown(value: unknown): boolean {
   return value === undefined || value === "unknown" || value === -99;
@@ -67,6 +73,14 @@ function unknown(value: unknown): boolean {
 const PROFILED_CODECS = new Set(["h264", "hevc", "aac", "mpeg4", "mpeg2video", "prores", "vp9", "av1", "dnxhd", "dts"]);
 
 /**
+ * Audio codecs whose facts after the first run are the decoder's, as in the whole read: AAC's
+ * profile comes only from a decoded packet, and MP3's frame size makes ffprobe decode one. Any
+ * other codec can keep the container's word: AC-3's `dac3` said mono over stereo frames, and the
+ * first run reported mono where the whole read reports stereo (tests/security/excerpt-attacks).
+ */
+const HEADER_READ_AUDIO = new Set(["aac", "mp3"]);
+
+/**
  * Whether a stream of the first run lacks a fact its document reports (document.ts
  * summarizeStream): then the file is probed as before.
  */
@@ -74,7 +88,13 @@ export function lacksFacts(stream: FfprobeStream): boolean {
   if (PROFILED_CODECS.has(stream.codec_name ?? "") && unknown(stream.profile)) return true;
   if (stream.codec_type === "video") return unknown(stream.pix_fmt) || !(Number(stream.width) > 0);
   if (stream.codec_type === "audio") {
-    return !(Number(stream.sample_rate) > 0) || !(Number(stream.channels) > 0) || !stream.channel_layout;
+    if (!HEADER_READ_AUDIO.has(stream.codec_name ?? "")) return true;
+    return (
+      !(Number(stream.sample_rate) > 0) ||
+      !(Number(stream.channels) > 0) ||
+      !stream.channel_layout ||
+      unknown(stream.channel_layout)
+    );
   }
   return false;
 }
@@ -94,11 +114,12 @@ export async function excerptCandidate(
   proxy: RangeProxy,
   size: number,
   minSampleBytes = EXCERPT_MIN_SAMPLE_BYTES,
+  signal?: AbortSignal,
 ): Promise<FirstVideoSample | undefined> {
   if (size < Math.min(EXCERPT_MIN_FILE_BYTES, minSampleBytes * 2)) return undefined;
   try {
-    await proxy.readBytes(0, Math.min(size, HEAD_BYTES) - 1);
-    const sample = await findFirstVideoSample((start, end) => proxy.readBytes(start, end), size);
+    await proxy.readBytes(0, Math.min(size, HEAD_BYTES) - 1, signal);
+    const sample = await findFirstVideoSample((start, end) => proxy.readBytes(start, end, signal), size);
     // When the video frame comes first, the first run would read it whole: probe as before.
     return sample && sample.size >= minSampleBytes && sample.afterOtherSamples ? sample : undefined;
   } catch {
@@ -107,9 +128,13 @@ export async function excerptCandidate(
   }
 }
 
-async function readExcerpt(proxy: RangeProxy, sample: FirstVideoSample): Promise<Buffer | undefined> {
+async function readExcerpt(
+  proxy: RangeProxy,
+  sample: FirstVideoSample,
+  signal?: AbortSignal,
+): Promise<Buffer | undefined> {
   for (const bytes of SAMPLE_HEAD_BYTES) {
-    const head = await proxy.readBytes(sample.offset, sample.offset + Math.min(sample.size, bytes) - 1);
+    const head = await proxy.readBytes(sample.offset, sample.offset + Math.min(sample.size, bytes) - 1, signal);
     const excerpt = annexBExcerpt(sample.codec, sample.config, head);
     if (excerpt || bytes >= sample.size) return excerpt;
   }
@@ -120,15 +145,30 @@ async function readExcerpt(proxy: RangeProxy, sample: FirstVideoSample): Promise
 export function withExcerptFacts(
   first: FfprobeOutput,
   excerpt: FfprobeOutput | undefined,
-  codec: FirstVideoSample["codec"],
+  sample: Pick<FirstVideoSample, "codec" | "track">,
 ): FfprobeOutput | undefined {
+  const { codec, track } = sample;
   const streams = first.streams ?? [];
-  // The excerpt describes the first video track, the first video stream of its codec.
-  const target = streams.findIndex((s) => s.codec_type === "video" && s.codec_name === codec);
+  // The excerpt describes one track: the stream at its position with its track_ID, and no other.
+  // (ffprobe also reads a track whose handler is not "vide" as video when its entry is avc1,
+  // so the first video stream of the codec can be another track's.)
+  const target = track.index;
+  const stream = streams[target] as (FfprobeStream & { id?: string }) | undefined;
+  const id = track.id === undefined ? undefined : `0x${track.id.toString(16)}`;
+  const sameId = streams.filter((s) => (s as { id?: string }).id === id);
+  if (!stream || id === undefined || stream.id !== id || sameId.length !== 1 || stream.index !== target) {
+    return undefined;
+  }
+  if (stream.codec_type !== "video" || stream.codec_name !== codec) return undefined;
   const facts = excerpt?.streams?.[0];
-  if (target < 0 || !facts || facts.codec_name !== codec) return undefined;
+  if (!facts || facts.codec_name !== codec) return undefined;
   const merged: Record<string, unknown> = { ...streams[target] };
   const known: Record<string, unknown> = { ...facts };
+  // The whole read reports the size the decoder found in the frame's parameter sets, not the
+  // sample entry's (which a file can state otherwise): when the two differ, probe as before.
+  for (const name of DECODED_SIZE) {
+    if (!unknown(known[name]) && known[name] !== merged[name]) return undefined;
+  }
   for (const name of EXCERPT_FACTS) {
     if (unknown(merged[name]) && !unknown(known[name])) merged[name] = known[name];
   }
@@ -143,20 +183,21 @@ function usable(run: FfprobeRun): boolean {
 /**
  * Steps 2 to 4 above. `run` runs ffprobe with the caller's limits and the time left. Returns
  * the run to use (with the excerpt: its output and stdout hold the excerpt's facts, its CPU and
- * time are both runs'), the first run when it timed out (the caller's deadline rules decide),
- * or undefined when the file must be probed as before.
+ * time are both runs'), the run that timed out (the caller's deadline rules decide, on the time
+ * of every run), or undefined when the file must be probed as before.
  */
 export async function probeWithExcerpt(
   proxy: RangeProxy,
   sample: FirstVideoSample,
   run: (input: string, read: RunFfprobeOptions["read"]) => Promise<FfprobeRun>,
+  signal?: AbortSignal,
 ): Promise<{ run: FfprobeRun; reading: Reading } | undefined> {
   const first = await run(proxy.url, { probeSize: 32 });
   if (first.timedOut) return { run: first, reading: "header" };
   if (!usable(first)) return undefined;
   const streams = first.output?.streams ?? [];
   if (!streams.some(lacksFacts)) return { run: first, reading: "header" };
-  const excerpt = await readExcerpt(proxy, sample).catch(() => undefined);
+  const excerpt = await readExcerpt(proxy, sample, signal).catch(() => undefined);
   if (!excerpt) return undefined;
   const excerptProxy = await startRangeProxy({ source: bufferSource(excerpt) });
   let second: FfprobeRun;
@@ -165,8 +206,11 @@ export async function probeWithExcerpt(
   } finally {
     await excerptProxy.close();
   }
+  // The deadline passed: a run after this one would get no time (the caller sums the runs' time).
+  // (Its partial output names the excerpt's proxy, which withoutProxyUrl does not know: dropped.)
+  if (second.timedOut) return { run: { ...second, output: undefined, stdout: undefined }, reading: "excerpt" };
   // The excerpt's slice is cut short: ffprobe's decoder says so, and exits 0 with the facts.
-  const output = first.output && withExcerptFacts(first.output, second.output, sample.codec);
+  const output = first.output && withExcerptFacts(first.output, second.output, sample);
   if (!output) return undefined;
   const combined: FfprobeRun = {
     ...first,

@@ -36,6 +36,12 @@ export interface FirstVideoSample {
    * `-probesize 32` it reads that packet, not the video frame.
    */
   afterOtherSamples: boolean;
+  /**
+   * Its track: the position among the `moov`'s tracks (ffprobe's stream index) and the `tkhd`
+   * track_ID (ffprobe's stream `id`, in hex), when the track has one. The excerpt's facts go
+   * to the stream with both, never to another video stream of the same codec.
+   */
+  track: { index: number; id?: number };
 }
 
 /** Top-level boxes looked at before giving up (a moov-at-end file has 3 or 4: ftyp, free, mdat, moov). */
@@ -50,6 +56,13 @@ const SAMPLE_ENTRY_CODEC: Record<string, { codec: ExcerptCodec; record: string }
   hvc1: { codec: "hevc", record: "hvcC" },
   hev1: { codec: "hevc", record: "hvcC" },
 };
+/**
+ * Box headers looked at in one `moov` before giving up (then ffprobe reads the file as before).
+ * A real movie header has about 15 per track; a crafted 16 MiB one can hold two million 8-byte
+ * boxes, and looking up each child type in such a container again and again took 17 s of the
+ * event loop and 660 MB (tests/unit/excerpt-parsing.test.ts).
+ */
+export const MAX_BOXES_SCANNED = 65_536;
 /** Bytes of a VisualSampleEntry before its child boxes (ISO/IEC 14496-12, 12.1.3). */
 const VISUAL_SAMPLE_ENTRY_FIELDS = 78;
 
@@ -60,11 +73,19 @@ interface Box {
   end: number;
 }
 
+/** Box headers the parse of one `moov` may still look at. */
+interface Scan {
+  left: number;
+}
+
+class TooManyBoxes extends Error {}
+
 /** The boxes inside buf[from, to), in order; stops at the first one that does not fit. */
-function childBoxes(buf: Buffer, from: number, to: number): Box[] {
+function childBoxes(buf: Buffer, from: number, to: number, scan: Scan): Box[] {
   const boxes: Box[] = [];
   let pos = from;
   while (pos + 8 <= to) {
+    if (--scan.left < 0) throw new TooManyBoxes();
     let size = buf.readUInt32BE(pos);
     let header = 8;
     if (size === 1) {
@@ -81,8 +102,8 @@ function childBoxes(buf: Buffer, from: number, to: number): Box[] {
   return boxes;
 }
 
-function child(buf: Buffer, parent: Box | undefined, type: string): Box | undefined {
-  return parent && childBoxes(buf, parent.start, parent.end).find((b) => b.type === type);
+function child(buf: Buffer, parent: Box | undefined, type: string, scan: Scan): Box | undefined {
+  return parent && childBoxes(buf, parent.start, parent.end, scan).find((b) => b.type === type);
 }
 
 /** Top-level boxes, read header by header, until `moov`: its offset and size. */
@@ -111,15 +132,24 @@ async function findMoov(read: ReadRange, fileSize: number): Promise<{ offset: nu
 
 /** The first video track's first sample and configuration, from a parsed `moov`. */
 export function firstVideoSampleOf(moov: Buffer): FirstVideoSample | undefined {
+  try {
+    return firstVideoSampleWithin(moov, { left: MAX_BOXES_SCANNED });
+  } catch (err) {
+    if (err instanceof TooManyBoxes) return undefined;
+    throw err;
+  }
+}
+
+function firstVideoSampleWithin(moov: Buffer, scan: Scan): FirstVideoSample | undefined {
   const root: Box = { type: "root", start: 0, end: moov.length };
-  const moovBox = child(moov, root, "moov");
-  const traks = childBoxes(moov, moovBox?.start ?? 0, moovBox?.end ?? 0).filter((b) => b.type === "trak");
+  const moovBox = child(moov, root, "moov", scan);
+  const traks = childBoxes(moov, moovBox?.start ?? 0, moovBox?.end ?? 0, scan).filter((b) => b.type === "trak");
   let video: Omit<FirstVideoSample, "afterOtherSamples"> | undefined;
   let firstOther = Number.POSITIVE_INFINITY;
-  for (const trak of traks) {
-    const mdia = child(moov, trak, "mdia");
-    const hdlr = child(moov, mdia, "hdlr");
-    const stbl = child(moov, child(moov, mdia, "minf"), "stbl");
+  for (const [index, trak] of traks.entries()) {
+    const mdia = child(moov, trak, "mdia", scan);
+    const hdlr = child(moov, mdia, "hdlr", scan);
+    const stbl = child(moov, child(moov, mdia, "minf", scan), "stbl", scan);
     // hdlr: version/flags (4), pre_defined (4), handler_type (4).
     const isVideo =
       hdlr !== undefined &&
@@ -127,36 +157,102 @@ export function firstVideoSampleOf(moov: Buffer): FirstVideoSample | undefined {
       moov.toString("latin1", hdlr.start + 8, hdlr.start + 12) === "vide";
     // The first video track decides: ffprobe's first video stream is the one the document leads with.
     if (isVideo && video === undefined) {
-      video = sampleOfTrack(moov, stbl);
-      if (!video) return undefined;
+      const sample = sampleOfTrack(moov, stbl, scan);
+      if (!sample || !editStartsAtFirstSample(moov, trak, stbl, scan)) return undefined;
+      video = { ...sample, track: { index, id: trackId(moov, child(moov, trak, "tkhd", scan)) } };
     } else {
-      firstOther = Math.min(firstOther, firstChunkOffset(moov, stbl) ?? Number.POSITIVE_INFINITY);
+      firstOther = Math.min(firstOther, firstChunkOffset(moov, stbl, scan) ?? Number.POSITIVE_INFINITY);
     }
   }
   return video && { ...video, afterOtherSamples: firstOther < video.offset };
 }
 
+/**
+ * Whether ffprobe's first packet of the track is its first sample under the track's edit list.
+ * The mov demuxer starts a track at the key frame before the first edit's media_time, dropping
+ * the samples before it: a media_time at or past the second key frame skips the first sample,
+ * and a file whose parameter sets change there would be described by a frame ffprobe never
+ * reads (tests/security/excerpt-attacks.test.ts). B-frame files start a few frames in, before it.
+ */
+function editStartsAtFirstSample(buf: Buffer, trak: Box, stbl: Box | undefined, scan: Scan): boolean {
+  const elst = child(buf, child(buf, trak, "edts", scan), "elst", scan);
+  if (!elst) return true;
+  // elst: version/flags, entry_count, then (segment_duration, media_time, rate): 12 or 20 bytes.
+  const wide = buf[elst.start] === 1;
+  const entryBytes = wide ? 20 : 12;
+  if (elst.end - elst.start < 8) return false;
+  const count = buf.readUInt32BE(elst.start + 4);
+  let mediaTime: number | undefined;
+  for (let i = 0; i < count; i++) {
+    const at = elst.start + 8 + i * entryBytes;
+    if (at + entryBytes > elst.end) return false;
+    const time = wide ? Number(buf.readBigInt64BE(at + 8)) : buf.readInt32BE(at + 4);
+    if (time === -1) continue; // an empty edit: a delay, no samples
+    mediaTime = time;
+    break;
+  }
+  if (mediaTime === undefined || mediaTime === 0) return true;
+  if (mediaTime < 0) return false;
+  // Negative composition offsets (ctts version 1) shift the demuxer's timestamps: not followed here.
+  const ctts = child(buf, stbl, "ctts", scan);
+  if (ctts && buf[ctts.start] !== 0) return false;
+  // stss: version/flags, entry_count, 1-based sample numbers. No stss: every sample is a key frame.
+  const stss = child(buf, stbl, "stss", scan);
+  let secondKey = 2;
+  if (stss) {
+    if (stss.end - stss.start < 8) return false;
+    if (buf.readUInt32BE(stss.start + 4) < 2) return true;
+    if (stss.end - stss.start < 16) return false;
+    secondKey = buf.readUInt32BE(stss.start + 12);
+  }
+  // stts: version/flags, entry_count, then (sample_count, sample_delta): the second key frame's time.
+  const stts = child(buf, stbl, "stts", scan);
+  if (!stts || stts.end - stts.start < 8) return false;
+  let before = secondKey - 1;
+  let time = 0;
+  const entries = buf.readUInt32BE(stts.start + 4);
+  for (let i = 0; i < entries && before > 0; i++) {
+    const at = stts.start + 8 + i * 8;
+    if (at + 8 > stts.end) return false;
+    const samples = Math.min(before, buf.readUInt32BE(at));
+    time += samples * buf.readUInt32BE(at + 4);
+    before -= samples;
+  }
+  return before === 0 && mediaTime < time;
+}
+
+/** tkhd: version (1), flags (3), creation and modification times (4 or 8 each), track_ID (4). */
+function trackId(buf: Buffer, tkhd: Box | undefined): number | undefined {
+  if (!tkhd) return undefined;
+  const at = tkhd.start + (buf[tkhd.start] === 1 ? 20 : 12);
+  return at + 4 <= tkhd.end ? buf.readUInt32BE(at) : undefined;
+}
+
 /** The file offset of a track's first chunk, when it has one. */
-function firstChunkOffset(buf: Buffer, stbl: Box | undefined): number | undefined {
-  const stco = child(buf, stbl, "stco");
-  const co = stco ?? child(buf, stbl, "co64");
+function firstChunkOffset(buf: Buffer, stbl: Box | undefined, scan: Scan): number | undefined {
+  const stco = child(buf, stbl, "stco", scan);
+  const co = stco ?? child(buf, stbl, "co64", scan);
   const width = stco ? 4 : 8;
   // stco / co64: version/flags, entry_count, then 32- or 64-bit chunk offsets.
   if (!co || co.end - co.start < 8 + width || buf.readUInt32BE(co.start + 4) === 0) return undefined;
   return stco ? buf.readUInt32BE(co.start + 8) : Number(buf.readBigUInt64BE(co.start + 8));
 }
 
-function sampleOfTrack(buf: Buffer, stbl: Box | undefined): Omit<FirstVideoSample, "afterOtherSamples"> | undefined {
-  const stsd = child(buf, stbl, "stsd");
-  const stsc = child(buf, stbl, "stsc");
-  const stsz = child(buf, stbl, "stsz");
-  const offset = firstChunkOffset(buf, stbl);
+function sampleOfTrack(
+  buf: Buffer,
+  stbl: Box | undefined,
+  scan: Scan,
+): Omit<FirstVideoSample, "afterOtherSamples" | "track"> | undefined {
+  const stsd = child(buf, stbl, "stsd", scan);
+  const stsc = child(buf, stbl, "stsc", scan);
+  const stsz = child(buf, stbl, "stsz", scan);
+  const offset = firstChunkOffset(buf, stbl, scan);
   if (!stsd || !stsc || !stsz || offset === undefined) return undefined;
   // stsd: version/flags (4), entry_count (4), then the sample entries as boxes.
-  const entry = childBoxes(buf, stsd.start + 8, stsd.end)[0];
+  const entry = childBoxes(buf, stsd.start + 8, stsd.end, scan)[0];
   const kind = entry && SAMPLE_ENTRY_CODEC[entry.type];
   if (!kind) return undefined;
-  const record = childBoxes(buf, entry.start + VISUAL_SAMPLE_ENTRY_FIELDS, entry.end).find(
+  const record = childBoxes(buf, entry.start + VISUAL_SAMPLE_ENTRY_FIELDS, entry.end, scan).find(
     (b) => b.type === kind.record,
   );
   if (!record) return undefined;

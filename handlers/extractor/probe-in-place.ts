@@ -48,8 +48,12 @@ export async function probeSource(source: ByteSource, options: ProbeSourceOption
   const stop = new AbortController();
   const proxy = await startRangeProxy({ source, onUpstreamError: () => stop.abort(), onRefused: () => stop.abort() });
   const started = performance.now();
-  const runOnce = (input: string, read?: RunFfprobeOptions["read"]) =>
-    runFfprobe({
+  // The movie header and excerpt reads (excerpt-probe.ts) are the extractor's own, outside any
+  // ffprobe run's timer: the probe's deadline ends a read S3 does not answer.
+  const deadline = AbortSignal.any([stop.signal, AbortSignal.timeout(Math.max(1, options.timeoutMs))]);
+  const runs: FfprobeRun[] = [];
+  const runOnce = async (input: string, read?: RunFfprobeOptions["read"]) => {
+    const run = await runFfprobe({
       ffprobePath: options.ffprobePath,
       input,
       // The deadline is the whole probe's: a later run gets what is left of it.
@@ -59,13 +63,17 @@ export async function probeSource(source: ByteSource, options: ProbeSourceOption
       signal: stop.signal,
       read,
     });
+    runs.push(run);
+    return run;
+  };
   try {
     const sample =
       options.excerptMinSampleBytes === false
         ? undefined
-        : await excerptCandidate(proxy, source.size, options.excerptMinSampleBytes);
-    const excerpt = sample && !stop.signal.aborted ? await probeWithExcerpt(proxy, sample, runOnce) : undefined;
-    const run = excerpt?.run ?? (await runOnce(proxy.url));
+        : await excerptCandidate(proxy, source.size, options.excerptMinSampleBytes, deadline);
+    const excerpt =
+      sample && !stop.signal.aborted ? await probeWithExcerpt(proxy, sample, runOnce, deadline) : undefined;
+    const run = atDeadline(excerpt?.run ?? (await runOnce(proxy.url)), runs);
     return {
       ...withoutProxyUrl(run, proxy.url),
       reading: excerpt?.reading ?? "whole",
@@ -78,6 +86,17 @@ export async function probeSource(source: ByteSource, options: ProbeSourceOption
   } finally {
     await proxy.close();
   }
+}
+
+/**
+ * The runs of one probe share its deadline: a run killed at it is judged (probe-deadline.ts) on
+ * the CPU, wait and wall time of all of them, not on the last run's share alone (after an
+ * excerpt probe that one can be given a millisecond, and look blocked on its input).
+ */
+function atDeadline(run: FfprobeRun, runs: FfprobeRun[]): FfprobeRun {
+  if (!run.timedOut || runs.length < 2) return run;
+  const sum = (pick: (r: FfprobeRun) => number | undefined) => runs.reduce((total, r) => total + (pick(r) ?? 0), 0);
+  return { ...run, cpuMs: sum((r) => r.cpuMs), waitMs: sum((r) => r.waitMs), ms: sum((r) => r.ms) };
 }
 
 /** What ffprobe's JSON names its input as, instead of the proxy's URL. */

@@ -123,9 +123,10 @@ export interface RangeProxy {
   /**
    * Bytes [start, end] (inclusive) for the extractor itself (excerpt-probe.ts reads the movie
    * header): from what this probe already fetched, the rest fetched, counted and kept, so that
-   * ffprobe reading the same bytes afterwards costs no second S3 read.
+   * ffprobe reading the same bytes afterwards costs no second S3 read. `signal` ends a read S3
+   * does not answer (the probe's deadline): no ffprobe timer covers these reads.
    */
-  readBytes(start: number, end: number): Promise<Buffer>;
+  readBytes(start: number, end: number, signal?: AbortSignal): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -290,7 +291,7 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
   });
   server.keepAliveTimeout = 1000;
 
-  async function readBytes(start: number, end: number): Promise<Buffer> {
+  async function readBytes(start: number, end: number, signal?: AbortSignal): Promise<Buffer> {
     const parts: Buffer[] = [];
     let pos = start;
     const last = Math.min(end, options.source.size - 1);
@@ -302,13 +303,27 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
       }
       if (pos > last) break;
       const until = Math.min(last, (cache.nextHeldAfter(pos) ?? Number.POSITIVE_INFINITY) - 1);
-      const body = await fetchWindow(pos, until, new AbortController().signal);
+      const abort = new AbortController();
+      const onAbort = () => abort.abort();
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener("abort", onAbort, { once: true });
+      const body = await fetchWindow(pos, until, abort.signal).finally(() =>
+        signal?.removeEventListener("abort", onAbort),
+      );
+      // A body that stalls after its first bytes is ended by the same signal.
+      const destroy = () => body.destroy(new Error("the read was abandoned at the probe's deadline"));
+      if (signal?.aborted) destroy();
+      else signal?.addEventListener("abort", destroy, { once: true });
       const from = pos;
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        stats.bytesRead += chunk.length;
-        cache.add(pos, chunk);
-        parts.push(chunk);
-        pos += chunk.length;
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          stats.bytesRead += chunk.length;
+          cache.add(pos, chunk);
+          parts.push(chunk);
+          pos += chunk.length;
+        }
+      } finally {
+        signal?.removeEventListener("abort", destroy);
       }
       if (pos === from) throw new Error(`the source returned no bytes at ${from}`);
     }

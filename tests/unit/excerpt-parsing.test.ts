@@ -5,7 +5,12 @@
  */
 import { expect } from "chai";
 import { annexBExcerpt, SLICE_HEAD_BYTES } from "../../handlers/extractor/annexb-excerpt";
-import { findFirstVideoSample, firstVideoSampleOf } from "../../handlers/extractor/mp4-first-sample";
+import {
+  findFirstVideoSample,
+  firstVideoSampleOf,
+  MAX_BOXES_SCANNED,
+  MAX_MOOV_BYTES,
+} from "../../handlers/extractor/mp4-first-sample";
 
 function box(type: string, ...payload: Buffer[]): Buffer {
   const body = Buffer.concat(payload);
@@ -70,6 +75,31 @@ describe("excerpt parsing: the first video sample from the movie header", () => 
     expect(firstVideoSampleOf(box("moov", trak({ entry: "hvc1" }))), "no hvcC record").to.equal(undefined);
   });
 
+  it("names the video track by position and tkhd track_ID (version 0 and 1), ffprobe's stream index and id", () => {
+    const withTkhd = (version: number, id: number) => {
+      const times = Buffer.alloc(version === 1 ? 16 : 8);
+      const tkhd = box("tkhd", Buffer.from([version, 0, 0, 3]), times, u32(id), Buffer.alloc(60));
+      const t = trak();
+      return box("trak", tkhd, t.subarray(8));
+    };
+    const moov = box("moov", trak({ handler: "soun", chunkOffset: 48 }), withTkhd(0, 7));
+    expect(firstVideoSampleOf(moov)?.track).to.deep.equal({ index: 1, id: 7 });
+    expect(firstVideoSampleOf(box("moov", withTkhd(1, 0x1234)))?.track).to.deep.equal({ index: 0, id: 0x1234 });
+    expect(firstVideoSampleOf(box("moov", trak()))?.track).to.deep.equal({ index: 0, id: undefined });
+  });
+
+  it("reads the track only when its edit list starts at the first sample (else ffprobe's first packet is another)", () => {
+    const edited = (...mediaTimes: number[]) => {
+      const entries = mediaTimes.map((t) => Buffer.concat([u32(1000), Buffer.from(u32(t >>> 0)), u32(0x10000)]));
+      const elst = box("elst", FULL_BOX, u32(mediaTimes.length), ...entries);
+      return box("moov", box("trak", box("edts", elst), trak().subarray(8)));
+    };
+    expect(firstVideoSampleOf(edited(0))?.offset, "starts at 0").to.equal(4096);
+    expect(firstVideoSampleOf(edited(-1, 0))?.offset, "an empty edit, then 0").to.equal(4096);
+    // Without stss every sample is a key frame: media_time 512 may start past the first; no stts to tell.
+    expect(firstVideoSampleOf(edited(512)), "starts later, no sample times").to.equal(undefined);
+  });
+
   it("says whether another track's sample comes first in the file", () => {
     const audioFirst = box("moov", trak(), trak({ handler: "soun", chunkOffset: 48 }));
     const videoFirst = box("moov", trak(), trak({ handler: "soun", chunkOffset: 900_000 }));
@@ -116,6 +146,40 @@ describe("excerpt parsing: the first video sample from the movie header", () => 
     const lying = Buffer.concat([box("ftyp", Buffer.from("isom")), box("moov", trak())]);
     lying.writeUInt32BE(0x7fffffff, 12); // the moov's size
     expect(await findFirstVideoSample(counting(lying), lying.length)).to.equal(undefined);
+  });
+});
+
+describe("excerpt parsing: a movie header of many tiny boxes (security)", () => {
+  /** `count` empty 8-byte `free` boxes. */
+  const tinyBoxes = (count: number) => {
+    const buf = Buffer.alloc(count * 8);
+    for (let pos = 0; pos < buf.length; pos += 8) {
+      buf.writeUInt32BE(8, pos);
+      buf.write("free", pos + 4, "latin1");
+    }
+    return buf;
+  };
+
+  it("gives up after MAX_BOXES_SCANNED box headers: a 16 MiB moov can hold two million, each looked at again per lookup", () => {
+    // Before the bound, a MAX_MOOV_BYTES moov whose video stbl held 2 million 8-byte boxes took
+    // 17 s of the Lambda's event loop and 660 MB (each child lookup listed them all again).
+    const crowded = box("moov", tinyBoxes(MAX_BOXES_SCANNED + 1), trak(), trak({ handler: "soun", chunkOffset: 48 }));
+    expect(crowded.length).to.be.below(MAX_MOOV_BYTES);
+    expect(firstVideoSampleOf(crowded)).to.equal(undefined);
+    const stbl = trak().indexOf("stbl") - 4;
+    const crowdedStbl = trak();
+    const withJunk = Buffer.concat([
+      crowdedStbl.subarray(0, stbl + 8),
+      tinyBoxes(MAX_BOXES_SCANNED),
+      crowdedStbl.subarray(stbl + 8),
+    ]);
+    for (const at of [0, 8, 16, stbl]) withJunk.writeUInt32BE(withJunk.readUInt32BE(at) + MAX_BOXES_SCANNED * 8, at);
+    expect(firstVideoSampleOf(box("moov", withJunk)), "junk inside the video track's stbl").to.equal(undefined);
+  });
+
+  it("still reads a movie header of hundreds of tracks", () => {
+    const many = box("moov", trak(), ...Array.from({ length: 300 }, () => trak({ handler: "soun", chunkOffset: 48 })));
+    expect(firstVideoSampleOf(many)?.afterOtherSamples).to.equal(true);
   });
 });
 
