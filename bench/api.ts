@@ -18,8 +18,8 @@
  *   requests queued: a response time there is mostly the wait behind the 15 others, i.e. the
  *   CPU a page costs times 16. It measures throughput (requests/s), not the latency of a page.
  * - at a fixed rate (open model, pacedSegment): requests sent on a schedule of R per second
- *   whatever the answers, R a quarter of the lower of the two saturated throughputs, so both layouts
- *   carry it. A response time there is the latency a user of the page sees. Issue 13's
+ *   whatever the answers, R a quarter of the lower of the two saturated throughputs, so both
+ *   layouts carry it. A response time there is the latency a user of the page sees. Issue 13's
  *   acceptance ("list latency with the sharded index no worse than today's at p50") is checked
  *   on these. autocannon's own rate limit (overallRate) is not used: it lets each connection
  *   send its quota for the second at once at the start of each second, i.e. bursts of 16
