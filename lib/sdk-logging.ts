@@ -7,8 +7,8 @@
  * JavaScript calls", AWS SDK for JavaScript v3 developer guide:
  * https://docs.aws.amazon.com/sdk-for-javascript/v3/developer-guide/logging-sdk-calls.html;
  * middleware can be removed by name, "Introducing Middleware Stack in Modular AWS SDK for
- * JavaScript", AWS Developer Tools Blog). Measured on the read API's list Query in the lab
- * (docs/api.md "Performance"): about 0.2-0.4 ms of CPU per Query of 13-26 items, 5-6%.
+ * JavaScript", AWS Developer Tools Blog). Profiled on the read API's list page in the lab
+ * (docs/api.md "Performance"): about 0.16 ms of CPU per Query of 13 items, a few percent.
  *
  * withoutSdkCallLogging removes that middleware from a client that has no logger of its own;
  * a client given a logger keeps logging. The middleware stack is the client's (a
