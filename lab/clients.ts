@@ -5,6 +5,7 @@
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { withoutSdkCallLogging } from "../lib/sdk-logging";
 
 /** Region the lab claims to be in (ARNs, event records, client signing). */
 export const LAB_REGION = "us-east-1";
@@ -37,12 +38,17 @@ export function makeLabS3Client(endpoint: string, overrides: S3ClientConfig = {}
   });
 }
 
-/** A DynamoDB client for the lab's dynalite. */
+/**
+ * A DynamoDB client for the lab's dynalite. Without a `logger` in `overrides`, it has no
+ * call-logging middleware (lib/sdk-logging.ts), as the read API's client in AWS.
+ */
 export function makeLabDynamoClient(endpoint: string, overrides: DynamoDBClientConfig = {}): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint,
-    region: LAB_REGION,
-    credentials: { ...LAB_CREDENTIALS },
-    ...overrides,
-  });
+  return withoutSdkCallLogging(
+    new DynamoDBClient({
+      endpoint,
+      region: LAB_REGION,
+      credentials: { ...LAB_CREDENTIALS },
+      ...overrides,
+    }),
+  );
 }

@@ -16,13 +16,15 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { ENV, requireEnv } from "../../lib/runtime-env";
+import { withoutSdkCallLogging } from "../../lib/sdk-logging";
 import { DynamoStatsStore } from "../stats/store";
 import { loadCursorSecret } from "./cursor-secret";
 import { problemResponse } from "./problem";
 import { type Api, createApi, type PipelineState } from "./routes";
 
 const logger = new Logger({ serviceName: process.env[ENV.serviceName] ?? "api" });
-const dynamodb = new DynamoDBClient({});
+// No SDK call logging: it would filter every listed item for a no-op logger (lib/sdk-logging.ts).
+const dynamodb = withoutSdkCallLogging(new DynamoDBClient({}));
 // Only presigns (no request is sent). No default checksum: it would sign the CRC of an empty body into upload URLs.
 const s3 = new S3Client({ requestChecksumCalculation: "WHEN_REQUIRED" });
 

@@ -59,6 +59,18 @@ describe("merged listing: first-round read limits (handlers/api/read-limit.ts)",
     expect(secondRoundShare(4, 25, 1)).to.be.below(0.02);
   });
 
+  it("needs a second round for under 2% of unfiltered pages of 25 from 8 and from 16 shards", () => {
+    // The margin follows the spread of a shard's count (binomial), not a share of the page.
+    expect(secondRoundShare(8, 25, 1)).to.be.below(0.02);
+    expect(secondRoundShare(16, 25, 1)).to.be.below(0.02);
+  });
+
+  it("reads at most 1.5x the unsharded read for a filtered page from 4 shards (a 1.5x margin read 1.64x)", () => {
+    const sharded = 4 * shardReadLimit({ remaining: 25, active: 4, filtered: true, round: 0 });
+    const unsharded = shardReadLimit({ remaining: 25, active: 1, filtered: true, round: 0 });
+    expect(sharded).to.be.at.most(1.5 * unsharded);
+  });
+
   it("needs a second round no more often with 4 shards than with 1 when a third of the documents match", () => {
     const sharded = secondRoundShare(4, 25, 1 / 3);
     const unsharded = secondRoundShare(1, 25, 1 / 3);
