@@ -34,8 +34,6 @@ export type Reading = "whole" | "header" | "excerpt";
 
 /** A first video sample smaller than this is read by ffprobe as before: one process, a few KB more. */
 export const EXCERPT_MIN_SAMPLE_BYTES = 128 * 1024;
-/** Files smaller than this are probed as before without reading their header first. */
-export const EXCERPT_MIN_FILE_BYTES = 4 * 1024 * 1024;
 /** Bytes read at the start, before the box headers: what ffprobe's first request fetches anyway. */
 const HEAD_BYTES = 16 * 1024;
 /** Bytes of the first sample read for the excerpt, then more when SEI units come before its first slice. */
@@ -116,7 +114,9 @@ export async function excerptCandidate(
   minSampleBytes = EXCERPT_MIN_SAMPLE_BYTES,
   signal?: AbortSignal,
 ): Promise<FirstVideoSample | undefined> {
-  if (size < Math.min(EXCERPT_MIN_FILE_BYTES, minSampleBytes * 2)) return undefined;
+  // A file under twice the threshold cannot hold a header and a first sample worth an excerpt:
+  // it is probed as before, without reading its header first.
+  if (size < minSampleBytes * 2) return undefined;
   try {
     await proxy.readBytes(0, Math.min(size, HEAD_BYTES) - 1, signal);
     const sample = await findFirstVideoSample((start, end) => proxy.readBytes(start, end, signal), size);

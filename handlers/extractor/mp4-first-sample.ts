@@ -46,8 +46,12 @@ export interface FirstVideoSample {
 
 /** Top-level boxes looked at before giving up (a moov-at-end file has 3 or 4: ftyp, free, mdat, moov). */
 const MAX_TOP_LEVEL_BOXES = 16;
-/** A larger `moov` is not read here (ffprobe still reads it whole: it is the index of every sample). */
-export const MAX_MOOV_BYTES = 16 * 1024 * 1024;
+/**
+ * A larger `moov` is not read here (ffprobe still reads it whole: it is the index of every
+ * sample). Below the range proxy's 8 MiB read cache (range-proxy.ts DEFAULT_CACHE_BYTES), with
+ * room for the head and the sample's start, so ffprobe's own read of it costs no second S3 read.
+ */
+export const MAX_MOOV_BYTES = 6 * 1024 * 1024;
 /** Box types an MP4 / QuickTime file can start with. */
 const FIRST_BOX_TYPES = new Set(["ftyp", "moov", "free", "skip", "wide", "mdat", "pnot"]);
 const SAMPLE_ENTRY_CODEC: Record<string, { codec: ExcerptCodec; record: string }> = {
