@@ -50,5 +50,6 @@ export function makeLabDynamoClient(endpoint: string, overrides: DynamoDBClientC
       credentials: { ...LAB_CREDENTIALS },
       ...overrides,
     }),
+    overrides,
   );
 }

@@ -24,7 +24,7 @@ import { type Api, createApi, type PipelineState } from "./routes";
 
 const logger = new Logger({ serviceName: process.env[ENV.serviceName] ?? "api" });
 // No SDK call logging: it would filter every listed item for a no-op logger (lib/sdk-logging.ts).
-const dynamodb = withoutSdkCallLogging(new DynamoDBClient({}));
+const dynamodb = withoutSdkCallLogging(new DynamoDBClient({}), {});
 // Only presigns (no request is sent). No default checksum: it would sign the CRC of an empty body into upload URLs.
 const s3 = new S3Client({ requestChecksumCalculation: "WHEN_REQUIRED" });
 
