@@ -44,7 +44,7 @@ import { REPO_ROOT } from "../lib/repo-root";
 import { ENV } from "../lib/runtime-env";
 import type { MetadataItem } from "../lib/schema";
 import { sleep } from "../lib/sleep";
-import { type BenchContext, type BenchSection, type Check, formatMs, table } from "./section";
+import { type BenchContext, type BenchSection, type Check, formatMs, percentile, table } from "./section";
 
 export interface ApiLoadFigures {
   /** What was requested, e.g. "GET /files?limit=25". */
@@ -306,12 +306,6 @@ function loadSegment(options: autocannon.Options): Promise<{ times: number[]; re
     const instance = autocannon(options, (err, result) => (err ? reject(err) : resolve({ times, result })));
     instance.on("response", (_client, _status, _bytes, responseTime: number) => times.push(responseTime));
   });
-}
-
-/** The p-th percentile (0-100) of sorted values, nearest rank. */
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 /** Figures of the segments of one request, merged: every response time counts once. */

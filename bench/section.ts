@@ -36,6 +36,12 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
+/** The p-th percentile (0-100) of sorted values, nearest rank. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return "n/a";
   const units = ["B", "KiB", "MiB", "GiB"];

@@ -303,13 +303,7 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
       }
       if (pos > last) break;
       const until = Math.min(last, (cache.nextHeldAfter(pos) ?? Number.POSITIVE_INFINITY) - 1);
-      const abort = new AbortController();
-      const onAbort = () => abort.abort();
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener("abort", onAbort, { once: true });
-      const body = await fetchWindow(pos, until, abort.signal).finally(() =>
-        signal?.removeEventListener("abort", onAbort),
-      );
+      const body = await fetchWindow(pos, until, signal ?? new AbortController().signal);
       // A body that stalls after its first bytes is ended by the same signal.
       const destroy = () => body.destroy(new Error("the read was abandoned at the probe's deadline"));
       if (signal?.aborted) destroy();
