@@ -4,7 +4,8 @@
  *   s3rver (ingest + metadata buckets)
  *     -> AWS-shaped S3 event notifications (lab/s3-notifications.ts)
  *     -> persistent queue with visibility timeout, retries and a DLQ (lab/queue.ts)
- *     -> worker invoking the extractor's real handleBatch (lab/worker.ts)
+ *     -> worker invoking the extractor's real handleBatch (lab/worker.ts), whose execution
+ *        environments run in a process of their own (lab/extractor-process.ts)
  *     -> dynalite (the metadata table, from lib/schema.ts)
  *   HTTP gateway (payload format 2.0, lab/api-gateway.ts) -> the read API (handlers/api)
  *
@@ -19,14 +20,13 @@ import * as path from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { createApi, ROUTE_TABLE, resolveUploadPolicy } from "../handlers/api/routes";
-import { createExtractor, type Extractor } from "../handlers/extractor/extractor";
 import { resolveLocalFfprobe } from "../handlers/extractor/ffprobe";
 import { decodeS3EventKey } from "../handlers/extractor/s3-event";
 import { DynamoStatsStore } from "../handlers/stats/store";
 import { DASHBOARD_SCOPES } from "../lib/auth";
 import { LAB_NAMES } from "../lib/naming";
 import { REPO_ROOT } from "../lib/repo-root";
-import { DEFAULT_PROBE_TIMEOUT_MS, METRICS_NAMESPACE } from "../lib/runtime-env";
+import { DEFAULT_PROBE_TIMEOUT_MS } from "../lib/runtime-env";
 import { createLabAdmin, labAdminToken } from "./admin";
 import { type Authorizer, startApiGateway } from "./api-gateway";
 import { createJwtAuthorizer } from "./auth/authorizer";
@@ -35,8 +35,8 @@ import { labAuthPaths, labCursorSecret } from "./auth/secrets";
 import { LAB_CREDENTIALS, LAB_REGION, makeLabDynamoClient, makeLabS3Client } from "./clients";
 import { createDashboardHandler } from "./dashboard";
 import { ensureMetadataTable, ensureStatsTable, startLabDynamo, sweepExpiredItems } from "./dynamodb";
-import { environmentPool, perEnvironmentHandler } from "./environments";
-import { discardSink, fileSink, LabLogger, LabMetrics, type LogSink, prettySink, teeSink } from "./log";
+import { type ExtractorProcess, startExtractorProcess } from "./extractor-process";
+import { discardSink, fileSink, LabLogger, type LogSink, prettySink, teeSink } from "./log";
 import { FOR_THIS_RUN, LabPipelineControl } from "./pipeline-control";
 import { applyCors, ensureBucket } from "./provision";
 import { LabQueue } from "./queue";
@@ -156,7 +156,8 @@ export interface Lab {
   queue: LabQueue;
   deadLetterQueue: LabQueue;
   worker: QueueWorker;
-  extractor: Extractor;
+  /** The extractor's execution environments, in a process of their own (lab/extractor-process.ts). */
+  extractor: ExtractorProcess;
   /** Pause / resume / status, as the kill switch drives the cloud (lib/pipeline-control.ts). */
   control: LabPipelineControl;
   /** The stats aggregator's feed (idle(): every write so far is counted). */
@@ -374,12 +375,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const dynamodb = makeLabDynamoClient(dynamo.endpoint);
     const direct = { s3: s3Server.endpoint, dynamodb: dynamo.endpoint };
     const extractorAt = (await options.extractorEndpoints?.(direct)) ?? direct;
-    const extractorS3 = makeLabS3Client(extractorAt.s3);
-    const extractorDynamo = makeLabDynamoClient(extractorAt.dynamodb);
     const apiDynamo = makeLabDynamoClient(dynamo.endpoint);
     const apiS3 = makeLabS3Client(s3Server.endpoint); // presigns only
     cleanups.push(() => {
-      for (const c of [s3, dynamodb, extractorS3, extractorDynamo, apiDynamo, apiS3]) c.destroy();
+      for (const c of [s3, dynamodb, apiDynamo, apiS3]) c.destroy();
     });
 
     await ensureMetadataTable(dynamodb, LAB_NAMES.table);
@@ -475,26 +474,22 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     // As S3 does when a notification configuration is put: consumers must ignore it.
     await queue.send(s3TestEventBody(LAB_NAMES.ingestBucket));
 
-    const ffprobePath = await ffprobe;
-    // One extractor per concurrent batch, as Lambda runs each in an execution environment of its
-    // own (lab/environments.ts): each has the probe slots of one function instance.
-    const environments = environmentPool(() =>
-      createExtractor({
-        s3: extractorS3,
-        dynamodb: extractorDynamo,
+    // The extractor's execution environments, in a process of their own (lab/extractor-process.ts).
+    const extractor = await startExtractorProcess(
+      {
+        s3Endpoint: extractorAt.s3,
+        dynamodbEndpoint: extractorAt.dynamodb,
         tableName: LAB_NAMES.table,
         metadataBucket: LAB_NAMES.metadataBucket,
-        ffprobePath,
+        ffprobePath: await ffprobe,
         probeTimeoutMs: options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
-        logger: new LabLogger({ serviceName: "extractor" }, sink),
-        metrics: new LabMetrics({ namespace: METRICS_NAMESPACE, serviceName: "extractor" }, sink),
-      }),
+      },
+      sink,
     );
-    // The first environment also serves single changes (lab.extractor: backfill, tests).
-    const extractor = await environments.run(async (first) => first);
+    cleanups.push(() => extractor.close());
     const worker = new QueueWorker({
       queue,
-      handler: perEnvironmentHandler(environments),
+      handler: (event) => extractor.handleBatch(event),
       batchSize: settings.batchSize,
       concurrency: settings.concurrency,
       pollWaitMs: settings.pollWaitMs,

@@ -54,6 +54,24 @@ export const NO_FAULTS: FaultRates = {
   burstMs: 0,
 };
 
+/**
+ * Whether these rates inject anything. When they do not (`npm run soak -- --no-faults`), the
+ * soak starts no proxies and the extractor talks to the stand-ins directly: a proxy that only
+ * forwards would charge its HTTP parsing and copying to the soak's documents/s figure, on the
+ * same two cores, for no fault at all.
+ */
+export function injectsFaults(rates: FaultRates): boolean {
+  const perRequest = [
+    rates.dynamoThrottle,
+    rates.dynamo5xx,
+    rates.s3Errors,
+    rates.s3Stalls,
+    rates.s3Resets,
+    rates.s3LongStalls,
+  ];
+  return perRequest.some((rate) => rate > 0) || (rates.burstEveryMs > 0 && rates.burstMs > 0);
+}
+
 export interface FaultCounts {
   dynamoRequests: number;
   dynamoThrottles: number;

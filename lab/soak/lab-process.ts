@@ -25,6 +25,8 @@ export interface SoakLabStatus {
   inFlight: number;
   busy: number;
   deadLetters: { messageId: string; body: string; receiveCount: number }[];
+  /** The pid of the lab's extractor process (lab/extractor-process.ts), when one runs. */
+  extractorPid?: number;
 }
 
 export type ChildMessage =
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
         status: {
           ...counts,
           busy: lab.worker.busy,
+          extractorPid: lab.extractor.pid,
           deadLetters: lab.deadLetterQueue
             .messages()
             .map((d) => ({ messageId: d.messageId, body: d.body, receiveCount: d.receiveCount })),

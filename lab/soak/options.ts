@@ -97,7 +97,13 @@ export interface SoakReport {
     uploadsPerSecond: number;
     documentsPerSecond: number;
   };
-  faults: FaultCounts & { kills: number /** Kills while a batch was being handled. */; killsMidBatch: number };
+  faults: FaultCounts & {
+    kills: number;
+    /** Kills while a batch was being handled. */
+    killsMidBatch: number;
+    /** False when the rates inject nothing and no fault proxy ran (fault-proxy.ts, injectsFaults). */
+    injected: boolean;
+  };
   pipeline: {
     /** Extractor log lines "object processed", by outcome. */
     outcomes: Record<string, number>;

@@ -23,9 +23,12 @@ export function formatSoakReport(r: SoakReport): string {
       .join(", ")}`,
     `timing     uploads ${r.timing.uploadSeconds} s (${r.timing.uploadsPerSecond}/s), drain ${r.timing.drainSeconds} s, total ${r.timing.totalSeconds} s; ` +
       `${r.timing.documentsPerSecond} documents/s written end to end`,
-    `faults     lab kills ${f.kills} (${f.killsMidBatch} mid-batch); DynamoDB ${f.dynamoRequests} requests: ${f.dynamoThrottles} throttled, ${f.dynamo5xxBefore + f.dynamo5xxAfter} 500s ` +
-      `(${f.dynamo5xxAfter} after the write applied); S3 ${f.s3RangedGets} ranged GETs: ${f.s3Errors} 5xx, ${f.s3Stalls} stalls, ${f.s3LongStalls} long stalls, ${f.s3Resets} cut; ` +
-      `bursts ${f.dynamoBursts} DynamoDB / ${f.s3Bursts} S3; ${f.upstreamDown} requests hit a down lab`,
+    `faults     lab kills ${f.kills} (${f.killsMidBatch} mid-batch); ` +
+      (f.injected
+        ? `DynamoDB ${f.dynamoRequests} requests: ${f.dynamoThrottles} throttled, ${f.dynamo5xxBefore + f.dynamo5xxAfter} 500s ` +
+          `(${f.dynamo5xxAfter} after the write applied); S3 ${f.s3RangedGets} ranged GETs: ${f.s3Errors} 5xx, ${f.s3Stalls} stalls, ${f.s3LongStalls} long stalls, ${f.s3Resets} cut; ` +
+          `bursts ${f.dynamoBursts} DynamoDB / ${f.s3Bursts} S3; ${f.upstreamDown} requests hit a down lab`
+        : "none injected (no fault proxies: the extractor talks to the stand-ins directly)"),
     `pipeline   outcomes ${Object.entries(r.pipeline.outcomes)
       .map(([k, n]) => `${k} ${n}`)
       .join(", ")}; ${r.pipeline.retriedFailures} failures sent back to the queue; ` +

@@ -14,6 +14,7 @@ import {
   emptyFaultCounts,
   type FaultCounts,
   type FaultProxy,
+  injectsFaults,
   seededRandom,
   startDynamoFaultProxy,
   startS3FaultProxy,
@@ -68,7 +69,8 @@ export interface SoakRun {
   draw(phase: string, force?: boolean): void;
 }
 
-function freePort(): Promise<number> {
+/** A port nothing listens on now (the lab child binds it next). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);
@@ -89,20 +91,25 @@ export async function startSoakLab(dir: string, o: SoakOptions, held: Held): Pro
   const media = await SoakMedia.create({ maxWavSeconds: o.maxWavSeconds });
   await media.verify(await resolveLocalFfprobe(), seededRandom(o.seed + 1));
 
-  const dynamoProxy = await startDynamoFaultProxy(`http://127.0.0.1:${dynamodbPort}`, o.faults, counts, faultRandom);
-  proxies.push(dynamoProxy);
-  const s3Proxy = await startS3FaultProxy(`http://127.0.0.1:${s3Port}`, o.faults, counts, faultRandom);
-  proxies.push(s3Proxy);
+  const s3Endpoint = `http://127.0.0.1:${s3Port}`;
+  const dynamodbEndpoint = `http://127.0.0.1:${dynamodbPort}`;
+  const extractorAt = { s3: s3Endpoint, dynamodb: dynamodbEndpoint };
+  if (injectsFaults(o.faults)) {
+    const dynamoProxy = await startDynamoFaultProxy(dynamodbEndpoint, o.faults, counts, faultRandom);
+    proxies.push(dynamoProxy);
+    const s3Proxy = await startS3FaultProxy(s3Endpoint, o.faults, counts, faultRandom);
+    proxies.push(s3Proxy);
+    Object.assign(extractorAt, { s3: s3Proxy.url, dynamodb: dynamoProxy.url });
+  }
   const lab = new LabChild({
     dir,
     s3Port,
     dynamodbPort,
-    extractorS3: s3Proxy.url,
-    extractorDynamodb: dynamoProxy.url,
+    extractorS3: extractorAt.s3,
+    extractorDynamodb: extractorAt.dynamodb,
     queue: o.queue,
   });
   held.lab = lab;
-  const s3Endpoint = `http://127.0.0.1:${s3Port}`;
   const endpoints = await lab.start();
   const bucket = endpoints.ingestBucket;
   // The writers retry by themselves (and count it): a request to a killed lab fails fast.

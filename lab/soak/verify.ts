@@ -14,6 +14,7 @@ import { listPartitionValues, listShardsFromEnv } from "../../lib/list-index";
 import { METADATA_TABLE } from "../../lib/schema";
 import { compareListings, scanTable, type TableItem } from "../../tools/reconcile/reconcile";
 import { makeLabDynamoClient } from "../clients";
+import { injectsFaults } from "./fault-proxy";
 import type { SoakReport } from "./options";
 import type { SoakRun } from "./start";
 
@@ -183,7 +184,7 @@ export async function verifySoak(run: SoakRun, timing: SoakTiming): Promise<Soak
       uploadsPerSecond: round(uploads.puts / uploadSeconds),
       documentsPerSecond: round(documentsWritten / pipelineSeconds),
     },
-    faults: { ...counts, kills: run.kills, killsMidBatch: run.killsMidBatch },
+    faults: { ...counts, kills: run.kills, killsMidBatch: run.killsMidBatch, injected: injectsFaults(o.faults) },
     pipeline: {
       outcomes,
       retriedFailures,
