@@ -73,7 +73,13 @@ export async function probeSource(source: ByteSource, options: ProbeSourceOption
         : await excerptCandidate(proxy, source.size, options.excerptMinSampleBytes, deadline);
     const excerpt =
       sample && !stop.signal.aborted ? await probeWithExcerpt(proxy, sample, runOnce, deadline) : undefined;
-    const run = atDeadline(excerpt?.run ?? (await runOnce(proxy.url)), runs);
+    // Nothing read yet (no header read for an excerpt): the first window comes before ffprobe,
+    // so a replaced object, or an S3 failure, is known without starting ffprobe (range-proxy.ts).
+    if (!excerpt && proxy.stats.s3Requests === 0) await proxy.prefetchFirstWindow(deadline).catch(() => undefined);
+    const run =
+      !excerpt && proxy.stats.upstreamError !== undefined
+        ? NOT_RUN
+        : atDeadline(excerpt?.run ?? (await runOnce(proxy.url)), runs);
     return {
       ...withoutProxyUrl(run, proxy.url),
       reading: excerpt?.reading ?? "whole",
@@ -87,6 +93,19 @@ export async function probeSource(source: ByteSource, options: ProbeSourceOption
     await proxy.close();
   }
 }
+
+/** The run of a probe whose first S3 read failed: ffprobe was not started (the caller reports the S3 failure). */
+const NOT_RUN: FfprobeRun = {
+  exitCode: null,
+  signal: null,
+  timedOut: false,
+  cpuMs: 0,
+  waitMs: 0,
+  outputCapped: false,
+  memoryExceeded: false,
+  stderr: "",
+  ms: 0,
+};
 
 /**
  * The runs of one probe share its deadline: a run killed at it is judged (probe-deadline.ts) on

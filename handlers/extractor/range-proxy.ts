@@ -127,6 +127,13 @@ export interface RangeProxy {
    * does not answer (the probe's deadline): no ffprobe timer covers these reads.
    */
   readBytes(start: number, end: number, signal?: AbortSignal): Promise<Buffer>;
+  /**
+   * Fetches the first window before ffprobe runs, and answers ffprobe's first request
+   * (`bytes=0-`) with exactly that window: S3 is asked for the same bytes as when ffprobe's
+   * request fetches it, but an object replaced since its event (a superseded event: common when
+   * a backlog meets overwrites) fails here, before an ffprobe is started for nothing.
+   */
+  prefetchFirstWindow(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -236,6 +243,8 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
   // continues exactly there is sequential reading, and gets a window twice as large.
   let sequentialOffset = -1;
   let lastWindow = 0;
+  // Bytes [0, prefetched) fetched ahead of ffprobe's first request (prefetchFirstWindow).
+  let prefetched = 0;
 
   const server = http.createServer((req, res) => {
     stats.clientRequests += 1;
@@ -262,7 +271,12 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
       return;
     }
     let { start, end } = range ?? { start: 0, end: size - 1 };
-    if (range) {
+    if (range && start === 0 && prefetched > 0 && sequentialOffset < 0) {
+      // ffprobe's first request: the window fetched ahead of it, as its request would have fetched it.
+      end = Math.min(end, prefetched - 1);
+      lastWindow = initialWindow;
+      sequentialOffset = end + 1;
+    } else if (range) {
       // The window starts where the bytes already fetched end: those are served from memory.
       const window = start === sequentialOffset ? Math.min(lastWindow * 2, maxWindow) : initialWindow;
       // It stops where held bytes resume, so nothing is fetched twice: ffprobe continues from there.
@@ -336,6 +350,12 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
       return slowest;
     },
     readBytes,
+    async prefetchFirstWindow(signal) {
+      const size = options.source.size;
+      if (size === 0 || cache.coveredUntil(0) > 0 || stats.clientRequests > 0) return;
+      await readBytes(0, Math.min(size, initialWindow) - 1, signal);
+      prefetched = Math.min(size, initialWindow);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
