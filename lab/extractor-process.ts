@@ -108,6 +108,8 @@ export async function startExtractorProcess(config: ExtractorHostConfig, sink: L
             break;
         }
       });
+      // A fork that cannot start, or a send the channel refused, is reported here; 'exit' settles the rest.
+      host.on("error", (err) => reject(new Error(`the extractor's host process failed: ${err.message}`)));
       host.once("exit", (code, signal) => {
         const detail = signal ? `signal ${signal}` : `exit code ${code}`;
         reject(new Error(`the extractor's host process did not start (${detail}):\n${stderr}`));
@@ -150,7 +152,12 @@ export async function startExtractorProcess(config: ExtractorHostConfig, sink: L
       const id = ++ids;
       return new Promise<SQSBatchResponse>((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        host.send({ type: "batch", id, event } satisfies ToHost);
+        // A host that died since current() cannot take it: the batch fails (and goes back to
+        // the queue) instead of an unhandled 'error' event taking the lab down.
+        host.send({ type: "batch", id, event } satisfies ToHost, (err) => {
+          if (!err || !pending.delete(id)) return;
+          reject(new ExtractorHostExitedError(`its channel closed: ${err.message}`));
+        });
       });
     },
     async close() {
@@ -159,7 +166,7 @@ export async function startExtractorProcess(config: ExtractorHostConfig, sink: L
       if (!host || host.exitCode !== null || host.signalCode !== null) return;
       const exited = new Promise((resolve) => host.once("exit", resolve));
       // The worker stopped first (its batches are done); a host that does not end is killed.
-      if (host.connected) host.send({ type: "stop" } satisfies ToHost);
+      if (host.connected) host.send({ type: "stop" } satisfies ToHost, () => undefined);
       const timer = setTimeout(() => host.kill("SIGKILL"), 10_000);
       await exited;
       clearTimeout(timer);

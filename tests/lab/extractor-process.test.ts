@@ -117,6 +117,29 @@ describe("lab extractor process (execution environments outside the lab's proces
     expect((await documentOf(running, "b.wav"))?.status).to.equal("ok");
   });
 
+  it("settles batches that race a host's death with ExtractorHostExitedError, and a new host takes over", async () => {
+    const running = await startLab({ dir, quiet: true, keepPorts: false, paused: true });
+    lab = running;
+    const event = sqsEvent(sqsRecord("{}"));
+    for (let round = 0; round < 3; round++) {
+      const hostPid = pidOf(running);
+      process.kill(hostPid, "SIGKILL");
+      // Sent before the lab has seen the host exit: its channel still looks connected.
+      const results = await Promise.allSettled([
+        running.extractor.handleBatch(event),
+        running.extractor.handleBatch(event),
+      ]);
+      for (const r of results) {
+        if (r.status === "rejected") expect(r.reason).to.be.instanceOf(ExtractorHostExitedError);
+      }
+      await until("a new host", async () => {
+        await running.extractor.handleBatch(event).catch(() => undefined);
+        const pid = running.extractor.pid;
+        return pid !== undefined && pid !== hostPid ? pid : undefined;
+      });
+    }
+  });
+
   it("ends with the lab, even when the lab is SIGKILLed", async () => {
     const [s3Port, dynamodbPort] = [await freePort(), await freePort()];
     const child = new LabChild({

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { labAccessToken } from "../../lab/auth/sign-in";
 import { keptPorts, type LabEndpoints, type LabPorts, labPaths, startLab } from "../../lab/lab";
+import { freePort } from "../../lab/soak/start";
 
 const portOf = (url: string) => Number(new URL(url).port);
 
@@ -29,13 +30,6 @@ function occupy(port: number): Promise<net.Server> {
     server.once("error", reject);
     server.listen({ host: "127.0.0.1", port, exclusive: true }, () => resolve(server));
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = await occupy(0);
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe("lab: stable ports", function () {
