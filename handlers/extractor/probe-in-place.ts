@@ -76,10 +76,11 @@ export async function probeSource(source: ByteSource, options: ProbeSourceOption
     // Nothing read yet (no header read for an excerpt): the first window comes before ffprobe,
     // so a replaced object, or an S3 failure, is known without starting ffprobe (range-proxy.ts).
     if (!excerpt && proxy.stats.s3Requests === 0) await proxy.prefetchFirstWindow(deadline).catch(() => undefined);
-    const run =
-      !excerpt && proxy.stats.upstreamError !== undefined
-        ? NOT_RUN
-        : atDeadline(excerpt?.run ?? (await runOnce(proxy.url)), runs);
+    // Nor is it started once S3 failed, or once S3 took the whole deadline: the run would be killed at once.
+    const notRun = !excerpt && (proxy.stats.upstreamError !== undefined || deadline.aborted);
+    const run = notRun
+      ? { ...NOT_RUN, timedOut: proxy.stats.upstreamError === undefined, ms: Math.round(performance.now() - started) }
+      : atDeadline(excerpt?.run ?? (await runOnce(proxy.url)), runs);
     return {
       ...withoutProxyUrl(run, proxy.url),
       reading: excerpt?.reading ?? "whole",
@@ -94,7 +95,7 @@ export async function probeSource(source: ByteSource, options: ProbeSourceOption
   }
 }
 
-/** The run of a probe whose first S3 read failed: ffprobe was not started (the caller reports the S3 failure). */
+/** The run of a probe whose first S3 read failed or stalled: ffprobe was not started (the caller reports the S3 failure or stall). */
 const NOT_RUN: FfprobeRun = {
   exitCode: null,
   signal: null,

@@ -205,6 +205,33 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
     }
   }
 
+  /**
+   * A body's chunks, each wait for the next one timed as a read S3 has not answered: S3 can
+   * send its headers and then stall in the body, and that stall is S3's as much as a late
+   * answer. Only the wait for S3 is timed, not the reader's (ffprobe taking its time).
+   */
+  async function* s3Chunks(body: Readable): AsyncGenerator<Buffer> {
+    const chunks = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const asked = performance.now();
+        const read = ++reads;
+        waiting.set(read, asked);
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await chunks.next();
+        } finally {
+          waiting.delete(read);
+          stats.slowestReadMs = Math.max(stats.slowestReadMs, Math.round(performance.now() - asked));
+        }
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      await chunks.return?.();
+    }
+  }
+
   /** Copies [start, end] from the source to `res` with backpressure; stops when the reader goes away. */
   async function serve(
     start: number,
@@ -228,7 +255,7 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
     }
     if (pos <= end && !abort.signal.aborted) {
       const body = await fetchWindow(pos, end, abort.signal);
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      for await (const chunk of s3Chunks(body)) {
         stats.bytesRead += chunk.length;
         cache.add(pos, chunk);
         pos += chunk.length;
@@ -324,7 +351,7 @@ export async function startRangeProxy(options: RangeProxyOptions): Promise<Range
       else signal?.addEventListener("abort", destroy, { once: true });
       const from = pos;
       try {
-        for await (const chunk of body as AsyncIterable<Buffer>) {
+        for await (const chunk of s3Chunks(body)) {
           stats.bytesRead += chunk.length;
           cache.add(pos, chunk);
           parts.push(chunk);

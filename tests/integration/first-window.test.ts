@@ -79,6 +79,38 @@ describe("first window fetched before ffprobe starts", function () {
     }
   });
 
+  it("times a body that stalls after its headers as S3's stall, and starts no ffprobe once the deadline is gone", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "mp-first-window-"));
+    try {
+      const marker = path.join(dir, "started");
+      const fake = path.join(dir, "ffprobe");
+      await fs.writeFile(fake, `#!/bin/sh\ntouch '${marker}'\nexit 1\n`, { mode: 0o755 });
+      const result = await probeSource(
+        {
+          size: 100_000,
+          // Headers at once, then not one byte: the body stalls.
+          read: async (_start, _end, signal) => {
+            const body = new Readable({ read() {} });
+            signal.addEventListener("abort", () => body.destroy(new Error("aborted")), { once: true });
+            return { body };
+          },
+        },
+        { ffprobePath: fake, timeoutMs: 1_500 },
+      );
+      // process-change.ts retries a failed probe whose slowest read is this long (S3ReadStalledError).
+      expect(result.proxy.slowestReadMs).to.be.at.least(1_200);
+      expect(result.timedOut).to.equal(true);
+      expect(result.proxy.upstreamError).to.equal(undefined);
+      const started = await fs.access(marker).then(
+        () => true,
+        () => false,
+      );
+      expect(started, "ffprobe was started after the deadline").to.equal(false);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("does not start ffprobe for an object replaced since its event", async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "mp-first-window-"));
     try {
