@@ -18,6 +18,7 @@ import {
   replayJournal,
   s3RequestContext,
 } from "./s3-notifications";
+import { type BucketStateStore, cacheBucketState } from "./s3-store-cache";
 import { applyKeyPaths, type PathStore } from "./s3-store-paths";
 
 export interface LabS3Options {
@@ -59,11 +60,26 @@ function routableUrl(url: string, key: string): string {
   return [`${bucket}/${encodeURIComponent(key)}`, ...query].join("?");
 }
 
+/**
+ * Removes s3rver's per-request logger (koa-logger, its first middleware). With `silent` it
+ * still formats two colored lines per request for a transport that drops them: about 5% of
+ * the lab's CPU under load. Errors still reach s3rver's own (silent) logger.
+ */
+function dropRequestLogger(app: { middleware: { name: string }[] }): void {
+  const kept = app.middleware.filter((fn) => fn.name !== "logger");
+  if (kept.length !== app.middleware.length - 1) {
+    throw new Error("s3rver's request logger was not found: check lab/s3.ts against this s3rver version");
+  }
+  app.middleware.splice(0, app.middleware.length, ...kept);
+}
+
 export async function startLabS3(options: LabS3Options): Promise<LabS3> {
   const s3rver = new S3rver({ directory: options.directory, silent: true, address: options.host, port: options.port });
-  const internals = s3rver as unknown as { store: FilesystemStoreLike };
+  const internals = s3rver as unknown as { store: FilesystemStoreLike; middleware: { name: string }[] };
+  dropRequestLogger(internals);
   // Keys are opaque strings: one file each, never outside the folder (lab/s3-keys.ts).
   applyKeyPaths(internals.store as unknown as PathStore);
+  cacheBucketState(internals.store as unknown as BucketStateStore);
   // Changes a killed run committed without queuing their events: announce them first.
   await replayJournal(internals.store, options.notifications);
   const detach = attachNotifications(internals.store, options.notifications);
