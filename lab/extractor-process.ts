@@ -18,8 +18,9 @@
  * the lab's process goes away, killed or not: environments do not outlive their service.
  */
 import { type ChildProcess, fork } from "node:child_process";
-import * as path from "node:path";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { bundledEntry } from "../build/process-bundle";
+import { REPO_ROOT } from "../lib/repo-root";
 import type { LogEntry, LogSink } from "./log";
 
 /** What the host needs to build its extractors: where the stand-ins are, and the function's settings. */
@@ -64,6 +65,9 @@ export class ExtractorHostExitedError extends Error {
 
 const STDERR_KEEP = 4_000;
 
+/** The host's entry (run from its bundle). */
+const HOST_ENTRY = "lab/extractor-host.ts";
+
 /** Starts the host now (so a broken one fails the lab's start, not its first batch); restarts it on demand. */
 export async function startExtractorProcess(config: ExtractorHostConfig, sink: LogSink): Promise<ExtractorProcess> {
   let child: ChildProcess | undefined;
@@ -73,11 +77,12 @@ export async function startExtractorProcess(config: ExtractorHostConfig, sink: L
   let ids = 0;
   const pending = new Map<number, { resolve: (r: SQSBatchResponse) => void; reject: (e: Error) => void }>();
 
-  function spawnHost(): Promise<ChildProcess> {
+  async function spawnHost(): Promise<ChildProcess> {
     let stderr = "";
-    const host = fork(path.join(__dirname, "extractor-host.ts"), [JSON.stringify(config)], {
-      cwd: path.resolve(__dirname, ".."),
-      execArgv: ["--import", "tsx"],
+    // Plain node on the host's bundle, not tsx (build/process-bundle.ts says why).
+    const host = fork(await bundledEntry(HOST_ENTRY), [JSON.stringify(config)], {
+      cwd: REPO_ROOT,
+      execArgv: [],
       stdio: ["ignore", "ignore", "pipe", "ipc"],
     });
     host.stderr?.on("data", (d) => {

@@ -2,7 +2,8 @@
  * The soak's lab in a child process (lab-process.ts): start, SIGKILL, status, clean stop.
  */
 import { type ChildProcess, fork } from "node:child_process";
-import * as path from "node:path";
+import { bundledEntry } from "../../build/process-bundle";
+import { REPO_ROOT } from "../../lib/repo-root";
 import type { LabEndpoints } from "../lab";
 import type { ChildMessage, ParentMessage, SoakLabConfig, SoakLabStatus } from "./lab-process";
 
@@ -16,9 +17,10 @@ export class LabChild {
   constructor(private readonly config: SoakLabConfig) {}
 
   async start(): Promise<LabEndpoints> {
-    const child = fork(path.join(__dirname, "lab-process.ts"), [JSON.stringify(this.config)], {
-      cwd: path.resolve(__dirname, "..", ".."),
-      execArgv: ["--import", "tsx"],
+    // Plain node on the lab's bundle, not tsx: the soak restarts it after every kill (build/process-bundle.ts).
+    const child = fork(await bundledEntry("lab/soak/lab-process.ts"), [JSON.stringify(this.config)], {
+      cwd: REPO_ROOT,
+      execArgv: [],
       stdio: ["ignore", "ignore", "pipe", "ipc"],
     });
     this.child = child;
