@@ -19,7 +19,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { bundleArchive } from "../build/lambda-code";
 import type { LambdaArchitecture } from "../lib/ffprobe-pin";
 import { ENV } from "../lib/runtime-env";
-import { STATS_TABLE } from "../lib/stats-table";
+import { STATS_STREAM_BATCHING, STATS_TABLE } from "../lib/stats-table";
 import { lambdaRuntimeStatements, type PolicyStatement } from "./iam";
 import { createNodeFunction } from "./node-function";
 import { checkLogRetention } from "./refs";
@@ -96,8 +96,8 @@ export class MetadataStats extends pulumi.ComponentResource {
         eventSourceArn: args.streamArn,
         functionName: this.function.arn,
         startingPosition: "TRIM_HORIZON",
-        batchSize: args.batchSize ?? 100,
-        maximumBatchingWindowInSeconds: 5,
+        batchSize: args.batchSize ?? STATS_STREAM_BATCHING.batchSize,
+        maximumBatchingWindowInSeconds: STATS_STREAM_BATCHING.batchingWindowSeconds,
         parallelizationFactor: 1,
         bisectBatchOnFunctionError: true,
       },

@@ -8,15 +8,21 @@
  *
  * At start the feed counts every item once (a scan at start-up, never per request), so a lab
  * folder from before the stats existed, or writes made while the lab was down, are counted.
+ *
+ * Keys are gathered as the stream's event source mapping gathers records (lib/stats-table.ts,
+ * STATS_STREAM_BATCHING): applied once 100 are queued or when the batching window ends, not
+ * per write. Applied per write, the feed made three DynamoDB requests (read, document rows,
+ * totals) for each write it followed, more than the extractor's own. idle() applies at once.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchGetCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { applyChanges, type DocumentChange } from "../handlers/stats/aggregator";
 import type { StatsStore } from "../handlers/stats/store";
 import { METADATA_TABLE } from "../lib/schema";
+import { STATS_STREAM_BATCHING } from "../lib/stats-table";
 import { scanTable } from "../tools/reconcile/reconcile";
 
-const BATCH = 100;
+const BATCH = STATS_STREAM_BATCHING.batchSize;
 
 export interface LabStatsFeed {
   /** Queue keys that were written. */
@@ -31,7 +37,10 @@ export function startLabStatsFeed(options: {
   tableName: string;
   store: StatsStore;
   onError: (err: unknown) => void;
+  /** How long keys are gathered before they are applied, ms (default: the stream's batching window). */
+  batchingWindowMs?: number;
 }): LabStatsFeed {
+  const windowMs = options.batchingWindowMs ?? STATS_STREAM_BATCHING.batchingWindowSeconds * 1000;
   const doc = DynamoDBDocumentClient.from(options.dynamodb);
   const pk = METADATA_TABLE.partitionKey.name;
   const queued = new Set<string>();
@@ -52,25 +61,36 @@ export function startLabStatsFeed(options: {
     return keys.map((key) => ({ key, item: found.get(key) }));
   }
 
+  /** Applies what is queued, one batch at a time; a partial batch left over waits for a window of its own. */
   async function drain(): Promise<void> {
     scheduled = false;
-    while (queued.size > 0 && !stopped) {
+    if (stopped || queued.size === 0) return;
+    do {
       const keys = [...queued].slice(0, BATCH);
       for (const k of keys) queued.delete(k);
       try {
         await applyChanges(options.store, await currentItems(keys));
       } catch (err) {
-        for (const k of keys) queued.add(k); // retried on the next write or start
+        for (const k of keys) queued.add(k); // retried on the next window or start
         options.onError(err);
         return;
       }
-    }
+    } while (queued.size >= BATCH && !stopped);
+    if (queued.size > 0) gather();
   }
 
   const schedule = () => {
     if (scheduled || stopped) return;
+    clearTimeout(window);
+    window = undefined;
     scheduled = true;
     running = running.then(drain);
+  };
+  // A full batch is applied now; fewer keys wait for the window (opened by the first of them).
+  let window: NodeJS.Timeout | undefined;
+  const gather = () => {
+    if (queued.size >= BATCH) schedule();
+    else if (window === undefined && !scheduled && !stopped) window = setTimeout(schedule, windowMs);
   };
 
   // Count what is already in the table.
@@ -87,7 +107,7 @@ export function startLabStatsFeed(options: {
   return {
     written(keys) {
       for (const k of keys) queued.add(k);
-      schedule();
+      gather();
     },
     async idle() {
       for (let i = 0; i < 10_000; i++) {
@@ -98,6 +118,7 @@ export function startLabStatsFeed(options: {
     },
     async stop() {
       stopped = true;
+      clearTimeout(window);
       await running;
     },
   };

@@ -10,3 +10,14 @@ export const STATS_TABLE = {
   docPrefix: "doc#",
   counterPrefix: "n:",
 } as const;
+
+/**
+ * How the metadata table's changes reach the stats aggregator: up to `batchSize` records per
+ * invocation (one transaction of 99 documents + the totals), gathered for at most
+ * `batchingWindowSeconds` (the stream's event source mapping, components/metadata-stats.ts;
+ * the lab's feed, lab/stats-feed.ts, gathers its keys the same way).
+ */
+export const STATS_STREAM_BATCHING = {
+  batchSize: 100,
+  batchingWindowSeconds: 5,
+} as const;

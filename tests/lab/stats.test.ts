@@ -196,6 +196,61 @@ describe("table statistics (handlers/stats, lab/stats-feed.ts, GET /stats)", fun
     ]);
   });
 
+  describe("gathering writes as the stream's event source mapping does", () => {
+    /** A stats store that only records the batches the feed applied. */
+    const batches: number[] = [];
+    const counting = {
+      readRows: async (keys: string[]) => {
+        batches.push(keys.length);
+        return new Map();
+      },
+      commit: async () => {},
+      totals: async () => ({ counters: {} }),
+    };
+    let gathering: LabStatsFeed | undefined;
+    const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    afterEach(async () => {
+      await gathering?.stop();
+      batches.length = 0;
+    });
+
+    it("applies writes that arrive one by one within the window as one batch", async () => {
+      gathering = startLabStatsFeed({
+        dynamodb: client,
+        tableName: TABLE,
+        store: counting,
+        onError: () => {},
+        batchingWindowMs: 300,
+      });
+      await gathering.idle(); // the start-up pass
+      batches.length = 0;
+      for (let i = 1; i <= 10; i++) {
+        gathering.written([doc(i).key]);
+        await settle(5);
+      }
+      expect(batches, "nothing before the window ends").to.deep.equal([]);
+      await settle(600);
+      expect(batches).to.deep.equal([10]);
+    });
+
+    it("applies a full batch at once, without waiting for the window, and idle() applies the rest at once", async () => {
+      gathering = startLabStatsFeed({
+        dynamodb: client,
+        tableName: TABLE,
+        store: counting,
+        onError: () => {},
+        batchingWindowMs: 60_000,
+      });
+      await gathering.idle();
+      batches.length = 0;
+      gathering.written(Array.from({ length: 105 }, (_, i) => `gathered-${i}`));
+      await settle(300);
+      expect(batches).to.deep.equal([100]);
+      await gathering.idle();
+      expect(batches).to.deep.equal([100, 5]);
+    });
+  });
+
   it("answers from an empty table with zeros", () => {
     const s = statsFromCounters({});
     expect(s.files).to.equal(0);
