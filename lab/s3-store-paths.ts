@@ -5,6 +5,7 @@
  * the notification adapter wraps it.
  */
 import type { Dirent } from "node:fs";
+import * as fsSync from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { checkBucketName, checkKey, insideFolder, keyToPath, pathToKey, S3KeyError } from "./s3-keys";
@@ -28,14 +29,18 @@ export interface PathStore {
   putMetadata(bucket: string, key: string, metadata: Record<string, unknown>, md5?: string): Promise<void>;
 }
 
-/** Writes `text` to `file` so that a reader (or a crash) sees the old content or the new, never a torn one. */
+/**
+ * Writes `text` to `file` so that a reader (or a crash) sees the old content or the new, never
+ * a torn one. Synchronous calls: the files are a few hundred bytes, and each asynchronous call
+ * costs a hand-off to libuv's thread pool worth several times the write (lab/s3-store-reads.ts).
+ */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
   const tmp = `${file}.${process.pid}-${Math.random().toString(16).slice(2)}.tmp`;
   try {
-    await fs.writeFile(tmp, text);
-    await fs.rename(tmp, file);
+    fsSync.writeFileSync(tmp, text);
+    fsSync.renameSync(tmp, file);
   } catch (err) {
-    await fs.rm(tmp, { force: true });
+    fsSync.rmSync(tmp, { force: true });
     throw err;
   }
 }

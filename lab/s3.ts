@@ -20,6 +20,7 @@ import {
 } from "./s3-notifications";
 import { type BucketStateStore, cacheBucketState } from "./s3-store-cache";
 import { applyKeyPaths, type PathStore } from "./s3-store-paths";
+import { applySyncReads, type ReadStore } from "./s3-store-reads";
 
 export interface LabS3Options {
   /** Folder holding buckets and objects. */
@@ -79,6 +80,7 @@ export async function startLabS3(options: LabS3Options): Promise<LabS3> {
   dropRequestLogger(internals);
   // Keys are opaque strings: one file each, never outside the folder (lab/s3-keys.ts).
   applyKeyPaths(internals.store as unknown as PathStore);
+  applySyncReads(internals.store as unknown as ReadStore);
   cacheBucketState(internals.store as unknown as BucketStateStore);
   // Changes a killed run committed without queuing their events: announce them first.
   await replayJournal(internals.store, options.notifications);

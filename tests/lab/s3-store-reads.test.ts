@@ -1,0 +1,103 @@
+/**
+ * The lab S3's synchronous small reads (lab/s3-store-reads.ts) answer exactly as s3rver's
+ * own: whole and ranged GETs, HEAD, ranges past the end, missing keys, an object without its
+ * .md5 file, and a range larger than the synchronous limit. Through a real S3 client.
+ */
+import * as fs from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { expect } from "chai";
+import { makeLabS3Client } from "../../lab/clients";
+import { type LabS3, startLabS3 } from "../../lab/s3";
+import { SYNC_READ_MAX_BYTES } from "../../lab/s3-store-reads";
+import { SequencerClock } from "../../lab/sequencer";
+
+const BUCKET = "reads";
+
+describe("lab S3 reads", function () {
+  this.timeout(60_000);
+  let root: string;
+  let server: LabS3;
+  let s3: S3Client;
+  const small = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
+  const large = Buffer.alloc(SYNC_READ_MAX_BYTES + 4096, 7);
+
+  before(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), "mp-s3-reads-"));
+    server = await startLabS3({
+      directory: path.join(root, "s3"),
+      host: "127.0.0.1",
+      port: 0,
+      notifications: {
+        buckets: [],
+        sequencer: SequencerClock.open(path.join(root, "seq.json")),
+        deliver: async () => {},
+      },
+    });
+    s3 = makeLabS3Client(server.endpoint);
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "small", Body: small, ContentType: "audio/wav" }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "large", Body: large }));
+  });
+  after(async () => {
+    s3.destroy();
+    await server.close();
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  const get = async (key: string, range?: string) => {
+    const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, Range: range }));
+    return { res, body: Buffer.from(await (res.Body?.transformToByteArray() ?? new Uint8Array())) };
+  };
+
+  it("serves a whole object with its metadata and ETag", async () => {
+    const { res, body } = await get("small");
+    expect(body.equals(small)).to.equal(true);
+    expect(res.ContentType).to.equal("audio/wav");
+    expect(res.ContentLength).to.equal(small.length);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "small" }));
+    expect(head.ETag).to.equal(res.ETag);
+    expect(head.ContentLength).to.equal(small.length);
+  });
+
+  it("serves ranges, an open range, and a range running past the end (cut to the object)", async () => {
+    const mid = await get("small", "bytes=100-199");
+    expect(mid.body.equals(small.subarray(100, 200))).to.equal(true);
+    expect(mid.res.ContentRange).to.equal(`bytes 100-199/${small.length}`);
+    expect((await get("small", "bytes=4990-")).body.equals(small.subarray(4990))).to.equal(true);
+    const past = await get("small", "bytes=4000-9999");
+    expect(past.body.equals(small.subarray(4000))).to.equal(true);
+    expect(past.res.ContentRange).to.equal(`bytes 4000-4999/${small.length}`);
+  });
+
+  it("refuses a range that starts past the end, and a missing key", async () => {
+    const beyond = await get("small", "bytes=6000-6100").catch((e) => e);
+    expect(beyond.name).to.equal("InvalidRange");
+    const missing = await get("nothing-here").catch((e) => e);
+    expect(missing.name).to.equal("NoSuchKey");
+  });
+
+  it("hashes an object whose .md5 file is missing, as s3rver does", async () => {
+    const { res: before } = await get("small");
+    const files = await fs.readdir(path.join(root, "s3", BUCKET));
+    const md5 = files.find((f) => f.startsWith("small") && f.endsWith(".md5"));
+    expect(md5, "the object's .md5 file").to.be.a("string");
+    await fs.rm(path.join(root, "s3", BUCKET, md5 as string));
+    const { res, body } = await get("small");
+    expect(res.ETag).to.equal(before.ETag);
+    expect(body.equals(small)).to.equal(true);
+  });
+
+  it("streams a range larger than the synchronous limit", async () => {
+    const { body } = await get("large", `bytes=0-${large.length - 1}`);
+    expect(body.length).to.equal(large.length);
+    expect(body.equals(large)).to.equal(true);
+  });
+});
