@@ -15,6 +15,7 @@ import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib
 import dynalite from "dynalite";
 import { STATS_TABLE } from "../handlers/stats/store";
 import { METADATA_TABLE, tableAttributeDefinitions } from "../lib/schema";
+import { keepDynaliteTableDescriptions } from "./dynalite-table-cache";
 import { closeServer, listen } from "./http-server";
 
 export interface LabDynamo {
@@ -159,6 +160,7 @@ export async function startLabDynamo(options: {
     const repair = await repairSecondaryIndexes(options.path);
     if (repair.added + repair.removed > 0) options.onRepair?.(repair);
   }
+  keepDynaliteTableDescriptions();
   const server: Server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const onWrite = options.onWrite;
   if (onWrite) {
