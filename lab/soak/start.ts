@@ -23,6 +23,7 @@ import { LabChild } from "./lab-child";
 import type { SoakLabStatus } from "./lab-process";
 import { SoakMedia } from "./media";
 import type { SoakOptions, SoakReport } from "./options";
+import { plainHttpUploader, type Uploader } from "./uploader";
 
 /** What a run holds open, for the clean-up when it stops on an error. */
 export interface Held {
@@ -50,8 +51,10 @@ export interface SoakRun {
   lab: LabChild;
   endpoints: LabEndpoints;
   bucket: string;
-  /** The writers' S3 client (straight at the stand-in, no retries of its own). */
+  /** The verdict's S3 client (straight at the stand-in, no retries of its own). */
   s3: S3Client;
+  /** The writers' PUTs and DELETEs (plain HTTP, as to a presigned URL; lab/soak/uploader.ts). */
+  uploader: Uploader;
   uploads: SoakReport["uploads"];
   kills: number;
   killsMidBatch: number;
@@ -114,6 +117,7 @@ export async function startSoakLab(dir: string, o: SoakOptions, held: Held): Pro
   const bucket = endpoints.ingestBucket;
   // The writers retry by themselves (and count it): a request to a killed lab fails fast.
   const s3: S3Client = makeLabS3Client(s3Endpoint, { maxAttempts: 1 });
+  const uploader = plainHttpUploader(s3Endpoint, bucket);
 
   const run: SoakRun = {
     o,
@@ -128,6 +132,7 @@ export async function startSoakLab(dir: string, o: SoakOptions, held: Held): Pro
     endpoints,
     bucket,
     s3,
+    uploader,
     uploads: {
       puts: 0,
       newKeys: 0,

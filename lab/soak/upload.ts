@@ -6,14 +6,13 @@
  * kills.ts) is retried until S3 acknowledges it; what each writer last had acknowledged is kept
  * in `run.owned` for the verdict.
  */
-import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { sleep } from "../../lib/sleep";
 import { seededRandom } from "./fault-proxy";
 import type { SoakRun } from "./start";
 
 /** Runs `o.writers` writers at once until they are done. */
 export async function uploadWithWriters(run: SoakRun): Promise<void> {
-  const { o, s3, bucket, media, uploads, owned } = run;
+  const { o, uploader, media, uploads, owned } = run;
 
   async function untilAcknowledged<T>(op: () => Promise<T>): Promise<T> {
     const giveUp = Date.now() + 5 * 60_000;
@@ -29,15 +28,15 @@ export async function uploadWithWriters(run: SoakRun): Promise<void> {
   }
 
   async function put(key: string, body: Buffer): Promise<string> {
-    const res = await untilAcknowledged(() => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body })));
+    const etag = await untilAcknowledged(() => uploader.put(key, body));
     uploads.puts += 1;
     uploads.bytes += body.length;
     run.draw("uploading");
-    return (res.ETag ?? "").replace(/"/g, "");
+    return etag;
   }
 
   async function remove(key: string): Promise<void> {
-    await untilAcknowledged(() => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+    await untilAcknowledged(() => uploader.remove(key));
     uploads.deletes += 1;
   }
 

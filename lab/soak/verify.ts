@@ -75,6 +75,7 @@ async function readFinalState(run: SoakRun) {
   await lab.stop();
   await run.held.hog?.stop();
   s3.destroy();
+  run.uploader.close();
   dynamodb.destroy();
   for (const p of run.held.proxies) await p.close();
   return { objects, items, report, listed, finalStatus, deadLettered, deadLetterCounts };
