@@ -41,7 +41,7 @@ export type FromHost =
   | { type: "ready" }
   | { type: "result"; id: number; response: SQSBatchResponse }
   | { type: "failed"; id: number; name: string; message: string }
-  | { type: "log"; entry: LogEntry }
+  | { type: "logs"; entries: LogEntry[] }
   | { type: "environments"; count: number };
 
 export interface ExtractorProcess {
@@ -105,8 +105,8 @@ export async function startExtractorProcess(config: ExtractorHostConfig, sink: L
             pending.delete(m.id);
             break;
           }
-          case "log":
-            sink(m.entry);
+          case "logs":
+            for (const entry of m.entries) sink(entry);
             break;
           case "environments":
             environments = m.count;
