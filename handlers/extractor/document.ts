@@ -142,8 +142,19 @@ const PREFERRED_TAGS = [
 const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");
 
 function truncateChars(s: string, max: number): string {
-  const chars = Array.from(s);
-  return chars.length <= max ? s : `${chars.slice(0, max - 1).join("")}…`;
+  // A string of at most `max` UTF-16 units has at most `max` characters; longer ones are walked
+  // only up to the cut, not split whole (an ID3 frame can be hundreds of kilobytes).
+  if (s.length <= max) return s;
+  let seen = 0;
+  let cut = 0;
+  let at = 0;
+  for (const ch of s) {
+    if (seen === max - 1) cut = at;
+    seen += 1;
+    if (seen > max) return `${s.slice(0, cut)}…`;
+    at += ch.length;
+  }
+  return s;
 }
 
 /** Keeps a bounded selection of container tags (TAG_LIMITS); reports whether anything was cut. */

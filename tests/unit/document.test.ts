@@ -140,6 +140,18 @@ describe("document size bound", () => {
     expect(total).to.be.at.most(TAG_LIMITS.maxTotalBytes);
   });
 
+  it("counts characters, not UTF-16 units, when it shortens a value", () => {
+    const max = TAG_LIMITS.maxValueChars;
+    const emoji = "\u{1F3B5}"; // two UTF-16 units, one character
+    const exact = selectTags({ a: emoji.repeat(max), b: "x".repeat(max) });
+    expect(exact.tags.a).to.equal(emoji.repeat(max));
+    expect(exact.tags.b).to.equal("x".repeat(max));
+    const over = selectTags({ a: emoji.repeat(max + 1) }).tags.a;
+    expect(over).to.equal(`${emoji.repeat(max - 1)}…`);
+    const mixed = `${"y".repeat(max - 2)}${emoji}${emoji}z`;
+    expect(selectTags({ a: mixed }).tags.a).to.equal(`${"y".repeat(max - 2)}${emoji}…`);
+  });
+
   it("keeps a document with 500 KB of tags and 1,000 streams under the cap", () => {
     const tags: Record<string, string> = {};
     for (let i = 0; i < 50; i++) tags[`t${i}`] = "y".repeat(10 * 1024);
