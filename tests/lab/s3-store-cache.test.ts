@@ -4,7 +4,6 @@
  * state through a real S3 client and check that the next request sees each change.
  */
 import * as fs from "node:fs/promises";
-import * as os from "node:os";
 import * as path from "node:path";
 import {
   CreateBucketCommand,
@@ -17,10 +16,9 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { expect } from "chai";
-import { makeLabS3Client } from "../../lab/clients";
-import { type LabS3, startLabS3 } from "../../lab/s3";
+import type { LabS3 } from "../../lab/s3";
 import { type BucketStateStore, cacheBucketState } from "../../lab/s3-store-cache";
-import { SequencerClock } from "../../lab/sequencer";
+import { startTempLabS3, type TempLabS3 } from "../helpers/lab-s3";
 
 /** A store whose reads are counted; hold() makes the next config read wait for the next change. */
 function countingStore() {
@@ -114,31 +112,17 @@ describe("lab S3 bucket state cache", () => {
 
   describe("through the lab's S3", function () {
     this.timeout(60_000);
+    let lab: TempLabS3;
     let root: string;
     let server: LabS3;
     let s3: S3Client;
     const origin = "https://dashboard.example";
 
     before(async () => {
-      root = await fs.mkdtemp(path.join(os.tmpdir(), "mp-s3-cache-"));
-      server = await startLabS3({
-        directory: path.join(root, "s3"),
-        host: "127.0.0.1",
-        port: 0,
-        notifications: {
-          buckets: [],
-          sequencer: SequencerClock.open(path.join(root, "seq.json")),
-          deliver: async () => {},
-        },
-      });
-      s3 = makeLabS3Client(server.endpoint);
-      await s3.send(new CreateBucketCommand({ Bucket: "web" }));
+      lab = await startTempLabS3("mp-s3-cache-", ["web"]);
+      ({ root, server, s3 } = lab);
     });
-    after(async () => {
-      s3.destroy();
-      await server.close();
-      await fs.rm(root, { recursive: true, force: true });
-    });
+    after(() => lab?.stop());
 
     const preflight = () =>
       fetch(`${server.endpoint}/web/a.txt`, {

@@ -4,53 +4,29 @@
  * .md5 file, and a range larger than the synchronous limit. Through a real S3 client.
  */
 import * as fs from "node:fs/promises";
-import * as os from "node:os";
 import * as path from "node:path";
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-} from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { expect } from "chai";
-import { makeLabS3Client } from "../../lab/clients";
-import { type LabS3, startLabS3 } from "../../lab/s3";
 import { SYNC_READ_MAX_BYTES } from "../../lab/s3-store-reads";
-import { SequencerClock } from "../../lab/sequencer";
+import { startTempLabS3, type TempLabS3 } from "../helpers/lab-s3";
 
 const BUCKET = "reads";
 
 describe("lab S3 reads", function () {
   this.timeout(60_000);
+  let lab: TempLabS3;
   let root: string;
-  let server: LabS3;
   let s3: S3Client;
   const small = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
   const large = Buffer.alloc(SYNC_READ_MAX_BYTES + 4096, 7);
 
   before(async () => {
-    root = await fs.mkdtemp(path.join(os.tmpdir(), "mp-s3-reads-"));
-    server = await startLabS3({
-      directory: path.join(root, "s3"),
-      host: "127.0.0.1",
-      port: 0,
-      notifications: {
-        buckets: [],
-        sequencer: SequencerClock.open(path.join(root, "seq.json")),
-        deliver: async () => {},
-      },
-    });
-    s3 = makeLabS3Client(server.endpoint);
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    lab = await startTempLabS3("mp-s3-reads-", [BUCKET]);
+    ({ root, s3 } = lab);
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "small", Body: small, ContentType: "audio/wav" }));
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "large", Body: large }));
   });
-  after(async () => {
-    s3.destroy();
-    await server.close();
-    await fs.rm(root, { recursive: true, force: true });
-  });
+  after(() => lab?.stop());
 
   const get = async (key: string, range?: string) => {
     const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, Range: range }));

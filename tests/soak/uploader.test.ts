@@ -4,42 +4,24 @@
  * the ETag is S3's, and a refusal or a lab that is gone rejects (the writer then retries).
  */
 import { createHash } from "node:crypto";
-import * as fs from "node:fs/promises";
-import * as os from "node:os";
-import * as path from "node:path";
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { expect } from "chai";
-import { makeLabS3Client } from "../../lab/clients";
-import { type LabS3, startLabS3 } from "../../lab/s3";
-import { SequencerClock } from "../../lab/sequencer";
+import type { LabS3 } from "../../lab/s3";
 import { plainHttpUploader } from "../../lab/soak/uploader";
+import { startTempLabS3, type TempLabS3 } from "../helpers/lab-s3";
 
 describe("soak uploader (plain HTTP PUT and DELETE)", function () {
   this.timeout(60_000);
-  let root: string;
   let server: LabS3;
   let s3: S3Client;
 
+  let lab: TempLabS3;
+
   before(async () => {
-    root = await fs.mkdtemp(path.join(os.tmpdir(), "mp-uploader-"));
-    server = await startLabS3({
-      directory: path.join(root, "s3"),
-      host: "127.0.0.1",
-      port: 0,
-      notifications: {
-        buckets: [],
-        sequencer: SequencerClock.open(path.join(root, "seq.json")),
-        deliver: async () => {},
-      },
-    });
-    s3 = makeLabS3Client(server.endpoint);
-    await s3.send(new CreateBucketCommand({ Bucket: "ingest" }));
+    lab = await startTempLabS3("mp-uploader-", ["ingest"]);
+    ({ server, s3 } = lab);
   });
-  after(async () => {
-    s3.destroy();
-    await server.close();
-    await fs.rm(root, { recursive: true, force: true });
-  });
+  after(() => lab?.stop());
 
   it("stores each key exactly, with S3's ETag, and deletes it", async () => {
     const uploader = plainHttpUploader(server.endpoint, "ingest");
