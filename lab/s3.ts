@@ -74,6 +74,18 @@ function dropRequestLogger(app: { middleware: { name: string }[] }): void {
   app.middleware.splice(0, app.middleware.length, ...kept);
 }
 
+/** The bucket of a HeadBucket request (`HEAD /<bucket>`, no query), else undefined. */
+function headBucketName(req: http.IncomingMessage): string | undefined {
+  if (req.method !== "HEAD") return undefined;
+  const m = /^\/([^/?]+)\/?$/.exec(req.url ?? "");
+  if (!m) return undefined;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return undefined; // s3rver answers it
+  }
+}
+
 export async function startLabS3(options: LabS3Options): Promise<LabS3> {
   const s3rver = new S3rver({ directory: options.directory, silent: true, address: options.host, port: options.port });
   const internals = s3rver as unknown as { store: FilesystemStoreLike; middleware: { name: string }[] };
@@ -100,6 +112,23 @@ export async function startLabS3(options: LabS3Options): Promise<LabS3> {
         "x-amz-request-id": requestId,
       });
       res.end(body);
+      return;
+    }
+    // s3rver answers HeadBucket by listing every object of the bucket (with each one's
+    // metadata) and dropping the list: the lab's provisioning HEADs each bucket at every start,
+    // about half a second of CPU for a few thousand objects. Answered here from the bucket alone.
+    const headBucket = headBucketName(req);
+    if (headBucket !== undefined) {
+      (internals.store as unknown as BucketStateStore).getBucket(headBucket).then(
+        (bucket) => {
+          res.writeHead(bucket ? 200 : 404, { "x-amz-request-id": requestId });
+          res.end();
+        },
+        (err: { status?: number }) => {
+          res.writeHead(err.status ?? 500, { "x-amz-request-id": requestId });
+          res.end();
+        },
+      );
       return;
     }
     // s3rver's ListObjectsV2 cannot paginate on OpenSSL 3 (see s3-list.ts): answered here.

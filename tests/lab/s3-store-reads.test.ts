@@ -5,7 +5,14 @@
  */
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import { SYNC_READ_MAX_BYTES } from "../../lab/s3-store-reads";
 import { startTempLabS3, type TempLabS3 } from "../helpers/lab-s3";
@@ -69,6 +76,20 @@ describe("lab S3 reads", function () {
     const { res, body } = await get("small");
     expect(res.ETag).to.equal(before.ETag);
     expect(body.equals(small)).to.equal(true);
+  });
+
+  it("answers HeadBucket from the bucket alone: 200, 404 for a missing one, even beside a torn metadata file", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "torn", Body: "x" }));
+    const files = await fs.readdir(path.join(root, "s3", BUCKET));
+    const metadata = files.find((f) => f.startsWith("torn") && f.endsWith("metadata.json"));
+    expect(metadata, "the object's metadata file").to.be.a("string");
+    // s3rver answered HEAD bucket by listing every object with its metadata: this made it a 500.
+    await fs.writeFile(path.join(root, "s3", BUCKET, metadata as string), '{"content-type": "te');
+    const head = await s3.send(new HeadBucketCommand({ Bucket: BUCKET }));
+    expect(head.$metadata.httpStatusCode).to.equal(200);
+    const missing = await s3.send(new HeadBucketCommand({ Bucket: "no-such-bucket" })).catch((e) => e);
+    expect(missing.$metadata?.httpStatusCode).to.equal(404);
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "torn" }));
   });
 
   it("streams a range larger than the synchronous limit", async () => {
