@@ -389,6 +389,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       dynamodb,
       tableName: LAB_NAMES.table,
       store: statsStore,
+      statsTableName: LAB_NAMES.statsTable,
       onError: (err) => labLogger.error("stats aggregator failed; the keys are retried", { error: err as Error }),
     });
     const feed = statsFeed;

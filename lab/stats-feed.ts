@@ -15,14 +15,35 @@
  * totals) for each write it followed, more than the extractor's own. idle() applies at once.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { BatchGetCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { applyChanges, type DocumentChange } from "../handlers/stats/aggregator";
 import type { StatsStore } from "../handlers/stats/store";
 import { METADATA_TABLE } from "../lib/schema";
-import { STATS_STREAM_BATCHING } from "../lib/stats-table";
+import { STATS_STREAM_BATCHING, STATS_TABLE } from "../lib/stats-table";
 import { scanTable } from "../tools/reconcile/reconcile";
 
 const BATCH = STATS_STREAM_BATCHING.batchSize;
+
+/** The document keys the stats table counts (its `doc#<key>` rows, lib/stats-table.ts). */
+async function* countedKeys(doc: DynamoDBDocumentClient, statsTableName: string): AsyncGenerator<string> {
+  const pk = STATS_TABLE.partitionKey.name;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new ScanCommand({
+        TableName: statsTableName,
+        ProjectionExpression: "#pk",
+        FilterExpression: "begins_with(#pk, :doc)",
+        ExpressionAttributeNames: { "#pk": pk },
+        ExpressionAttributeValues: { ":doc": STATS_TABLE.docPrefix },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) yield String(item[pk]).slice(STATS_TABLE.docPrefix.length);
+    start = page.LastEvaluatedKey;
+  } while (start);
+}
 
 export interface LabStatsFeed {
   /** Queue keys that were written. */
@@ -39,6 +60,8 @@ export function startLabStatsFeed(options: {
   onError: (err: unknown) => void;
   /** How long keys are gathered before they are applied, ms (default: the stream's batching window). */
   batchingWindowMs?: number;
+  /** The stats table: its counted rows are checked against the table at start (see above). */
+  statsTableName?: string;
 }): LabStatsFeed {
   const windowMs = options.batchingWindowMs ?? STATS_STREAM_BATCHING.batchingWindowSeconds * 1000;
   const doc = DynamoDBDocumentClient.from(options.dynamodb);
@@ -61,8 +84,11 @@ export function startLabStatsFeed(options: {
     return keys.map((key) => ({ key, item: found.get(key) }));
   }
 
-  /** Applies what is queued, one batch at a time; a partial batch left over waits for a window of its own. */
-  async function drain(): Promise<void> {
+  /**
+   * Applies what is queued, one batch at a time; a partial batch left over waits for a window of
+   * its own, unless `all` (a stop applies everything it was told of).
+   */
+  async function drain(all = false): Promise<void> {
     scheduled = false;
     if (stopped || queued.size === 0) return;
     do {
@@ -75,7 +101,7 @@ export function startLabStatsFeed(options: {
         options.onError(err);
         return;
       }
-    } while (queued.size >= BATCH && !stopped);
+    } while ((all ? queued.size > 0 : queued.size >= BATCH) && !stopped);
     if (queued.size > 0) gather();
   }
 
@@ -84,7 +110,7 @@ export function startLabStatsFeed(options: {
     clearTimeout(window);
     window = undefined;
     scheduled = true;
-    running = running.then(drain);
+    running = running.then(() => drain());
   };
   // A full batch is applied now; fewer keys wait for the window (opened by the first of them).
   let window: NodeJS.Timeout | undefined;
@@ -93,16 +119,20 @@ export function startLabStatsFeed(options: {
     else if (window === undefined && !scheduled && !stopped) window = setTimeout(schedule, windowMs);
   };
 
-  // Count what is already in the table.
+  // Count what is already in the table, and take back what is counted but no longer there: a
+  // key removed while the lab was down (or killed inside a window) has a row but no item.
   running = (async () => {
     try {
       for await (const page of scanTable(options.dynamodb, options.tableName, { consistent: true })) {
         for (const item of page) queued.add(item.key);
       }
+      if (options.statsTableName) {
+        for await (const key of countedKeys(doc, options.statsTableName)) queued.add(key);
+      }
     } catch (err) {
       options.onError(err);
     }
-  })().then(drain);
+  })().then(() => drain());
 
   return {
     written(keys) {
@@ -117,9 +147,14 @@ export function startLabStatsFeed(options: {
       }
     },
     async stop() {
+      clearTimeout(window);
+      window = undefined;
+      // A clean stop applies what it was told of (a removal has no item for the next start to find).
+      scheduled = true;
+      running = running.then(() => drain(true));
+      await running;
       stopped = true;
       clearTimeout(window);
-      await running;
     },
   };
 }

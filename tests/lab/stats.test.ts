@@ -4,7 +4,7 @@
  * table, before and after removals and re-processing; replays add nothing twice; the
  * stream handler's record mapping.
  */
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { DynamoDBStreamEvent } from "aws-lambda";
@@ -172,6 +172,32 @@ describe("table statistics (handlers/stats, lab/stats-feed.ts, GET /stats)", fun
     const r = await applyChanges(store, [{ key: doc(8).key, item: doc(8) }]);
     expect(r.skipped).to.equal(1);
     expect((await store.totals()).counters).to.deep.equal(before.counters);
+    await expectMatchesTable();
+  });
+
+  it("applies, on a clean stop, a removal still inside its window", async () => {
+    await put(doc(30));
+    await feed.idle();
+    await client.send(new DeleteItemCommand({ TableName: TABLE, Key: { objectKey: { S: doc(30).key } } }));
+    await feed.stop(); // well within the 5 s window: nothing applied it yet
+    feed = startLabStatsFeed({ dynamodb: client, tableName: TABLE, store, onError: (e) => console.error(e) });
+    await expectMatchesTable();
+  });
+
+  it("takes back, at the next start, a removal it never applied (the lab was killed inside the window)", async () => {
+    await put(doc(31));
+    await feed.idle();
+    const killed = feed;
+    feed = undefined as unknown as LabStatsFeed; // a SIGKILL: nothing follows the writes any more
+    await client.send(new DeleteItemCommand({ TableName: TABLE, Key: { objectKey: { S: doc(31).key } } }));
+    await killed.stop();
+    feed = startLabStatsFeed({
+      dynamodb: client,
+      tableName: TABLE,
+      store,
+      statsTableName: STATS,
+      onError: (e) => console.error(e),
+    });
     await expectMatchesTable();
   });
 
