@@ -59,8 +59,14 @@ async function pruneOlder(name: string, keep: string): Promise<void> {
   }
 }
 
+/** Files that shape every bundle without being one of its inputs: the compiler's settings and version. */
+const BUILD_SETTINGS = ["tsconfig.json", "node_modules/esbuild/package.json"];
+
 async function build(entry: string, recordFile: string): Promise<BundleRecord> {
   const name = path.basename(entry).replace(/\.ts$/, "");
+  // Whole milliseconds, as some file systems keep mtimes: a file saved during the build has an
+  // mtime at or after this, and esbuild may have read it before or after the save.
+  const started = Math.floor(Date.now());
   const result = await esbuild.build({
     entryPoints: [entry],
     absWorkingDir: REPO_ROOT,
@@ -77,11 +83,12 @@ async function build(entry: string, recordFile: string): Promise<BundleRecord> {
   });
   const code = result.outputFiles[0].contents;
   const file = `${name}-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.cjs`;
-  // Inputs are stat'ed before the write: a file edited during the build is seen as changed next time.
+  // A file changed since the build started may be in the bundle or not: it is recorded as never
+  // matching, so the next call builds again rather than run code older than the file.
   const inputs = await Promise.all(
-    Object.keys(result.metafile.inputs).map(async (input) => {
+    [...Object.keys(result.metafile.inputs), ...BUILD_SETTINGS].map(async (input) => {
       const stat = await fs.stat(path.join(REPO_ROOT, input));
-      return { path: input, size: stat.size, mtimeMs: stat.mtimeMs };
+      return { path: input, size: stat.size, mtimeMs: stat.mtimeMs >= started ? -1 : stat.mtimeMs };
     }),
   );
   await fs.mkdir(LAB_BUNDLE_DIR, { recursive: true });

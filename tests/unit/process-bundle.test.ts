@@ -57,6 +57,22 @@ describe("lab process bundles", function () {
     expect(run(second).word).to.equal("second");
   });
 
+  it("builds again when an input was saved during the build (it may hold the old code or the new)", async () => {
+    await fs.writeFile(part, 'export const word: string = "third";\n');
+    // An mtime at or after the build's start is what a save during the build leaves.
+    const later = new Date(Date.now() + 60_000);
+    await fs.utimes(part, later, later);
+    await bundledEntry(path.relative(REPO_ROOT, entry));
+    const record = (await fs.readdir(LAB_BUNDLE_DIR)).find(
+      (f) => f.includes("process-bundle-test-") && f.endsWith(".json"),
+    );
+    const recordFile = path.join(LAB_BUNDLE_DIR, record as string);
+    const first = (await fs.stat(recordFile)).mtimeMs;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await bundledEntry(path.relative(REPO_ROOT, entry));
+    expect((await fs.stat(recordFile)).mtimeMs, "the record was written again").to.be.above(first);
+  });
+
   it("fails with esbuild's error when the entry does not compile", async () => {
     await fs.writeFile(part, "export const word: string = ;\n");
     const err = await bundledEntry(path.relative(REPO_ROOT, entry)).catch((e: Error) => e);
