@@ -11,7 +11,7 @@ import {
   type DynamoDBClient,
   ResourceNotFoundException,
 } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, ScanCommand, type ScanCommandInput } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
 import { STATS_TABLE } from "../handlers/stats/store";
 import { METADATA_TABLE, tableAttributeDefinitions } from "../lib/schema";
@@ -280,6 +280,19 @@ export async function ensureStatsTable(client: DynamoDBClient, tableName: string
   }
 }
 
+/** Every page of a scan, following LastEvaluatedKey (only the lab scans: the API never does). */
+export async function* scanPages(
+  doc: DynamoDBDocumentClient,
+  input: Omit<ScanCommandInput, "ExclusiveStartKey">,
+): AsyncGenerator<Record<string, unknown>[]> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(new ScanCommand({ ...input, ExclusiveStartKey: start }));
+    yield page.Items ?? [];
+    start = page.LastEvaluatedKey;
+  } while (start);
+}
+
 /**
  * TTL emulation: deletes items whose TTL attribute (epoch seconds) is in the past, as
  * DynamoDB's TTL process would (eventually). Returns how many were deleted. A scan, but
@@ -291,19 +304,14 @@ export async function sweepExpiredItems(client: DynamoDBClient, tableName: strin
   const pk = METADATA_TABLE.partitionKey.name;
   const nowSec = Math.floor(now.getTime() / 1000);
   let deleted = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new ScanCommand({
-        TableName: tableName,
-        FilterExpression: "#ttl < :now",
-        ExpressionAttributeNames: { "#ttl": ttl, "#pk": pk },
-        ExpressionAttributeValues: { ":now": nowSec },
-        ProjectionExpression: "#pk",
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
+  for await (const items of scanPages(doc, {
+    TableName: tableName,
+    FilterExpression: "#ttl < :now",
+    ExpressionAttributeNames: { "#ttl": ttl, "#pk": pk },
+    ExpressionAttributeValues: { ":now": nowSec },
+    ProjectionExpression: "#pk",
+  })) {
+    for (const item of items) {
       try {
         await doc.send(
           new DeleteCommand({
@@ -320,7 +328,6 @@ export async function sweepExpiredItems(client: DynamoDBClient, tableName: strin
         if ((err as Error).name !== "ConditionalCheckFailedException") throw err;
       }
     }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
   return deleted;
 }

@@ -15,34 +15,29 @@
  * totals) for each write it followed, more than the extractor's own. idle() applies at once.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { BatchGetCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { applyChanges, type DocumentChange } from "../handlers/stats/aggregator";
 import type { StatsStore } from "../handlers/stats/store";
 import { METADATA_TABLE } from "../lib/schema";
 import { STATS_STREAM_BATCHING, STATS_TABLE } from "../lib/stats-table";
 import { scanTable } from "../tools/reconcile/reconcile";
+import { scanPages } from "./dynamodb";
 
 const BATCH = STATS_STREAM_BATCHING.batchSize;
 
 /** The document keys the stats table counts (its `doc#<key>` rows, lib/stats-table.ts). */
 async function* countedKeys(doc: DynamoDBDocumentClient, statsTableName: string): AsyncGenerator<string> {
   const pk = STATS_TABLE.partitionKey.name;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new ScanCommand({
-        TableName: statsTableName,
-        ProjectionExpression: "#pk",
-        FilterExpression: "begins_with(#pk, :doc)",
-        ExpressionAttributeNames: { "#pk": pk },
-        ExpressionAttributeValues: { ":doc": STATS_TABLE.docPrefix },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) yield String(item[pk]).slice(STATS_TABLE.docPrefix.length);
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const items of scanPages(doc, {
+    TableName: statsTableName,
+    ProjectionExpression: "#pk",
+    FilterExpression: "begins_with(#pk, :doc)",
+    ExpressionAttributeNames: { "#pk": pk },
+    ExpressionAttributeValues: { ":doc": STATS_TABLE.docPrefix },
+    ConsistentRead: true,
+  })) {
+    for (const item of items) yield String(item[pk]).slice(STATS_TABLE.docPrefix.length);
+  }
 }
 
 export interface LabStatsFeed {

@@ -39,6 +39,20 @@ async function readSequentially(url: string, size: number): Promise<[number, num
   return answers;
 }
 
+/** A stand-in for ffprobe that leaves a mark when it is started, in a temp folder `dir`. */
+async function markingFfprobe(): Promise<{ dir: string; fake: string; started: () => Promise<boolean> }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "mp-first-window-"));
+  const marker = path.join(dir, "started");
+  const fake = path.join(dir, "ffprobe");
+  await fs.writeFile(fake, `#!/bin/sh\ntouch '${marker}'\nexit 1\n`, { mode: 0o755 });
+  const started = () =>
+    fs.access(marker).then(
+      () => true,
+      () => false,
+    );
+  return { dir, fake, started };
+}
+
 describe("first window fetched before ffprobe starts", function () {
   this.timeout(60_000);
   let ffprobePath: string;
@@ -80,11 +94,8 @@ describe("first window fetched before ffprobe starts", function () {
   });
 
   it("times a body that stalls after its headers as S3's stall, and starts no ffprobe once the deadline is gone", async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "mp-first-window-"));
+    const { dir, fake, started } = await markingFfprobe();
     try {
-      const marker = path.join(dir, "started");
-      const fake = path.join(dir, "ffprobe");
-      await fs.writeFile(fake, `#!/bin/sh\ntouch '${marker}'\nexit 1\n`, { mode: 0o755 });
       const result = await probeSource(
         {
           size: 100_000,
@@ -101,23 +112,15 @@ describe("first window fetched before ffprobe starts", function () {
       expect(result.proxy.slowestReadMs).to.be.at.least(1_200);
       expect(result.timedOut).to.equal(true);
       expect(result.proxy.upstreamError).to.equal(undefined);
-      const started = await fs.access(marker).then(
-        () => true,
-        () => false,
-      );
-      expect(started, "ffprobe was started after the deadline").to.equal(false);
+      expect(await started(), "ffprobe was started after the deadline").to.equal(false);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
   });
 
   it("does not start ffprobe for an object replaced since its event", async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "mp-first-window-"));
+    const { dir, fake, started } = await markingFfprobe();
     try {
-      // A stand-in for ffprobe that leaves a mark when it is started.
-      const marker = path.join(dir, "started");
-      const fake = path.join(dir, "ffprobe");
-      await fs.writeFile(fake, `#!/bin/sh\ntouch '${marker}'\nexit 1\n`, { mode: 0o755 });
       const result = await probeSource(
         {
           size: 100_000,
@@ -130,15 +133,11 @@ describe("first window fetched before ffprobe starts", function () {
       expect(result.proxy.upstreamError).to.be.instanceOf(ObjectChangedError);
       expect(result.requests).to.equal(1);
       expect(result.timedOut).to.equal(false);
-      const started = await fs.access(marker).then(
-        () => true,
-        () => false,
-      );
-      expect(started, "ffprobe was started").to.equal(false);
+      expect(await started(), "ffprobe was started").to.equal(false);
 
       // The same fake is started when the object is readable: the mark above means something.
       await probeSource(recordingSource(Buffer.alloc(1000, 1), []), { ffprobePath: fake, timeoutMs: 20_000 });
-      expect(await fs.access(marker).then(() => true)).to.equal(true);
+      expect(await started()).to.equal(true);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
