@@ -12,10 +12,11 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 
+/** The nearest folder from `from` upwards that holds Pulumi.yaml; `from` itself when none does. */
 function findRoot(from: string): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
-    if (path.dirname(dir) === dir) return path.resolve(from, "..");
+    if (path.dirname(dir) === dir) return from;
   }
 }
 
