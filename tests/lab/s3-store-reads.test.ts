@@ -3,7 +3,9 @@
  * own: whole and ranged GETs, HEAD, ranges past the end, missing keys, an object without its
  * .md5 file, and a range larger than the synchronous limit. Through a real S3 client.
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs/promises";
+import * as http from "node:http";
 import * as path from "node:path";
 import {
   DeleteObjectCommand,
@@ -90,6 +92,56 @@ describe("lab S3 reads", function () {
     const missing = await s3.send(new HeadBucketCommand({ Bucket: "no-such-bucket" })).catch((e) => e);
     expect(missing.$metadata?.httpStatusCode).to.equal(404);
     await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "torn" }));
+  });
+
+  it("never sends one version's bytes under another's headers while the object is replaced (over and under 1 MiB)", async () => {
+    // Found by an attack helper: s3rver opened the file after reading its metadata, and a PUT's
+    // rename in between sent the old version's ETag and Content-Length with the new bytes.
+    for (const sizes of [
+      [SYNC_READ_MAX_BYTES + 500_000, SYNC_READ_MAX_BYTES + 100_000],
+      [3000, 1000],
+    ]) {
+      const versions = sizes.map((n, i) => Buffer.alloc(n, 97 + i));
+      const md5s = versions.map((v) => createHash("md5").update(v).digest("hex"));
+      const url = new URL(`${lab.server.endpoint}/${BUCKET}/racing`);
+      const call = (method: string, body?: Buffer) =>
+        new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer; error?: string }>((resolve) => {
+          const req = http.request(
+            { host: url.hostname, port: url.port, path: url.pathname, method, agent: false },
+            (res) => {
+              const chunks: Buffer[] = [];
+              res.on("data", (c: Buffer) => chunks.push(c));
+              res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+              res.on("error", (e) => resolve({ headers: res.headers, body: Buffer.concat(chunks), error: e.message }));
+            },
+          );
+          req.on("error", (e) => resolve({ headers: {}, body: Buffer.alloc(0), error: e.message }));
+          req.end(body);
+        });
+      await call("PUT", versions[0]);
+      let putting = true;
+      const putter = (async () => {
+        for (let i = 1; putting; i++) await call("PUT", versions[i % 2]);
+      })();
+      const bad: string[] = [];
+      const until = Date.now() + 2_000;
+      await Promise.all(
+        [0, 1].map(async () => {
+          while (Date.now() < until) {
+            const r = await call("GET");
+            const etag = String(r.headers.etag ?? "").replace(/"/g, "");
+            const md5 = createHash("md5").update(r.body).digest("hex");
+            if (r.error || Number(r.headers["content-length"]) !== r.body.length || etag !== md5 || !md5s.includes(md5))
+              bad.push(
+                `${r.error ?? ""} length ${r.headers["content-length"]} body ${r.body.length} etag ${md5s.indexOf(etag)}`,
+              );
+          }
+        }),
+      );
+      putting = false;
+      await putter;
+      expect(bad, `sizes ${sizes}`).to.deep.equal([]);
+    }
   });
 
   it("streams a range larger than the synchronous limit", async () => {
