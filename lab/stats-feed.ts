@@ -92,8 +92,9 @@ export function startLabStatsFeed(options: {
       try {
         await applyChanges(options.store, await currentItems(keys));
       } catch (err) {
-        for (const k of keys) queued.add(k); // retried on the next window or start
+        for (const k of keys) queued.add(k);
         options.onError(err);
+        gather(); // retried after a window of their own (or at the next start)
         return;
       }
     } while ((all ? queued.size > 0 : queued.size >= BATCH) && !stopped);

@@ -259,6 +259,27 @@ describe("table statistics (handlers/stats, lab/stats-feed.ts, GET /stats)", fun
       expect(batches).to.deep.equal([10]);
     });
 
+    it("retries keys whose batch failed after a window of their own, with no other write to wake it", async () => {
+      let failures = 1;
+      const failingOnce = {
+        ...counting,
+        readRows: async (keys: string[]) => {
+          if (failures-- > 0) throw new Error("throttled");
+          return counting.readRows(keys);
+        },
+      };
+      gathering = startLabStatsFeed({
+        dynamodb: client,
+        tableName: TABLE,
+        store: failingOnce,
+        onError: () => {},
+        batchingWindowMs: 200,
+      });
+      await settle(300); // the start-up pass fails (failures: 1 -> 0)
+      await settle(800);
+      expect(batches.length, "the keys of the failed pass were applied again").to.be.above(0);
+    });
+
     it("applies a full batch at once, without waiting for the window, and idle() applies the rest at once", async () => {
       gathering = startLabStatsFeed({
         dynamodb: client,
