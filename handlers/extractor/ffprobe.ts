@@ -3,9 +3,9 @@
  *
  * Corrupt input can hang ffprobe and `-rw_timeout` does not always fire, so every run
  * has a process-level deadline after which the whole process group is SIGKILLed. Output
- * is streamed and capped instead of buffered without limit.
+ * is streamed and capped instead of buffered without limit. Runs are started by a small
+ * long-lived process, not by this one (ffprobe-launcher.ts).
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import * as fs from "node:fs/promises";
@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { FFPROBE_PIN } from "../../lib/ffprobe-pin";
 import { FFPROBE_CPU_LIMIT_SECONDS, FFPROBE_MEMORY_LIMIT_MIB } from "../../lib/probe-limits";
-import { childSchedule } from "./cpu-time";
+import { launch } from "./ffprobe-launcher";
 import {
   checkSandboxAvailable,
   ffprobeEnvironment,
@@ -70,7 +70,7 @@ export interface FfprobeRun {
   signal: NodeJS.Signals | null;
   /** True when the deadline passed and the process group was killed. */
   timedOut: boolean;
-  /** CPU time ffprobe used (user + system, ms), sampled while it ran (cpu-time.ts); 0 where unknown. */
+  /** CPU time ffprobe used (user + system, ms), sampled while it ran (ffprobe-launcher.ts); 0 where unknown. */
   cpuMs?: number;
   /** Time ffprobe was runnable but waited for a CPU (a busy machine), ms; 0 where unknown. */
   waitMs?: number;
@@ -168,112 +168,38 @@ export async function runFfprobe(options: RunFfprobeOptions): Promise<FfprobeRun
     options.memoryLimitMiB ?? FFPROBE_MEMORY_LIMIT_MIB,
     options.cpuLimitSeconds ?? FFPROBE_CPU_LIMIT_SECONDS,
   );
-  const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const started = performance.now();
-  return new Promise((resolve, reject) => {
-    // detached: own process group, so a kill reaches anything ffprobe (or a wrapper) started.
-    const child = spawn(command.file, command.args, {
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
+  const launched = await launch(
+    {
+      ...command,
       env: ffprobeEnvironment(gconvDir),
-    });
-    const chunks: Buffer[] = [];
-    let outBytes = 0;
-    let stderr = "";
-    let timedOut = false;
-    let outputCapped = false;
-    let settled = false;
-
-    const killGroup = () => {
-      try {
-        if (child.pid) process.kill(-child.pid, "SIGKILL");
-      } catch {
-        child.kill("SIGKILL");
-      }
-    };
-    // ffprobe's CPU time, to tell a slow object from a slow machine (probe-deadline.ts); the
-    // shell wrapper execs ffprobe, so the pid is ffprobe's.
-    let cpuMs = 0;
-    let waitMs = 0;
-    const sampleCpu = () => {
-      const seen = childSchedule(child.pid);
-      if (seen) ({ cpuMs, waitMs } = seen);
-    };
-    const sampler = setInterval(sampleCpu, 250);
-    const timer = setTimeout(() => {
-      timedOut = true;
-      sampleCpu();
-      killGroup();
-    }, options.timeoutMs);
-    const onAbort = () => killGroup();
-    if (options.signal?.aborted) killGroup();
-    else options.signal?.addEventListener("abort", onAbort, { once: true });
-
-    child.stdout.on("data", (chunk: Buffer) => {
-      if (outputCapped) return;
-      outBytes += chunk.length;
-      if (outBytes > maxOutput) {
-        outputCapped = true;
-        chunks.length = 0;
-        killGroup();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr = stderrTail(stderr + chunk.toString("utf8"), STDERR_KEEP);
-    });
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      clearInterval(sampler);
-      options.signal?.removeEventListener("abort", onAbort);
-      if (!settled) {
-        settled = true;
-        reject(new Error(`cannot run ffprobe: ${err.message}`, { cause: err }));
-      }
-    });
-    // 'exit', not 'close': after a kill, an orphaned grandchild could hold the pipes open.
-    child.on("exit", (exitCode, signal) => {
-      clearTimeout(timer);
-      clearInterval(sampler);
-      options.signal?.removeEventListener("abort", onAbort);
-      const finish = () => {
-        if (settled) return;
-        settled = true;
-        if (exitCode === LIMIT_NOT_APPLIED_EXIT) {
-          reject(new Error("cannot run ffprobe: its memory limit could not be applied"));
-          return;
-        }
-        const stdout = outputCapped ? undefined : Buffer.concat(chunks);
-        let output: FfprobeOutput | undefined;
-        if (stdout && stdout.length > 0 && !timedOut) {
-          try {
-            output = JSON.parse(stdout.toString("utf8")) as FfprobeOutput;
-          } catch {
-            output = undefined;
-          }
-        }
-        resolve({
-          output,
-          exitCode,
-          signal,
-          timedOut,
-          cpuMs,
-          waitMs,
-          outputCapped,
-          memoryExceeded: !timedOut && /Cannot allocate memory/.test(stderr),
-          refusedFormat: refusedDemuxer(stderr),
-          stderr: stderr.trim(),
-          stdout,
-          ms: Math.round(performance.now() - started),
-        });
-      };
-      // Let buffered stdout drain unless the run was killed.
-      if (timedOut || outputCapped) finish();
-      else child.stdout.once("end", finish).once("error", finish);
-      if (child.stdout.readableEnded) finish();
-    });
-  });
+      timeoutMs: options.timeoutMs,
+      maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+      stderrKeep: STDERR_KEEP,
+    },
+    options.signal,
+  );
+  if (launched.exitCode === LIMIT_NOT_APPLIED_EXIT) {
+    throw new Error("cannot run ffprobe: its memory limit could not be applied");
+  }
+  const { stdout, timedOut } = launched;
+  let output: FfprobeOutput | undefined;
+  if (stdout && stdout.length > 0 && !timedOut) {
+    try {
+      output = JSON.parse(stdout.toString("utf8")) as FfprobeOutput;
+    } catch {
+      output = undefined;
+    }
+  }
+  const stderr = stderrTail(launched.stderr, STDERR_KEEP);
+  return {
+    ...launched,
+    output,
+    memoryExceeded: !timedOut && /Cannot allocate memory/.test(stderr),
+    refusedFormat: refusedDemuxer(stderr),
+    stderr: stderr.trim(),
+    ms: Math.round(performance.now() - started),
+  };
 }
 
 /** SHA-256 of a file, lower-case hex. */

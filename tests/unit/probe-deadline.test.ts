@@ -3,9 +3,8 @@
  * its deadline while ffprobe got little CPU is the machine's fault and is retried with a longer
  * deadline; only one that used its CPU for the longest deadline makes the object unprocessable.
  */
-import { spawn } from "node:child_process";
 import { expect } from "chai";
-import { childCpuMs, childSchedule } from "../../handlers/extractor/cpu-time";
+import { launch, parseSchedstat } from "../../handlers/extractor/ffprobe-launcher";
 import { judgeTimeout, probeDeadline } from "../../handlers/extractor/probe-deadline";
 import { invocationDeadline } from "../../handlers/extractor/retry";
 
@@ -58,16 +57,29 @@ describe("probe deadlines", () => {
     });
   });
 
-  it("reads a child's CPU time from /proc: a spinning child accrues it, a sleeping one does not", async function () {
+  it("reads a child's CPU time from /proc while it runs: a spinning child accrues it, a sleeping one does not", async function () {
     this.timeout(30_000);
-    const spin = spawn(process.execPath, ["-e", "const t = Date.now() + 1500; while (Date.now() < t) {}"]);
-    const sleep = spawn(process.execPath, ["-e", "setTimeout(() => {}, 1500)"]);
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
-    const busy = childCpuMs(spin.pid) ?? 0;
-    const idle = childCpuMs(sleep.pid) ?? 0;
-    await Promise.all([spin, sleep].map((c) => new Promise((resolve) => c.once("exit", resolve))));
-    expect(busy).to.be.greaterThan(idle);
-    expect(childSchedule(process.pid)?.cpuMs ?? 0).to.be.greaterThan(0);
-    expect(childCpuMs(spin.pid)).to.equal(undefined); // gone
+    const child = (code: string) =>
+      launch({
+        file: process.execPath,
+        args: ["-e", code],
+        env: {},
+        timeoutMs: 20_000,
+        maxOutputBytes: 1024,
+        stderrKeep: 1024,
+      });
+    const [spin, sleep] = await Promise.all([
+      child("const t = Date.now() + 1500; while (Date.now() < t) {}"),
+      child("setTimeout(() => {}, 1500)"),
+    ]);
+    expect(spin.exitCode).to.equal(0);
+    expect(spin.cpuMs).to.be.greaterThan(sleep.cpuMs);
+    expect(spin.cpuMs).to.be.greaterThan(100);
+  });
+
+  it("parses proc(5) schedstat: time on the CPU and waiting for one, ns to ms; anything else is unknown", () => {
+    expect(parseSchedstat("1234567890 56000000 42\n")).to.deep.equal({ cpuMs: 1235, waitMs: 56 });
+    expect(parseSchedstat("")).to.equal(undefined);
+    expect(parseSchedstat("not numbers")).to.equal(undefined);
   });
 });

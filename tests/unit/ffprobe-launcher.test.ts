@@ -1,0 +1,178 @@
+/**
+ * ffprobe's launcher (handlers/extractor/ffprobe-launcher.ts): runs are started by a small
+ * long-lived process with an empty environment, never by the caller's own; its death fails
+ * only the runs it held, and the caller's death ends it and them.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import { expect } from "chai";
+import * as esbuild from "esbuild";
+import { lambdaBuildOptions } from "../../build/bundles";
+import { runFfprobe } from "../../handlers/extractor/ffprobe";
+import { REPO_ROOT } from "../../lib/repo-root";
+
+/** A stand-in ffprobe that writes its pid and its parent's to `dir`, prints empty JSON, then sleeps `seconds`. */
+async function sleepingFfprobe(dir: string, seconds: number): Promise<string> {
+  const file = path.join(dir, `ffprobe-${seconds}`);
+  await fs.writeFile(
+    file,
+    `#!/bin/sh
+echo $PPID > "${dir}/ppid.tmp" && mv "${dir}/ppid.tmp" "${dir}/ppid"
+echo $$ > "${dir}/pid.tmp" && mv "${dir}/pid.tmp" "${dir}/pid"
+printf '{}'
+exec sleep ${seconds}
+`,
+    { mode: 0o755 },
+  );
+  return file;
+}
+
+async function waitFor<T>(what: string, read: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await read().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const readPid = (file: string) => async () => Number((await fs.readFile(file, "utf8")).trim()) || undefined;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pid: number): Promise<void> {
+  await waitFor(`process ${pid} to end`, async () => (alive(pid) ? undefined : true));
+}
+
+/** Runs `code` (TypeScript, with this repository's modules) in a Node process of its own. */
+function runScript(code: string) {
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.once("exit", (code) => resolve({ code, stderr })),
+  );
+  return { child, exited };
+}
+
+describe("ffprobe launcher", function () {
+  this.timeout(60_000);
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), "mp-launcher-"));
+  });
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it("starts ffprobe from a launcher process with an empty environment, not from this process", async () => {
+    const run = await runFfprobe({ ffprobePath: await sleepingFfprobe(dir, 0), input: "/dev/null", timeoutMs: 10_000 });
+    expect(run.exitCode).to.equal(0);
+    const launcher = await readPid(path.join(dir, "ppid"))();
+    expect(launcher).to.be.a("number").and.not.equal(process.pid);
+    // The launcher is this process's child, running Node, and holds none of this process's environment.
+    const stat = await fs.readFile(`/proc/${launcher}/stat`, "utf8");
+    expect(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])).to.equal(process.pid);
+    const environ = (await fs.readFile(`/proc/${launcher}/environ`, "utf8")).split("\0").filter(Boolean);
+    expect(process.env.PATH, "this process has an environment to leak").to.be.a("string");
+    expect(environ.map((v) => v.split("=")[0]).sort()).to.deep.equal([
+      "NODE_CHANNEL_FD",
+      "NODE_CHANNEL_SERIALIZATION_MODE",
+    ]);
+    // One launcher for every run.
+    await runFfprobe({ ffprobePath: await sleepingFfprobe(dir, 0), input: "/dev/null", timeoutMs: 10_000 });
+    expect(await readPid(path.join(dir, "ppid"))()).to.equal(launcher);
+  });
+
+  it("fails the runs of a launcher that died as faults of the environment, kills their ffprobes, and starts a new one", async () => {
+    const running = runFfprobe({ ffprobePath: await sleepingFfprobe(dir, 30), input: "/dev/null", timeoutMs: 45_000 });
+    const outcome = running.then(
+      () => "resolved",
+      (err: Error) => err.message,
+    );
+    const ffprobe = await waitFor("ffprobe to start", readPid(path.join(dir, "pid")));
+    const launcher = await waitFor("its launcher", readPid(path.join(dir, "ppid")));
+    expect(launcher, "ffprobe was started by this process").not.to.equal(process.pid);
+    process.kill(launcher, "SIGKILL");
+    expect(await outcome).to.match(/^cannot run ffprobe: its launcher exited \(SIGKILL\)$/);
+    await gone(ffprobe);
+    await fs.rm(path.join(dir, "ppid"));
+    const next = await runFfprobe({
+      ffprobePath: await sleepingFfprobe(dir, 0),
+      input: "/dev/null",
+      timeoutMs: 10_000,
+    });
+    expect(next.exitCode).to.equal(0);
+    const second = await readPid(path.join(dir, "ppid"))();
+    expect(second).to.be.a("number").and.not.equal(launcher);
+  });
+
+  it("ends with the process that started it, killing the runs it held", async () => {
+    const ffprobePath = await sleepingFfprobe(dir, 30);
+    const { child, exited } = runScript(
+      `import { runFfprobe } from "./handlers/extractor/ffprobe.ts";
+       await runFfprobe({ ffprobePath: ${JSON.stringify(ffprobePath)}, input: "/dev/null", timeoutMs: 45_000 });`,
+    );
+    const ffprobe = await waitFor("ffprobe to start", readPid(path.join(dir, "pid")));
+    const launcher = await waitFor("its launcher", readPid(path.join(dir, "ppid")));
+    child.kill("SIGKILL");
+    await exited;
+    await gone(launcher);
+    await gone(ffprobe);
+  });
+
+  it("does not keep an idle process alive: a command-line tool that probed once exits by itself", async () => {
+    const { exited } = runScript(
+      `import { runFfprobe } from "./handlers/extractor/ffprobe.ts";
+       const run = await runFfprobe({ ffprobePath: ${JSON.stringify(await sleepingFfprobe(dir, 0))}, input: "/dev/null", timeoutMs: 10_000 });
+       if (run.exitCode !== 0) process.exitCode = 3;`,
+    );
+    const { code, stderr } = await Promise.race([
+      exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the process did not exit")), 40_000)),
+    ]);
+    expect(code, stderr).to.equal(0);
+  });
+
+  it("runs from a minified bundle built as the Lambda's is (the launcher's program is its own source)", async () => {
+    const out = await esbuild.build({
+      ...lambdaBuildOptions(),
+      entryPoints: [path.join(REPO_ROOT, "handlers/extractor/ffprobe-launcher.ts")],
+      outfile: path.join(dir, "launcher.js"),
+    });
+    const js = out.outputFiles?.find((f) => f.path.endsWith("launcher.js"));
+    await fs.writeFile(path.join(dir, "launcher.js"), js?.contents ?? "");
+    const child = spawn(
+      process.execPath,
+      [
+        "-e",
+        `require(${JSON.stringify(path.join(dir, "launcher.js"))})
+          .launch({ file: "/bin/sh", args: ["-c", "printf launched; printf warned >&2"], env: {}, timeoutMs: 10000, maxOutputBytes: 100, stderrKeep: 100 })
+          .then((r) => process.stdout.write(JSON.stringify({ ...r, stdout: r.stdout.toString() })));`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let stdout = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    await new Promise((resolve) => child.once("exit", resolve));
+    expect(JSON.parse(stdout)).to.include({ exitCode: 0, stdout: "launched", stderr: "warned", timedOut: false });
+  });
+});
