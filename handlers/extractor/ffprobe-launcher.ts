@@ -16,8 +16,8 @@
  * path under tsx, in the lab's bundles and in the Lambda bundle, which ships index.js alone
  * (build/bundles.ts). So launcherMain uses only its parameters, its own require()s and globals.
  *
- * It gets an empty environment (none of the function's credentials: ffprobe's own environment
- * is built by the caller, ffprobe-sandbox.ts). When the function's process goes away its IPC
+ * Its environment is launcherEnvironment() (none of the function's credentials: ffprobe's own
+ * environment is built by the caller, ffprobe-sandbox.ts). When the function's process goes away its IPC
  * channel closes and the launcher kills its children's process groups and exits. When the
  * launcher dies, the runs it held fail as faults of the environment (the caller retries them),
  * their process groups are killed from here, and the next run starts a new launcher.
@@ -198,6 +198,16 @@ export function launcherSource(): string {
   return `var __name = (f) => f;\n(${launcherMain.toString()})(${parseSchedstat.toString()});\n`;
 }
 
+/**
+ * The launcher's whole environment: the dynamic loader's search path and nothing else. The
+ * Lambda base images set LD_LIBRARY_PATH (starting with /var/lang/lib, beside the runtime's
+ * node: aws/aws-lambda-base-images, Dockerfile.nodejs*.x), so Node started without it might not
+ * load there; it is a list of folders, not a secret.
+ */
+export function launcherEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return env.LD_LIBRARY_PATH === undefined ? {} : { LD_LIBRARY_PATH: env.LD_LIBRARY_PATH };
+}
+
 interface Pending {
   resolve(result: LaunchResult): void;
   reject(err: Error): void;
@@ -215,7 +225,7 @@ class Launcher {
     this.child = spawn(process.execPath, ["-e", launcherSource()], {
       stdio: ["ignore", "ignore", "inherit", "ipc"],
       serialization: "advanced",
-      env: {},
+      env: launcherEnvironment(),
     });
     this.child.on("message", (message: FromLauncher) => this.receive(message));
     this.child.on("error", (err) => this.fail(`its launcher could not be started: ${err.message}`));

@@ -11,6 +11,7 @@ import { expect } from "chai";
 import * as esbuild from "esbuild";
 import { lambdaBuildOptions } from "../../build/bundles";
 import { runFfprobe } from "../../handlers/extractor/ffprobe";
+import { launcherEnvironment } from "../../handlers/extractor/ffprobe-launcher";
 import { REPO_ROOT } from "../../lib/repo-root";
 
 /** A stand-in ffprobe that writes its pid and its parent's to `dir`, prints empty JSON, then sleeps `seconds`. */
@@ -81,7 +82,7 @@ describe("ffprobe launcher", function () {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it("starts ffprobe from a launcher process with an empty environment, not from this process", async () => {
+  it("starts ffprobe from a launcher process that holds none of this process's environment, not from this process", async () => {
     const run = await runFfprobe({ ffprobePath: await sleepingFfprobe(dir, 0), input: "/dev/null", timeoutMs: 10_000 });
     expect(run.exitCode).to.equal(0);
     const launcher = await readPid(path.join(dir, "ppid"))();
@@ -91,13 +92,27 @@ describe("ffprobe launcher", function () {
     expect(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])).to.equal(process.pid);
     const environ = (await fs.readFile(`/proc/${launcher}/environ`, "utf8")).split("\0").filter(Boolean);
     expect(process.env.PATH, "this process has an environment to leak").to.be.a("string");
-    expect(environ.map((v) => v.split("=")[0]).sort()).to.deep.equal([
-      "NODE_CHANNEL_FD",
-      "NODE_CHANNEL_SERIALIZATION_MODE",
-    ]);
+    expect(environ.map((v) => v.split("=")[0]).sort()).to.deep.equal(
+      [
+        "NODE_CHANNEL_FD",
+        "NODE_CHANNEL_SERIALIZATION_MODE",
+        ...(process.env.LD_LIBRARY_PATH === undefined ? [] : ["LD_LIBRARY_PATH"]),
+      ].sort(),
+    );
     // One launcher for every run.
     await runFfprobe({ ffprobePath: await sleepingFfprobe(dir, 0), input: "/dev/null", timeoutMs: 10_000 });
     expect(await readPid(path.join(dir, "ppid"))()).to.equal(launcher);
+  });
+
+  it("passes the launcher the loader's search path (Lambda sets one) and no credential", () => {
+    const env = {
+      LD_LIBRARY_PATH: "/var/lang/lib:/lib64:/usr/lib64",
+      AWS_SECRET_ACCESS_KEY: "canary-secret",
+      AWS_SESSION_TOKEN: "canary-token",
+      PATH: "/var/lang/bin:/usr/bin",
+    };
+    expect(launcherEnvironment(env)).to.deep.equal({ LD_LIBRARY_PATH: "/var/lang/lib:/lib64:/usr/lib64" });
+    expect(launcherEnvironment({ PATH: "/usr/bin" })).to.deep.equal({});
   });
 
   it("fails the runs of a launcher that died as faults of the environment, kills their ffprobes, and starts a new one", async () => {
