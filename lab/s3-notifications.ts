@@ -407,8 +407,11 @@ export function attachNotifications(store: FilesystemStoreLike, options: Notific
     });
   }
 
+  // atomicPutObject has written and renamed the whole file when it returns; s3rver's own
+  // putObject may resolve before its file stream flushed (waitForSize).
+  const atomic = store.putMetadata !== undefined;
   const writeObject = (object: StoreObject) =>
-    store.putMetadata
+    atomic
       ? atomicPutObject(store as Parameters<typeof atomicPutObject>[0], object)
       : original.putObject.call(store, object);
 
@@ -416,7 +419,7 @@ export function attachNotifications(store: FilesystemStoreLike, options: Notific
     if (insideMultipart.getStore()) return writeObject(object);
     return journaled(object.bucket, object.key, async () => {
       const result = await writeObject(object);
-      await waitForSize(store.getResourcePath(object.bucket, object.key, "object"), result.size);
+      if (!atomic) await waitForSize(store.getResourcePath(object.bucket, object.key, "object"), result.size);
       const method = s3RequestContext.getStore()?.method;
       await announce({
         operation: method === "POST" ? "Post" : "Put",
