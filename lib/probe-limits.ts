@@ -29,7 +29,11 @@ export const FFPROBE_MEMORY_LIMIT_MIB = 384;
  */
 export const FFPROBE_CPU_LIMIT_SECONDS = 5;
 
-/** What the function's own process (Node, the AWS SDK, the range proxies) is left, MiB. */
+/**
+ * What the function's own process (Node, the AWS SDK, the range proxies) and ffprobe's launcher
+ * (handlers/extractor/ffprobe-launcher.ts: a small Node process, 45-66 MB resident here) are
+ * left, MiB.
+ */
 export const HANDLER_MEMORY_RESERVE_MIB = 256;
 
 /** At most this many probes at once per process, however large the function. */
