@@ -314,7 +314,16 @@ function asBuffer(bytes: Uint8Array | undefined): Buffer | undefined {
 
 let launcher: Launcher | undefined;
 
-/** Runs one child through this process's launcher (started at the first run, again after it died). */
+/**
+ * Starts this process's launcher if none runs: the Lambda does it while it initializes, so that
+ * the first probe does not wait for a Node process to start (about 100 ms here). Otherwise the
+ * first run starts it, and the next run after it died.
+ */
+export function startLauncher(): void {
+  launcher ??= new Launcher();
+}
+
+/** Runs one child through this process's launcher. */
 export function launch(request: LaunchRequest, signal?: AbortSignal): Promise<LaunchResult> {
   launcher ??= new Launcher();
   return launcher.launch(request, signal);

@@ -12,6 +12,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { DEFAULT_PROBE_TIMEOUT_MS, ENV, METRICS_NAMESPACE, requireEnv } from "../../lib/runtime-env";
 import { createExtractor, type Extractor } from "./extractor";
 import { checkFfprobeIdentity } from "./ffprobe-identity";
+import { startLauncher } from "./ffprobe-launcher";
 import { checkSandboxAvailable } from "./ffprobe-sandbox";
 
 const logger = new Logger({ serviceName: process.env[ENV.serviceName] ?? "extractor" });
@@ -21,6 +22,8 @@ let initialized: Promise<Extractor> | undefined;
 
 async function init(): Promise<Extractor> {
   const ffprobePath = requireEnv(ENV.ffprobePath);
+  // ffprobe's launcher boots beside the checks below, not in the first probe.
+  startLauncher();
   // Refuse to run anything but the pinned build: a wrong layer fails every invocation loudly.
   await Promise.all([checkFfprobeIdentity(ffprobePath, requireEnv(ENV.ffprobeSha256)), checkSandboxAvailable()]);
   return createExtractor({

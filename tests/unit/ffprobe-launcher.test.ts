@@ -152,6 +152,26 @@ describe("ffprobe launcher", function () {
     await gone(ffprobe);
   });
 
+  it("can be started ahead of the first run (the Lambda does while it initializes), and idle keeps no process alive", async () => {
+    const { exited, child } = runScript(
+      `import { readFileSync } from "node:fs";
+       import { startLauncher } from "./handlers/extractor/ffprobe-launcher.ts";
+       startLauncher();
+       setTimeout(() => {
+         const kids = readFileSync(\`/proc/self/task/\${process.pid}/children\`, "utf8").trim().split(" ").filter(Boolean);
+         const launchers = kids.filter((pid) => readFileSync(\`/proc/\${pid}/cmdline\`, "utf8").includes("launcherMain"));
+         console.log(launchers.length);
+       }, 1000);`,
+    );
+    let stdout = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    const { code, stderr } = await exited;
+    expect(code, stderr).to.equal(0);
+    expect(stdout.trim()).to.equal("1");
+  });
+
   it("does not keep an idle process alive: a command-line tool that probed once exits by itself", async () => {
     const { exited } = runScript(
       `import { runFfprobe } from "./handlers/extractor/ffprobe.ts";
