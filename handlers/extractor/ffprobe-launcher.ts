@@ -87,7 +87,19 @@ export function launcherMain(schedstat: typeof parseSchedstat): void {
   const { spawn: spawnChild } = require("node:child_process") as typeof import("node:child_process");
   const { readFileSync } = require("node:fs") as typeof import("node:fs");
   const running = new Map<number, () => void>();
-  const send = (message: FromLauncher) => process.send?.(message);
+  // The function's process is gone: nothing will read these runs' results, and nothing else
+  // would end them.
+  const shutdown = () => {
+    for (const kill of running.values()) kill();
+    process.exit(0);
+  };
+  // A write to a parent that just died fails (EPIPE) before the channel's end is read: without
+  // a callback that is an unhandled 'error' event, and this process would die leaving its runs,
+  // deadlines gone, to run on.
+  const send = (message: FromLauncher) =>
+    process.send?.(message, undefined, undefined, (err: Error | null) => {
+      if (err) shutdown();
+    });
 
   const run = (request: ToLauncher & { type: "run" }) => {
     let child: ReturnType<typeof spawnChild>;
@@ -127,10 +139,14 @@ export function launcherMain(schedstat: typeof parseSchedstat): void {
       }
     };
     const sampler = setInterval(sample, 250);
+    let exited = false;
+    let finish = () => {};
     const timer = setTimeout(() => {
+      killGroup();
+      // The child ended in time; only something it left behind holds its output open.
+      if (exited) return finish();
       timedOut = true;
       sample();
-      killGroup();
     }, request.timeoutMs);
     const settle = (message: FromLauncher) => {
       clearTimeout(timer);
@@ -158,7 +174,9 @@ export function launcherMain(schedstat: typeof parseSchedstat): void {
     child.on("error", (err) => settle({ type: "error", id: request.id, message: err.message }));
     // 'exit', not 'close': after a kill, an orphaned grandchild could hold the pipes open.
     child.on("exit", (exitCode, signal) => {
-      const finish = () =>
+      exited = true;
+      clearInterval(sampler);
+      finish = () =>
         settle({
           type: "done",
           id: request.id,
@@ -184,10 +202,10 @@ export function launcherMain(schedstat: typeof parseSchedstat): void {
     else if (message.type === "kill") running.get(message.id)?.();
   });
   // The function's process is gone: nothing will read these runs' results.
-  process.on("disconnect", () => {
-    for (const kill of running.values()) kill();
-    process.exit(0);
-  });
+  process.on("disconnect", shutdown);
+  // Ctrl-C signals the parent's whole process group, this process included: it ends with its
+  // channel (above), after killing its runs, never on its own.
+  process.on("SIGINT", () => {});
 }
 
 /**
@@ -207,6 +225,13 @@ export function launcherSource(): string {
 export function launcherEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return env.LD_LIBRARY_PATH === undefined ? {} : { LD_LIBRARY_PATH: env.LD_LIBRARY_PATH };
 }
+
+/**
+ * How long past a run's deadline the launcher may take to report it before it is killed and
+ * replaced: it kills a late child at once, so only a launcher that stopped running (or a machine
+ * starved for seconds) is that late.
+ */
+export const LAUNCHER_GRACE_MS = 10_000;
 
 interface Pending {
   resolve(result: LaunchResult): void;
@@ -237,7 +262,17 @@ class Launcher {
     const id = ++this.nextId;
     return new Promise<LaunchResult>((resolve, reject) => {
       const onAbort = () => this.post({ type: "kill", id });
-      const done = () => signal?.removeEventListener("abort", onAbort);
+      // The deadline is the launcher's to enforce; one that stopped answering (stopped, starved
+      // for seconds, wedged) is given up on here, with every run it held.
+      const backstop = setTimeout(
+        () => this.fail("its launcher did not answer within the run's deadline"),
+        request.timeoutMs + LAUNCHER_GRACE_MS,
+      );
+      backstop.unref();
+      const done = () => {
+        clearTimeout(backstop);
+        signal?.removeEventListener("abort", onAbort);
+      };
       this.pending.set(id, {
         resolve: (result) => {
           done();

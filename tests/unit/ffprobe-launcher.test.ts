@@ -4,6 +4,7 @@
  * only the runs it held, and the caller's death ends it and them.
  */
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -11,7 +12,7 @@ import { expect } from "chai";
 import * as esbuild from "esbuild";
 import { lambdaBuildOptions } from "../../build/bundles";
 import { runFfprobe } from "../../handlers/extractor/ffprobe";
-import { launcherEnvironment } from "../../handlers/extractor/ffprobe-launcher";
+import { LAUNCHER_GRACE_MS, launch, launcherEnvironment } from "../../handlers/extractor/ffprobe-launcher";
 import { REPO_ROOT } from "../../lib/repo-root";
 
 /** A stand-in ffprobe that writes its pid and its parent's to `dir`, prints empty JSON, then sleeps `seconds`. */
@@ -42,10 +43,10 @@ async function waitFor<T>(what: string, read: () => Promise<T | undefined>, ms =
 
 const readPid = (file: string) => async () => Number((await fs.readFile(file, "utf8")).trim()) || undefined;
 
+/** Running: present and not a zombie (an orphan's zombie may stay unreaped here, where pid 1 does not reap). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return false;
   }
@@ -152,9 +153,83 @@ describe("ffprobe launcher", function () {
     await gone(ffprobe);
   });
 
+  it("kills the runs it holds when the process that started it is gone before it can answer (no crash on EPIPE)", async () => {
+    // A stand-in that keeps its own path in its command line while it sleeps.
+    const ffprobePath = path.join(dir, "ffprobe-holding");
+    await fs.writeFile(ffprobePath, "#!/bin/sh\nsleep 30\ntrue\n", { mode: 0o755 });
+    // The caller posts a run and exits at once: the launcher's 'started' meets a closed channel.
+    const { exited } = runScript(
+      `import { launch } from "./handlers/extractor/ffprobe-launcher.ts";
+       launch({ file: ${JSON.stringify(ffprobePath)}, args: [], env: {}, timeoutMs: 45_000, maxOutputBytes: 1024, stderrKeep: 1024 });
+       process.exit(0);`,
+    );
+    await exited;
+    const running = () =>
+      readdirSync("/proc")
+        .filter((pid) => /^\d+$/.test(pid))
+        .filter((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(ffprobePath) && alive(Number(pid));
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    // Give a launcher that survived time to have started it.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const left = running();
+    for (const pid of left) process.kill(-pid, "SIGKILL");
+    expect(left, "runs outlived the process that asked for them").to.deep.equal([]);
+  });
+
+  it("keeps running through Ctrl-C (SIGINT to the whole group): it ends with its parent, not on its own", async () => {
+    const running = runFfprobe({ ffprobePath: await sleepingFfprobe(dir, 1), input: "/dev/null", timeoutMs: 20_000 });
+    const launcher = await waitFor("its launcher", readPid(path.join(dir, "ppid")));
+    expect(launcher, "ffprobe was started by this process").not.to.equal(process.pid);
+    process.kill(launcher, "SIGINT");
+    const run = await running;
+    expect(run.exitCode).to.equal(0);
+    expect(alive(launcher)).to.equal(true);
+  });
+
+  it("reports a child that exited in time as not timed out, even when something it left holds its output open", async () => {
+    const run = await launch({
+      file: "/bin/sh",
+      args: ["-c", "printf '{}'; (sleep 3) & exit 0"],
+      env: {},
+      timeoutMs: 1_000,
+      maxOutputBytes: 1024,
+      stderrKeep: 1024,
+    });
+    expect(run).to.include({ exitCode: 0, timedOut: false });
+    expect(run.stdout?.toString()).to.equal("{}");
+  });
+
+  it("gives up on a launcher that stops answering, past the run's deadline, and starts a new one", async function () {
+    this.timeout(60_000 + LAUNCHER_GRACE_MS);
+    const running = runFfprobe({ ffprobePath: await sleepingFfprobe(dir, 30), input: "/dev/null", timeoutMs: 500 });
+    const outcome = running.then(
+      () => "resolved",
+      (err: Error) => err.message,
+    );
+    const ffprobe = await waitFor("ffprobe to start", readPid(path.join(dir, "pid")));
+    const launcher = await waitFor("its launcher", readPid(path.join(dir, "ppid")));
+    expect(launcher, "ffprobe was started by this process").not.to.equal(process.pid);
+    process.kill(launcher, "SIGSTOP");
+    expect(await outcome).to.equal("cannot run ffprobe: its launcher did not answer within the run's deadline");
+    await gone(launcher);
+    await gone(ffprobe);
+    const next = await runFfprobe({
+      ffprobePath: await sleepingFfprobe(dir, 0),
+      input: "/dev/null",
+      timeoutMs: 10_000,
+    });
+    expect(next.exitCode).to.equal(0);
+  });
+
   it("can be started ahead of the first run (the Lambda does while it initializes), and idle keeps no process alive", async () => {
     const { exited, child } = runScript(
-      `import { readFileSync } from "node:fs";
+      `import { readdirSync, readFileSync } from "node:fs";
        import { startLauncher } from "./handlers/extractor/ffprobe-launcher.ts";
        startLauncher();
        setTimeout(() => {
