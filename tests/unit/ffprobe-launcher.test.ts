@@ -56,6 +56,22 @@ async function gone(pid: number): Promise<void> {
   await waitFor(`process ${pid} to end`, async () => (alive(pid) ? undefined : true));
 }
 
+/**
+ * Starts a run of a 30 s sleeping stand-in; returns how the run ends (its error message, or
+ * "resolved"), the stand-in's pid and its launcher's, once both are known.
+ */
+async function startSleepingRun(dir: string, timeoutMs: number) {
+  const running = runFfprobe({ ffprobePath: await sleepingFfprobe(dir, 30), input: "/dev/null", timeoutMs });
+  const outcome = running.then(
+    () => "resolved",
+    (err: Error) => err.message,
+  );
+  const ffprobe = await waitFor("ffprobe to start", readPid(path.join(dir, "pid")));
+  const launcher = await waitFor("its launcher", readPid(path.join(dir, "ppid")));
+  expect(launcher, "ffprobe was started by this process").not.to.equal(process.pid);
+  return { outcome, ffprobe, launcher };
+}
+
 /** Runs `code` (TypeScript, with this repository's modules) in a Node process of its own. */
 function runScript(code: string) {
   const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
@@ -117,14 +133,7 @@ describe("ffprobe launcher", function () {
   });
 
   it("fails the runs of a launcher that died as faults of the environment, kills their ffprobes, and starts a new one", async () => {
-    const running = runFfprobe({ ffprobePath: await sleepingFfprobe(dir, 30), input: "/dev/null", timeoutMs: 45_000 });
-    const outcome = running.then(
-      () => "resolved",
-      (err: Error) => err.message,
-    );
-    const ffprobe = await waitFor("ffprobe to start", readPid(path.join(dir, "pid")));
-    const launcher = await waitFor("its launcher", readPid(path.join(dir, "ppid")));
-    expect(launcher, "ffprobe was started by this process").not.to.equal(process.pid);
+    const { outcome, ffprobe, launcher } = await startSleepingRun(dir, 45_000);
     process.kill(launcher, "SIGKILL");
     expect(await outcome).to.match(/^cannot run ffprobe: its launcher exited \(SIGKILL\)$/);
     await gone(ffprobe);
@@ -207,14 +216,7 @@ describe("ffprobe launcher", function () {
 
   it("gives up on a launcher that stops answering, past the run's deadline, and starts a new one", async function () {
     this.timeout(60_000 + LAUNCHER_GRACE_MS);
-    const running = runFfprobe({ ffprobePath: await sleepingFfprobe(dir, 30), input: "/dev/null", timeoutMs: 500 });
-    const outcome = running.then(
-      () => "resolved",
-      (err: Error) => err.message,
-    );
-    const ffprobe = await waitFor("ffprobe to start", readPid(path.join(dir, "pid")));
-    const launcher = await waitFor("its launcher", readPid(path.join(dir, "ppid")));
-    expect(launcher, "ffprobe was started by this process").not.to.equal(process.pid);
+    const { outcome, ffprobe, launcher } = await startSleepingRun(dir, 500);
     process.kill(launcher, "SIGSTOP");
     expect(await outcome).to.equal("cannot run ffprobe: its launcher did not answer within the run's deadline");
     await gone(launcher);
