@@ -70,7 +70,7 @@ export interface FfprobeRun {
   signal: NodeJS.Signals | null;
   /** True when the deadline passed and the process group was killed. */
   timedOut: boolean;
-  /** CPU time ffprobe used (user + system, ms), sampled while it ran (ffprobe-launcher.ts); 0 where unknown. */
+  /** CPU time ffprobe used (user + system, ms), sampled while it ran (ffprobe-launcher-program.ts); 0 where unknown. */
   cpuMs?: number;
   /** Time ffprobe was runnable but waited for a CPU (a busy machine), ms; 0 where unknown. */
   waitMs?: number;

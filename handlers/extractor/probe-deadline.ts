@@ -2,7 +2,7 @@
  * Nothing is condemned for being slow. ffprobe's deadline is wall-clock, but a busy machine
  * (a shared host, a CPU-starved Lambda at low memory) stretches wall-clock time without the
  * object being at fault. So a probe killed at its deadline is judged by how ffprobe spent that
- * time (/proc/<pid>/schedstat, sampled while it ran: ffprobe-launcher.ts):
+ * time (/proc/<pid>/schedstat, sampled while it ran: ffprobe-launcher-program.ts):
  *
  * - it waited for a CPU for at least a quarter of the time: the machine was busy, not the
  *   object. The record is retried (a transient TimeoutError) and its next delivery gets a

@@ -4,7 +4,8 @@
  * deadline; only one that used its CPU for the longest deadline makes the object unprocessable.
  */
 import { expect } from "chai";
-import { launch, parseSchedstat } from "../../handlers/extractor/ffprobe-launcher";
+import { launch } from "../../handlers/extractor/ffprobe-launcher";
+import { parseSchedstat } from "../../handlers/extractor/ffprobe-launcher-program";
 import { judgeTimeout, probeDeadline } from "../../handlers/extractor/probe-deadline";
 import { invocationDeadline } from "../../handlers/extractor/retry";
 
