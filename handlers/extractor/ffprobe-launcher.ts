@@ -163,7 +163,7 @@ let launcher: Launcher | undefined;
 
 /**
  * Starts this process's launcher if none runs: the Lambda does it while it initializes, so that
- * the first probe does not wait for a Node process to start (about 100 ms here). Otherwise the
+ * the first probe does not wait for the whole of a Node process's start (about 100 ms here when started by the first run). Otherwise the
  * first run starts it, and the next run after it died.
  */
 export function startLauncher(): void {
