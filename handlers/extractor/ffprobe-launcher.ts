@@ -162,9 +162,10 @@ function asBuffer(bytes: Uint8Array | undefined): Buffer | undefined {
 let launcher: Launcher | undefined;
 
 /**
- * Starts this process's launcher if none runs: the Lambda does it while it initializes, so that
- * the first probe does not wait for the whole of a Node process's start (about 100 ms here when started by the first run). Otherwise the
- * first run starts it, and the next run after it died.
+ * Starts this process's launcher if none runs. The Lambda does it while it initializes: the
+ * launcher's Node process boots beside the rest of the initialization instead of in the first
+ * probe (about 100 ms here when the first run starts it). Otherwise the first run starts it,
+ * and the next run after it died.
  */
 export function startLauncher(): void {
   launcher ??= new Launcher();
