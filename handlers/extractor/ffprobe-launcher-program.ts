@@ -58,7 +58,9 @@ export function parseSchedstat(text: string): ChildSchedule | undefined {
 export type ToLauncher = ({ type: "run"; id: number } & LaunchRequest) | { type: "kill"; id: number };
 export type FromLauncher =
   | { type: "started"; id: number; pid: number }
-  | { type: "done"; id: number; result: LaunchResult }
+  /** stdout as it comes: the launcher keeps none of it (a run's may be 16 MiB, several at once). */
+  | { type: "output"; id: number; chunk: Uint8Array }
+  | { type: "done"; id: number; result: Omit<LaunchResult, "stdout"> }
   | { type: "error"; id: number; message: string };
 
 /**
@@ -105,7 +107,6 @@ export function launcherMain(schedstat: typeof parseSchedstat): void {
     };
     running.set(request.id, killGroup);
     if (child.pid) send({ type: "started", id: request.id, pid: child.pid });
-    const chunks: Buffer[] = [];
     let outBytes = 0;
     let stderr = "";
     let timedOut = false;
@@ -143,12 +144,12 @@ export function launcherMain(schedstat: typeof parseSchedstat): void {
       if (outputCapped) return;
       outBytes += chunk.length;
       if (outBytes > request.maxOutputBytes) {
+        // The caller drops what it received: a capped run has no stdout.
         outputCapped = true;
-        chunks.length = 0;
         killGroup();
         return;
       }
-      chunks.push(chunk);
+      send({ type: "output", id: request.id, chunk });
     });
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString("utf8");
@@ -171,7 +172,6 @@ export function launcherMain(schedstat: typeof parseSchedstat): void {
             cpuMs,
             waitMs,
             stderr,
-            stdout: outputCapped ? undefined : Buffer.concat(chunks),
           },
         });
       // Let buffered stdout drain unless the run was killed.

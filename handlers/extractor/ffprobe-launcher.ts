@@ -50,6 +50,8 @@ interface Pending {
   reject(err: Error): void;
   /** The child's pid once started: its process group is killed from here if the launcher dies first. */
   pid?: number;
+  /** stdout received so far. */
+  chunks: Buffer[];
 }
 
 class Launcher {
@@ -86,6 +88,7 @@ class Launcher {
         signal?.removeEventListener("abort", onAbort);
       };
       this.pending.set(id, {
+        chunks: [],
         resolve: (result) => {
           done();
           resolve(result);
@@ -118,10 +121,17 @@ class Launcher {
       pending.pid = message.pid;
       return;
     }
+    if (message.type === "output") {
+      pending.chunks.push(asBuffer(message.chunk));
+      return;
+    }
     this.pending.delete(message.id);
     if (this.pending.size === 0) this.idle();
     if (message.type === "error") pending.reject(new Error(`cannot run ffprobe: ${message.message}`));
-    else pending.resolve({ ...message.result, stdout: asBuffer(message.result.stdout) });
+    else {
+      const { outputCapped } = message.result;
+      pending.resolve({ ...message.result, stdout: outputCapped ? undefined : Buffer.concat(pending.chunks) });
+    }
   }
 
   /** The launcher is gone: its runs fail as faults of the environment, and their children are killed. */
@@ -154,8 +164,8 @@ class Launcher {
 }
 
 /** The serializer hands a Buffer back as a Uint8Array. */
-function asBuffer(bytes: Uint8Array | undefined): Buffer | undefined {
-  if (bytes === undefined || Buffer.isBuffer(bytes)) return bytes;
+function asBuffer(bytes: Uint8Array): Buffer {
+  if (Buffer.isBuffer(bytes)) return bytes;
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 

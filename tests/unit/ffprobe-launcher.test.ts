@@ -262,6 +262,32 @@ describe("ffprobe launcher", function () {
     expect(code, stderr).to.equal(0);
   });
 
+  it("keeps none of a run's output: three 16 MB outputs at once reach the caller whole, and the launcher stays small", async () => {
+    // A fresh process, so that its launcher's high-water mark is this test's alone.
+    const { exited, child } = runScript(
+      `import { readFileSync } from "node:fs";
+       import { launch } from "./handlers/extractor/ffprobe-launcher.ts";
+       const run = () => launch({ file: "/bin/sh", args: ["-c", "head -c 16000000 /dev/zero"], env: {}, timeoutMs: 30_000, maxOutputBytes: 16 * 1024 * 1024, stderrKeep: 1024 });
+       const runs = await Promise.all([run(), run(), run()]);
+       const kids = readFileSync(\`/proc/self/task/\${process.pid}/children\`, "utf8").trim().split(" ");
+       const launcher = kids.find((pid) => readFileSync(\`/proc/\${pid}/cmdline\`, "utf8").includes("launcherMain"));
+       const hwm = /VmHWM:\\s+(\\d+) kB/.exec(readFileSync(\`/proc/\${launcher}/status\`, "utf8"))[1];
+       console.log(JSON.stringify({ sizes: runs.map((r) => r.stdout.length), zeros: runs.every((r) => r.stdout.every((b) => b === 0)), hwmKiB: Number(hwm) }));`,
+    );
+    let stdout = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    const { code, stderr } = await exited;
+    expect(code, stderr).to.equal(0);
+    const seen = JSON.parse(stdout) as { sizes: number[]; zeros: boolean; hwmKiB: number };
+    expect(seen.sizes).to.deep.equal([16_000_000, 16_000_000, 16_000_000]);
+    expect(seen.zeros).to.equal(true);
+    // Measured: 120-125 MB here (its IPC writes queue while the caller reads); 200 MB when the
+    // launcher gathered each run's output before sending it (175-201 MB).
+    expect(seen.hwmKiB).to.be.below(150_000);
+  });
+
   it("runs from a minified bundle built as the Lambda's is (the launcher's program is its own source)", async () => {
     const out = await esbuild.build({
       ...lambdaBuildOptions(),
