@@ -184,7 +184,6 @@ export function launcherMain(schedstat: typeof parseSchedstat): void {
     if (message.type === "run") run(message);
     else if (message.type === "kill") running.get(message.id)?.();
   });
-  // The function's process is gone: nothing will read these runs' results.
   process.on("disconnect", shutdown);
   // Ctrl-C signals the parent's whole process group, this process included: it ends with its
   // channel (above), after killing its runs, never on its own.
